@@ -1,0 +1,87 @@
+"""Helpers shared by the commands: the wired application, the actor, time and output."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from states.bootstrap import App
+
+
+@lru_cache(maxsize=1)
+def get_app() -> App:
+    from states.bootstrap import bootstrap
+
+    return bootstrap()
+
+
+def actor() -> str:
+    return os.environ.get("MOBILITY_ACTOR") or getpass.getuser()
+
+
+def parse_as_of(value: str | None) -> datetime:
+    """``--as-of`` as an aware datetime; a date or a naive time is read in the programme's zone."""
+    if value is None:
+        return datetime.now(UTC)
+    from zoneinfo import ZoneInfo
+
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO date or datetime (2027-03-24 or 2027-03-24T07:00)",
+            param_hint="--as-of",
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(get_app().settings.timezone))
+    return moment
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    cells = [[str(c) for c in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for number, row in enumerate(cells):
+        typer.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        if number == 0:
+            typer.echo("  ".join("-" * w for w in widths))
+
+
+def report_error(error: BaseException) -> int:
+    """Print ``error`` for a person; return the exit code."""
+    from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+    from states.errors import MobilityError
+
+    if isinstance(error, MobilityError):
+        typer.echo(f"error: {error}", err=True)
+        return 2
+    if isinstance(error, OperationalError):
+        reason = str(error.orig).splitlines()[0] if error.orig else str(error)
+        typer.echo(f"error: the database cannot be used: {reason}", err=True)
+        if "no such table" in reason or "does not exist" in reason:
+            typer.echo("hint: run `mobility db upgrade` first", err=True)
+        return 3
+    if isinstance(error, SQLAlchemyError):
+        typer.echo(f"error: database error: {type(error).__name__}", err=True)
+        return 3
+    if isinstance(error, OSError):
+        typer.echo(f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
+                   err=True)
+        return 2
+    typer.echo(f"error: unexpected {type(error).__name__}: {error}", err=True)
+    typer.echo("(set MOBILITY_DEBUG=1 to see the traceback)", err=True)
+    print("", file=sys.stderr, end="")
+    return 1

@@ -1,0 +1,39 @@
+"""The ``mobility`` command. Commands import what they need when they run: ``--help`` stays fast."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from cli import db, followup, outbox, placements, programmes, run, web
+
+app = typer.Typer(
+    name="mobility",
+    help="Mobility Engine: staff-mobility placements from proposal to evaluation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for module in (db, programmes, placements, outbox, web, run, followup):
+    module.register(app)
+
+
+def main() -> None:
+    """Run the CLI; a user error is one line on stderr and exit code 2, never a traceback."""
+    from cli.common import report_error
+
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as error:  # noqa: BLE001 - the last line of defence for people
+        if os.environ.get("MOBILITY_DEBUG"):
+            raise
+        sys.exit(report_error(error))
+
+
+if __name__ == "__main__":
+    main()

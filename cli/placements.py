@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cli.common import actor, get_app, print_json, print_table
+
+
+def propose(
+    file: Path = typer.Argument(..., help="Proposals: YAML (one or a list) or CSV."),
+    draft: bool = typer.Option(False, "--draft", help="Register without submitting."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Register placement proposals; all rows or none. Submits them unless --draft."""
+    from states.input_files import load_proposals
+    from states.registration import register_proposals
+
+    proposals = load_proposals(file)
+    registered = register_proposals(
+        get_app().uow(), proposals=proposals, actor=actor(), via="cli", draft=draft,
+        source=str(file),
+    )
+    if as_json:
+        print_json([{"reference": r.reference, "state": r.state, "created": r.created}
+                    for r in registered])
+        return
+    for r in registered:
+        note = "" if r.created else "  (already registered)"
+        typer.echo(f"{r.reference}  {r.state}{note}")
+
+
+def list_(
+    state: str | None = typer.Option(None, "--state", help="Only placements in this state."),
+    programme: str | None = typer.Option(None, "--programme", help="Only this programme (key)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List placements: state, who holds them up."""
+    from states.queries import list_placements
+
+    placements = list_placements(get_app().reading(), state=state, programme=programme)
+    if as_json:
+        print_json([p.model_dump(mode="json") for p in placements])
+        return
+    print_table(
+        ["REFERENCE", "PROGRAMME", "STATE", "PARTICIPANT", "HOST", "START", "END", "WAITING FOR"],
+        [[p.reference, p.programme, p.state, p.participant, p.host_organisation, p.start, p.end,
+          "; ".join(p.waiting_for)] for p in placements],
+    )
+
+
+def show(
+    reference: str = typer.Argument(..., help="Placement reference, e.g. PL-2027-0001."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show one placement whole, with its approvals and history."""
+    from states.queries import get_placement
+
+    detail = get_placement(get_app().reading(), reference=reference)
+    if as_json:
+        data = detail.model_dump(mode="json")
+        data["participant"] = data["participant"]
+        print_json(data)
+        return
+    typer.echo(f"{detail.reference}  {detail.state}  (version {detail.version})")
+    typer.echo(f"  programme     {detail.programme} ({detail.direction})")
+    typer.echo(f"  participant   {detail.participant.name} <{detail.participant.email}>, "
+               f"{detail.home_organisation}")
+    typer.echo(f"  home manager  {detail.home_manager.name} <{detail.home_manager.email}>")
+    typer.echo(f"  host          {detail.host_organisation}: {detail.host_contact.name} "
+               f"<{detail.host_contact.email}>")
+    typer.echo(f"  period        {detail.start} – {detail.end}, {detail.extent_percent} %")
+    typer.echo(f"  purpose       {detail.purpose}")
+    if detail.approvals:
+        typer.echo("  approvals")
+        for a in detail.approvals:
+            typer.echo(f"    round {a.round}  {a.role:<13} {a.person.name:<24} "
+                       f"{a.decision or 'waiting'}{'  – ' + a.comment if a.comment else ''}")
+    if detail.acceptances:
+        typer.echo("  agreement")
+        for c in detail.acceptances:
+            status = "void" if c.void else ("accepted" if c.accepted_at else "waiting")
+            typer.echo(f"    v{c.agreement_version}  {c.role:<13} {c.person.name:<24} {status}")
+    typer.echo("  history")
+    for h in detail.history:
+        typer.echo(f"    {h.at:%Y-%m-%d %H:%M}  {h.event:<16} {h.from_state or '-'} → "
+                   f"{h.to_state}  by {h.actor} via {h.via}"
+                   f"{'  – ' + h.comment if h.comment else ''}")
+
+
+def _apply(reference: str, event: str, reason: str | None, as_of: str | None) -> None:
+    from cli.common import parse_as_of
+    from states.transitions import apply_event
+
+    result = apply_event(
+        get_app().uow(), reference=reference, event=event, actor=actor(), via="cli",
+        comment=reason, as_of=parse_as_of(as_of),
+    )
+    typer.echo(f"{result.reference}: {result.from_state} → {result.to_state}")
+
+
+def submit(
+    reference: str = typer.Argument(..., help="Placement reference."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Act as of this ISO date/time."),
+) -> None:
+    """Submit a draft (or a revised) proposal for manager approval."""
+    _apply(reference, "submit", None, as_of)
+
+
+def withdraw(
+    reference: str = typer.Argument(..., help="Placement reference."),
+    reason: str = typer.Option(..., "--reason", help="Why (shown to the people involved)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Act as of this ISO date/time."),
+) -> None:
+    """Withdraw a placement before it starts."""
+    _apply(reference, "withdraw", reason, as_of)
+
+
+def cancel(
+    reference: str = typer.Argument(..., help="Placement reference."),
+    reason: str = typer.Option(..., "--reason", help="Why (shown to the people involved)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Act as of this ISO date/time."),
+) -> None:
+    """Cancel a placement that has started."""
+    _apply(reference, "cancel", reason, as_of)
+
+
+def diagram(
+    fmt: str = typer.Option("mermaid", "--format", help="mermaid or dot."),
+) -> None:
+    """Print the placement state machine as a Mermaid or Graphviz DOT diagram."""
+    from states.diagram import render
+
+    typer.echo(render(fmt), nl=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("propose")(propose)
+    app.command("list")(list_)
+    app.command("show")(show)
+    app.command("submit")(submit)
+    app.command("withdraw")(withdraw)
+    app.command("cancel")(cancel)
+    app.command("diagram")(diagram)

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the product reads from its environment.
+
+    Defaults make a laptop work with no configuration at all: a SQLite file and the
+    local mail catcher under ``./var/``.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="MOBILITY_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    timezone: str = "Europe/Stockholm"
+    secret_key: SecretStr | None = None
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 30.0
+    mail_from: str = "Mobility Engine <mobility@localhost>"
+    catcher_port: int = 8025
+
+    token_valid_days: int = Field(default=30, ge=1)
+    delivery_batch_size: int = Field(default=200, ge=1)
+    delivery_parallel_connections: int = Field(default=3, ge=1, le=20)
+    delivery_lease_seconds: int = Field(default=300, ge=10)
+    delivery_give_up_hours: float = Field(default=48.0, gt=0)
+    retention_days: int = Field(default=3 * 365, ge=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.var_dir / 'mobility.db').as_posix()}"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.var_dir / "mail"
+
+    @property
+    def uses_mail_catcher(self) -> bool:
+        return not self.smtp_host
+
+    def resolved_secret_key(self) -> bytes:
+        """The key that derives link tokens; generated once per ``var/`` in development."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        key_file = self.var_dir / "secret_key"
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        return key_file.read_text().strip().encode()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,33 @@
+"""The tables. Framework-free: no Prefect, web, CLI or SMTP imports here."""
+
+from models.base import Base, utcnow
+from models.messaging import ActionToken, OutboxMessage
+from models.placement import (
+    AgreementAcceptance,
+    AgreementDocument,
+    Approval,
+    EvaluationResponse,
+    HistoryEntry,
+    Placement,
+    ReferenceCounter,
+    ReminderLog,
+)
+from models.programme import Organisation, Person, Programme
+
+__all__ = [
+    "ActionToken",
+    "AgreementAcceptance",
+    "AgreementDocument",
+    "Approval",
+    "Base",
+    "EvaluationResponse",
+    "HistoryEntry",
+    "Organisation",
+    "OutboxMessage",
+    "Person",
+    "Placement",
+    "Programme",
+    "ReferenceCounter",
+    "ReminderLog",
+    "utcnow",
+]

@@ -1,0 +1,220 @@
+"""Input and output shapes, validated by pydantic; kept apart from the tables on purpose."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+Language = Literal["sv", "en"]
+Direction = Literal["incoming", "outgoing"]
+ProgrammeDirection = Literal["incoming", "outgoing", "both"]
+Role = Literal["participant", "home_manager", "host_contact"]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def _single_line(value: Any) -> Any:
+    """Names end up in email headers: control characters become one space."""
+    if isinstance(value, str):
+        return _CONTROL.sub(" ", value).strip()
+    return value
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+Name = Annotated[
+    str, BeforeValidator(_single_line), StringConstraints(min_length=1, max_length=200)
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+RequiredText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+Email = Annotated[EmailStr, BeforeValidator(_lower)]
+Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{1,99}$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PersonIn(Strict):
+    name: Name
+    email: Email
+    language: Annotated[Language | None, BeforeValidator(_blank_to_none)] = None
+
+
+class AgreementRules(Strict):
+    template: Annotated[str, StringConstraints(min_length=1, max_length=300)] = "secondment"
+    parties: list[Role] = Field(min_length=1)
+
+
+class ReminderRules(Strict):
+    first_after: int = Field(ge=1, le=60)
+    repeat_every: int = Field(ge=1, le=60)
+    escalate_after: int = Field(ge=1, le=120)
+
+
+class EvaluationQuestion(Strict):
+    key: Key
+    kind: Literal["scale", "text", "choice", "multi", "yesno"]
+    required: bool = False
+    label: dict[Language, str]
+    options: list[str] = Field(default_factory=list)
+    roles: list[Role] = Field(default_factory=list)
+
+
+class EvaluationRules(Strict):
+    respondents: list[Role] = Field(min_length=1)
+    due_after: int = Field(ge=1, le=120)
+    questions: list[EvaluationQuestion] = Field(default_factory=list)
+
+
+class ProgrammeIn(Strict):
+    key: Key
+    name: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    direction: ProgrammeDirection
+    language: Language = "sv"
+    coordinator: PersonIn
+    budget_sek: int = Field(default=0, ge=0)
+    approvals: list[Role] = Field(min_length=1)
+    agreement: AgreementRules
+    reminders: ReminderRules
+    evaluation: EvaluationRules
+
+
+class ProposalIn(Strict):
+    programme: Key
+    direction: Annotated[Direction | None, BeforeValidator(_blank_to_none)] = None
+    participant: PersonIn
+    home_organisation: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    home_manager: PersonIn
+    host_organisation: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    host_contact: PersonIn
+    start: date
+    end: date
+    extent_percent: int = Field(ge=1, le=100)
+    purpose: RequiredText
+    development_plan: Text = ""
+    value_for_home: RequiredText
+    value_for_host: RequiredText
+    student_involvement: Text = ""
+    funding_sek: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> ProposalIn:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+# --- output -------------------------------------------------------------------------------
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class PersonOut(Out):
+    name: str
+    email: str
+    language: str | None
+
+
+class RegisteredOut(Out):
+    reference: str
+    state: str
+    created: bool = True
+
+
+class HistoryOut(Out):
+    event: str
+    from_state: str | None
+    to_state: str
+    actor: str
+    via: str
+    comment: str | None
+    at: datetime
+    version: int
+
+
+class ApprovalOut(Out):
+    round: int
+    role: str
+    person: PersonOut
+    decision: str | None
+    decided_at: datetime | None
+    comment: str | None
+
+
+class AcceptanceOut(Out):
+    role: str
+    person: PersonOut
+    agreement_version: int
+    accepted_at: datetime | None
+    sha256: str | None
+    void: bool
+
+
+class PlacementSummary(Out):
+    reference: str
+    programme: str
+    direction: str
+    state: str
+    version: int
+    participant: str
+    host_organisation: str
+    start: date
+    end: date
+    extent_percent: int
+    waiting_for: list[str]
+
+
+class PlacementDetail(Out):
+    reference: str
+    programme: str
+    direction: str
+    state: str
+    version: int
+    participant: PersonOut
+    home_organisation: str
+    home_manager: PersonOut
+    host_organisation: str
+    host_contact: PersonOut
+    start: date
+    end: date
+    extent_percent: int
+    purpose: str
+    development_plan: str
+    value_for_home: str
+    value_for_host: str
+    student_involvement: str
+    funding_sek: int
+    evaluation_due_on: date | None
+    approvals: list[ApprovalOut]
+    acceptances: list[AcceptanceOut]
+    history: list[HistoryOut]
+
+
+class ProgrammeOut(Out):
+    key: str
+    name: str
+    direction: str
+    language: str
+    coordinator: PersonOut
+    budget_sek: int
+    approvals: list[str]
+    placements: int

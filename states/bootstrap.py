@@ -1,0 +1,46 @@
+"""Wire the real adapters once; entry points (CLI, web, flows) start here, tests may pass others."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from email.utils import parseaddr
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from config import Settings, get_settings
+from models.db import get_engine
+from states.tokens import TokenMinter
+from states.unit_of_work import ServiceConfig, UnitOfWork
+
+
+@dataclass(frozen=True)
+class App:
+    settings: Settings
+    engine: Engine
+    config: ServiceConfig
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.engine, self.config)
+
+    def reading(self) -> UnitOfWork:
+        return UnitOfWork(self.engine, self.config, read_only=True)
+
+
+def message_id_domain(mail_from: str) -> str:
+    address = parseaddr(mail_from)[1]
+    return address.rpartition("@")[2] or "mobility.localhost"
+
+
+def bootstrap(settings: Settings | None = None) -> App:
+    settings = settings or get_settings()
+    config = ServiceConfig(
+        minter=TokenMinter(
+            secret=settings.resolved_secret_key(),
+            valid_for=timedelta(days=settings.token_valid_days),
+        ),
+        message_id_domain=message_id_domain(settings.mail_from),
+        timezone=ZoneInfo(settings.timezone),
+    )
+    return App(settings=settings, engine=get_engine(settings.resolved_database_url), config=config)

@@ -1,0 +1,71 @@
+"""The unit of work: one transaction, and the collaborators a service needs inside it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from states.tokens import TokenMinter
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    minter: TokenMinter
+    message_id_domain: str = "mobility.localhost"
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Stockholm"))
+
+    @classmethod
+    def for_tests(cls) -> ServiceConfig:
+        return cls(minter=TokenMinter(secret=b"test-secret", valid_for=timedelta(days=30)))
+
+
+class UnitOfWork:
+    """``with uow:`` opens a transaction; ``uow.commit()`` ends it; leaving the block without
+    a commit rolls back. Services receive a unit of work and never commit in helpers.
+
+    On SQLite a writing unit of work begins with ``BEGIN IMMEDIATE`` (see ``models.db``), a
+    read-only one with ``BEGIN DEFERRED`` so readers never wait for writers.
+    """
+
+    def __init__(self, engine: Engine, config: ServiceConfig, *, read_only: bool = False) -> None:
+        self.engine = engine
+        self.config = config
+        self.read_only = read_only
+        bind = engine.execution_options(sqlite_begin="DEFERRED") if read_only else engine
+        self._factory = sessionmaker(bind=bind, expire_on_commit=False)
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("the unit of work is not open; use it in a with block")
+        return self._session
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def reading(self) -> UnitOfWork:
+        """A read-only unit of work on the same database."""
+        return UnitOfWork(self.engine, self.config, read_only=True)
+
+    def __enter__(self) -> UnitOfWork:
+        self._session = self._factory()
+        self._session.begin()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        session = self.session
+        try:
+            if session.in_transaction():
+                session.rollback()
+        finally:
+            session.close()
+            self._session = None
+
+    def commit(self) -> None:
+        self.session.commit()
