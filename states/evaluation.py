@@ -4,12 +4,16 @@ validation of submitted answers. Pages render ``questions_for``; services store 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from models import Programme
-from states.errors import FieldError
+from states.errors import AlreadyDecided, FieldError, InvalidInput, NotPermitted
+from states.outbox import language_for
+from states.transitions import TransitionResult, apply_event_in, load_for_update
+from states.unit_of_work import UnitOfWork
 
 QuestionKind = Literal["scale", "text", "multi", "yesno", "choice"]
 
@@ -108,46 +112,103 @@ _MESSAGES = {
 }
 
 
+def _scale(question: Question, raw: list[str]) -> tuple[Any, str | None]:
+    try:
+        value = int(raw[0])
+    except ValueError:
+        return None, "range"
+    if not question.minimum <= value <= question.maximum:
+        return None, "range"
+    return value, None
+
+
+def _yesno(question: Question, raw: list[str]) -> tuple[Any, str | None]:
+    if raw[0] not in ("yes", "no"):
+        return None, "yesno"
+    return raw[0] == "yes", None
+
+
+def _options(question: Question, raw: list[str]) -> tuple[Any, str | None]:
+    allowed = {value for value, _ in question.options}
+    if any(v not in allowed for v in raw):
+        return None, "option"
+    if question.kind == "choice":
+        return raw[0], None
+    return list(dict.fromkeys(raw)), None  # ticked once each, in the order given
+
+
+def _text(question: Question, raw: list[str]) -> tuple[Any, str | None]:
+    if len(raw[0]) > 5000:
+        return None, "long"
+    return raw[0], None
+
+
+# How each kind of question turns the form's strings into an answer, or names its error.
+_PARSERS: Mapping[str, Callable[[Question, list[str]], tuple[Any, str | None]]] = {
+    "scale": _scale,
+    "yesno": _yesno,
+    "multi": _options,
+    "choice": _options,
+    "text": _text,
+}
+
+
 def validate_answers(
     questions: Sequence[Question], form: Mapping[str, Sequence[str]], *, language: str
 ) -> tuple[dict[str, Any], list[FieldError]]:
     """Answers keyed by question, or the errors (every one) in the respondent's language."""
     answers: dict[str, Any] = {}
     errors: list[FieldError] = []
-
-    def fail(question: Question, message: str, **values: Any) -> None:
-        errors.append(FieldError(None, question.key,
-                                 _MESSAGES[message][language].format(**values)))
-
     for question in questions:
         raw = [v.strip() for v in form.get(question.key, []) if v is not None and v.strip()]
         if not raw:
             if question.required:
-                fail(question, "required")
+                errors.append(FieldError(None, question.key, _MESSAGES["required"][language]))
             continue
-        if question.kind == "scale":
-            try:
-                value = int(raw[0])
-            except ValueError:
-                value = question.minimum - 1
-            if not question.minimum <= value <= question.maximum:
-                fail(question, "range", lo=question.minimum, hi=question.maximum)
-                continue
-            answers[question.key] = value
-        elif question.kind == "yesno":
-            if raw[0] not in ("yes", "no"):
-                fail(question, "yesno")
-                continue
-            answers[question.key] = raw[0] == "yes"
-        elif question.kind in ("multi", "choice"):
-            allowed = {value for value, _ in question.options}
-            if any(v not in allowed for v in raw):
-                fail(question, "option")
-                continue
-            answers[question.key] = raw if question.kind == "multi" else raw[0]
-        else:
-            if len(raw[0]) > 5000:
-                fail(question, "long")
-                continue
-            answers[question.key] = raw[0]
+        value, problem = _PARSERS[question.kind](question, raw)
+        if problem is not None:
+            message = _MESSAGES[problem][language].format(lo=question.minimum,
+                                                          hi=question.maximum)
+            errors.append(FieldError(None, question.key, message))
+            continue
+        answers[question.key] = value
     return answers, errors
+
+
+def submit_evaluation(
+    uow: UnitOfWork,
+    *,
+    reference: str,
+    role: str,
+    form: Mapping[str, Sequence[str]],
+    actor: str,
+    via: str,
+    as_of: datetime,
+    token_id: int | None = None,
+) -> TransitionResult:
+    """Validate a respondent's form and record it with the ``answer`` event, in one
+    transaction: every error at once and nothing stored, or all of it. A second submission is
+    refused (``AlreadyDecided``): a submitted answer can be seen, not changed."""
+    with uow:
+        placement = load_for_update(uow.session, reference)
+        response = next(
+            (r for r in placement.responses if r.kind == "evaluation" and r.role == role), None
+        )
+        if response is None:
+            raise NotPermitted(f"{reference}: no evaluation is asked of the {role}")
+        if response.submitted_at is not None:
+            raise AlreadyDecided(
+                f"{reference}: the {role} already answered the evaluation on "
+                f"{response.submitted_at:%Y-%m-%d}; a submitted answer cannot be changed"
+            )
+        language = language_for(response.person, placement)
+        questions = questions_for(placement.programme, role=role, language=language)
+        answers, errors = validate_answers(questions, form, language=language)
+        if errors:
+            raise InvalidInput(errors, source=f"{reference} evaluation")
+        result = apply_event_in(
+            uow, reference=reference, event="answer", role=role, actor=actor, via=via,
+            answers=answers, as_of=as_of, token_id=token_id, placement=placement,
+        )
+        uow.commit()
+    return result
