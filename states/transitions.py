@@ -143,7 +143,9 @@ def _current_approval(ctx: EventContext) -> Approval:
     for approval in placement.approvals:
         if approval.round == placement.approval_round and approval.role == ctx.role:
             return approval
-    raise NotPermitted(f"{placement.reference}: no approval is asked of the {ctx.role} in this round")
+    raise NotPermitted(
+        f"{placement.reference}: no approval is asked of the {ctx.role} in this round"
+    )
 
 
 def _check_approval_open(ctx: EventContext) -> None:
@@ -192,7 +194,9 @@ PRECHECKS: Mapping[str, Callable[[EventContext], object]] = {
 
 def _record_decision(ctx: EventContext) -> None:
     approval = _current_approval(ctx)
-    decision = {"approve": "approved", "decline": "declined", "request_changes": "changes_requested"}
+    decision = {
+        "approve": "approved", "decline": "declined", "request_changes": "changes_requested"
+    }
     approval.decision = decision[ctx.event]
     approval.decided_at = ctx.now
     approval.comment = ctx.comment
@@ -399,7 +403,9 @@ def apply_event_in(
         session=session, uow=uow, placement=placement, event=event, role=role, actor=actor,
         via=via, comment=comment, answers=answers, now=now, as_of=now, token_id=token_id,
     )
-    if event in PRECHECKS and from_state in {"manager_approval", "agreement", "evaluation"}:
+    # Only where the event belongs: "approve" on a placement in evaluation must say "cannot be
+    # approved now", not that round 1 was already decided.
+    if event in PRECHECKS and event in events_from(from_state):
         PRECHECKS[event](ctx)
 
     machine = PlacementMachine(model=placement)
