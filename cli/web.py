@@ -2,6 +2,38 @@ from __future__ import annotations
 
 import typer
 
+from cli.common import actor, get_app, parse_as_of
+
+
+def web(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+) -> None:
+    """Serve the pages behind the emailed links. Without MOBILITY_SMTP_HOST it also runs the
+    local mail catcher and lists caught mail at /dev/mail."""
+    from web.server import run
+
+    app = get_app()
+    if app.settings.uses_mail_catcher:
+        typer.echo(f"dev mail: SMTP catcher on 127.0.0.1:{app.settings.catcher_port}, "
+                   f"caught mail at http://{host}:{port}/dev/mail")
+    run(app, host=host, port=port)
+
+
+def resend(
+    reference: str = typer.Argument(..., help="Placement reference, e.g. PL-2027-0001."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Pretend it is this time (ISO)."),
+) -> None:
+    """Send fresh links to whoever still has to act in the current step; their old links die."""
+    from states.links import resend_links
+
+    resent = resend_links(get_app().uow(), reference=reference, actor=actor(),
+                          now=parse_as_of(as_of))
+    for link in resent:
+        typer.echo(f"{reference}  new link queued for {link.role}: {link.person_name}")
+    typer.echo("run `mobility outbox send` (or keep `mobility up` running) to deliver them")
+
 
 def register(app: typer.Typer) -> None:
-    """Commands of this group are added by their issue."""
+    app.command("web")(web)
+    app.command("resend")(resend)

@@ -1,0 +1,353 @@
+"""The pages behind the emailed links. GET and HEAD only read; a POST from a button decides.
+
+Thin: every decision goes through ``states.links``; this module picks templates and headers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
+from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from states.bootstrap import App
+from states.errors import NotFound
+from states.evaluation import Question
+from states.links import LinkOutcome, LinkView, act_on_link, open_link
+from web.logs import install_redaction
+from web.texts import TEXTS, Texts
+
+HERE = Path(__file__).parent
+MAX_BODY_BYTES = 64 * 1024
+
+logger = logging.getLogger("web")
+
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"referrer-policy", b"no-referrer"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; "
+        b"frame-ancestors 'none'; form-action 'self'",
+    ),
+    (b"x-frame-options", b"DENY"),
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+)
+
+PAGES = {
+    "approval": "approval.html",
+    "agreement": "agreement.html",
+    "evaluation": "evaluation.html",
+    "checkin": "evaluation.html",
+}
+
+# LinkStatus (reason, detail) → the sentence on the 410 page; detail None matches any detail.
+GONE_TEXTS: dict[tuple[str, str | None], str] = {
+    ("decided_by_you", "approved"): "gone_approved",
+    ("decided_by_you", "declined"): "gone_declined",
+    ("decided_by_you", "changes_requested"): "gone_changes_requested",
+    ("decided_by_you", "accepted"): "gone_accepted",
+    ("decided_by_you", "answered"): "gone_answered",
+    ("used", None): "gone_used",
+    ("decided_by_others", None): "gone_decided_by_others",
+    ("agreement_changed", None): "gone_agreement_changed",
+    ("expired", None): "gone_expired",
+    ("revoked", "resent"): "gone_revoked",
+    ("revoked", None): "gone_step_over",
+    ("step_over", None): "gone_step_over",
+    ("withdrawn", None): "gone_withdrawn",
+    ("declined", None): "gone_declined_placement",
+    ("cancelled", None): "gone_cancelled",
+    ("completed", None): "gone_completed",
+}
+
+# (decision, state the placement is in afterwards) → what happens next; state None: any.
+NEXT_TEXTS: dict[tuple[str, str | None], str] = {
+    ("approve", "agreement"): "next_approve_agreement",
+    ("approve", None): "next_approve_waiting",
+    ("decline", None): "next_decline",
+    ("request_changes", None): "next_request_changes",
+    ("accept", "placement"): "next_accept_placement",
+    ("accept", None): "next_accept_waiting",
+    ("answer", None): "next_answer",
+}
+
+
+def _lookup(table: dict[tuple[str, str | None], str], key: str, detail: str | None) -> str:
+    return table.get((key, detail)) or table.get((key, None)) or "gone_step_over"
+
+
+# --- ASGI middleware: headers on every response, a cap on every body -------------------------
+
+ASGIApp = Callable[[MutableMapping[str, Any], Callable[[], Awaitable[Any]],
+                    Callable[[MutableMapping[str, Any]], Awaitable[None]]], Awaitable[None]]
+
+
+class SecurityHeaders:
+    """Adds the headers to every response, errors and static files included; an unexpected
+    error becomes the 500 page here, inside, so that it carries the headers too."""
+
+    def __init__(self, app: ASGIApp, *, server_error: Callable[[], Response]) -> None:
+        self.app = app
+        self.server_error = server_error
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        started = False
+
+        async def send_with_headers(message: MutableMapping[str, Any]) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                names = {name for name, _ in SECURITY_HEADERS}
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+                message["headers"] = headers + list(SECURITY_HEADERS)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            logger.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            await self.server_error()(scope, receive, send_with_headers)
+
+
+class BodyLimit:
+    """Refuses request bodies over ``limit`` bytes with 413, announced or streamed."""
+
+    def __init__(self, app: ASGIApp, *, limit: int, too_large: Callable[[], Response]) -> None:
+        self.app = app
+        self.limit = limit
+        self.too_large = too_large
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self.too_large()(scope, receive, send)
+            return
+        # Read the body first (it is small by definition), then replay it to the app.
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self.too_large()(scope, receive, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> MutableMapping[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def choices(q: Question, t: Texts) -> list[tuple[str, str]]:
+    """The (value, label) pairs a question offers as radio buttons or checkboxes."""
+    if q.kind == "scale":
+        return [(str(n), str(n)) for n in range(q.minimum, q.maximum + 1)]
+    if q.kind == "yesno":
+        return [("yes", t("yes")), ("no", t("no"))]
+    return list(q.options)
+
+
+def answer_text(q: Question, answer: Any, t: Texts) -> str:
+    if answer is None or answer == [] or answer == "":
+        return t("no_answer")
+    if isinstance(answer, bool):
+        return t("yes") if answer else t("no")
+    labels = dict(q.options)
+    if isinstance(answer, list):
+        return ", ".join(labels.get(str(a), str(a)) for a in answer)
+    return labels.get(str(answer), str(answer))
+
+
+class Pages:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.env = _environment()
+
+    def texts(self, language: str) -> Texts:
+        return Texts(language, self.app.config.timezone)
+
+    def render(self, name: str, *, status: int, language: str, **context: Any) -> HTMLResponse:
+        t = self.texts(language)
+        defaults: dict[str, Any] = {
+            "field_errors": {}, "form": {}, "form_comment": "", "errors": (), "contact": None,
+        }
+        html = self.env.get_template(name).render(
+            {**defaults, **context},
+            t=t,
+            choices=partial(choices, t=t),
+            answer_text=partial(answer_text, t=t),
+        )
+        return HTMLResponse(html, status_code=status)
+
+    def error(self, status: int, title_key: str, body_key: str) -> HTMLResponse:
+        """Pages for people we do not know (no token, no language): both languages."""
+        html = self.env.get_template("error.html").render(
+            sv=lambda key: TEXTS[key]["sv"], en=lambda key: TEXTS[key]["en"],
+            title_key=title_key, body_key=body_key,
+        )
+        return HTMLResponse(html, status_code=status)
+
+    def not_found(self) -> HTMLResponse:
+        return self.error(404, "not_found_title", "not_found_body")
+
+    def server_error(self) -> HTMLResponse:
+        return self.error(500, "server_error_title", "server_error_body")
+
+    def too_large(self) -> HTMLResponse:
+        return self.error(413, "too_large_title", "too_large_body")
+
+    @staticmethod
+    def contact(view: LinkView) -> dict[str, str]:
+        return {"name": view.placement.coordinator_name, "email": view.placement.coordinator_email}
+
+    def step(self, view: LinkView, *, status: int = 200, **context: Any) -> HTMLResponse:
+        if not view.status.live:
+            return self.gone(view)
+        extra: dict[str, Any] = {}
+        if view.agreement is not None:
+            # Our own rendering, autoescaped when the agreement was made (states.agreement).
+            extra["agreement_html"] = Markup(view.agreement.html)
+        return self.render(PAGES[view.purpose], status=status, language=view.language,
+                           view=view, contact=self.contact(view), **extra, **context)
+
+    def gone(self, view: LinkView) -> HTMLResponse:
+        t = self.texts(view.language)
+        status = view.status
+        key = _lookup(GONE_TEXTS, status.reason or "step_over", status.detail)
+        what = t(key, date=t.date(status.at), state=t.state(view.placement.state))
+        return self.render("gone.html", status=410, language=view.language, view=view,
+                           what_happened=what, contact=self.contact(view))
+
+    def outcome(self, outcome: LinkOutcome, form: dict[str, list[str]]) -> HTMLResponse:
+        view = outcome.view
+        if outcome.kind == "gone":
+            return self.gone(view)
+        if outcome.kind == "invalid":
+            field_errors: dict[str, str] = {}
+            for error in outcome.errors:
+                field_errors.setdefault(error.field, error.message)
+            return self.step(
+                view, status=400, errors=outcome.errors, field_errors=field_errors, form=form,
+                form_comment=(form.get("comment") or [""])[0],
+            )
+        next_key = _lookup(NEXT_TEXTS, outcome.decision or "answer", outcome.to_state)
+        return self.render("done.html", status=200, language=view.language, outcome=outcome,
+                           next_key=next_key, contact=self.contact(view))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(app: App, *, dev_mail: bool, clock: Callable[[], datetime] = _now) -> FastAPI:
+    """The web application over ``app``; ``dev_mail`` adds /dev/mail (development only)."""
+    install_redaction()
+    pages = Pages(app)
+    web = FastAPI(title="Mobility Engine", docs_url=None, redoc_url=None, openapi_url=None)
+    web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @web.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == 404:
+            return pages.not_found()
+        if error.status_code == 413:
+            return pages.too_large()
+        if error.status_code == 405:
+            response = pages.error(405, "bad_request_title", "bad_request_body")
+            response.headers["Allow"] = error.headers.get("Allow", "") if error.headers else ""
+            return response
+        return pages.error(400 if error.status_code < 500 else 500, "bad_request_title",
+                           "bad_request_body")
+
+    @web.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        return pages.error(400, "bad_request_title", "bad_request_body")
+
+    @web.get("/healthz", include_in_schema=False)
+    def healthz() -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    @web.api_route("/l/{token}", methods=["GET", "HEAD"], include_in_schema=False)
+    def show_link(token: str) -> Response:
+        try:
+            view = open_link(app.reading(), raw_token=token, now=clock())
+        except NotFound:
+            return pages.not_found()
+        return pages.step(view)
+
+    @web.post("/l/{token}", include_in_schema=False)
+    async def act(token: str, request: Request) -> Response:
+        try:
+            data = await request.form(max_files=0, max_fields=200)
+        except Exception:  # a malformed body is the sender's problem, not a 500
+            return pages.error(400, "bad_request_title", "bad_request_body")
+        form = {key: [v for v in data.getlist(key) if isinstance(v, str)] for key in data}
+        decision = (form.get("decision") or [None])[0]
+        comment = (form.get("comment") or [None])[0]
+        try:
+            outcome = await run_in_threadpool(
+                partial(act_on_link, app.uow(), raw_token=token, decision=decision,
+                        comment=comment, answers_form=form, now=clock())
+            )
+        except NotFound:
+            return pages.not_found()
+        logger.info("link %s (%s): %s", outcome.view.token_id, outcome.view.purpose, outcome.kind)
+        return pages.outcome(outcome, form)
+
+    if dev_mail:
+        from web.devmail import add_dev_mail
+
+        add_dev_mail(web, app=app, env=pages.env)
+
+    # Added last = outermost: the headers wrap every response, the 413 included.
+    web.add_middleware(
+        BodyLimit, limit=MAX_BODY_BYTES, too_large=pages.too_large  # type: ignore[arg-type]
+    )
+    web.add_middleware(SecurityHeaders, server_error=pages.server_error)  # type: ignore[arg-type]
+    return web

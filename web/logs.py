@@ -1,0 +1,55 @@
+"""Link tokens never reach a log line: a filter rewrites ``/l/<token>`` wherever it appears."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from typing import Any
+
+TOKEN_PATH = re.compile(r"/l/[^/?#\s\"']+")
+REDACTED = "/l/[redacted]"
+
+LOGGERS = ("uvicorn", "uvicorn.access", "uvicorn.error", "web", "fastapi", "starlette")
+
+
+def redact(value: object) -> object:
+    return TOKEN_PATH.sub(REDACTED, value) if isinstance(value, str) else value
+
+
+class TokenRedactingFilter(logging.Filter):
+    """Applied to loggers and handlers alike; changes the record, never drops it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: redact(v) for k, v in record.args.items()}
+        return True
+
+
+_FILTER = TokenRedactingFilter()
+
+
+def install_redaction() -> None:
+    """Put the filter on the loggers that could see a request path (idempotent)."""
+    for name in LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+
+
+def uvicorn_log_config(level: str = "INFO") -> dict[str, Any]:
+    """uvicorn's own logging setup with the redacting filter on every handler."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"redact_tokens": {"()": "web.logs.TokenRedactingFilter"}}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["redact_tokens"]
+    for logger in config["loggers"].values():
+        logger["filters"] = ["redact_tokens"]
+        if "level" in logger:
+            logger["level"] = level
+    return config
