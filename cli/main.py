@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import sys
 
-import typer
+# Plain click help and errors: rich would add ~70 ms to every `mobility --help`.
+os.environ.setdefault("TYPER_USE_RICH", "0")
 
-from cli import db, followup, outbox, placements, programmes, run, web
+import typer  # noqa: E402
+
+from cli import db, followup, outbox, placements, programmes, run, web  # noqa: E402
 
 app = typer.Typer(
     name="mobility",
