@@ -1,0 +1,447 @@
+"""Deliver the outbox: claim due rows with a lease, render them, send them over SMTP, record.
+
+Exactly-once as far as SMTP allows: a row is claimed atomically (PostgreSQL ``FOR UPDATE SKIP
+LOCKED``; SQLite one ``UPDATE … RETURNING`` under its write lock), marked sent right after the
+server accepted it, and keeps the Message-ID fixed when it was queued, so a retry is the same
+message. Only a sender that dies between the server's "250" and that mark can cause a
+duplicate; its rows come back after the lease.
+
+Outcomes, per reply: 2xx sent; 4xx, refused or dropped connection: retried with exponential
+backoff and jitter until ``delivery_give_up_hours`` after queueing, then dead; 5xx: dead after
+one attempt, with the server's reply kept in ``last_error``; a link that can no longer act:
+cancelled, with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import TYPE_CHECKING, Any
+
+import aiosmtplib
+from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from models import ActionToken, OutboxMessage
+from states.errors import MobilityError, NotFound
+
+if TYPE_CHECKING:
+    from config import Settings
+    from states.unit_of_work import ServiceConfig
+
+log = logging.getLogger(__name__)
+
+OUTBOX = OutboxMessage.__table__
+STATUSES = ("pending", "sending", "sent", "dead", "cancelled")
+
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_CAP = timedelta(hours=1)
+
+# Failures that say nothing about the message itself: try again later.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    aiosmtplib.SMTPServerDisconnected,
+    aiosmtplib.SMTPConnectError,
+    aiosmtplib.SMTPTimeoutError,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+)
+
+
+@dataclass
+class DeliveryReport:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    cancelled: int = 0
+    sent_ids: list[int] = field(default_factory=list)
+    retried_ids: list[int] = field(default_factory=list)
+    dead_ids: list[int] = field(default_factory=list)
+    cancelled_ids: list[int] = field(default_factory=list)
+    lost_claims: int = 0
+    """Rows whose lease ran out and that another sender took over before we recorded them."""
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "claimed": self.claimed, "sent": self.sent, "retried": self.retried,
+            "dead": self.dead, "cancelled": self.cancelled,
+        }
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    timeout: float = 30.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SmtpTarget:
+        """The configured relay, or the local catcher when no SMTP host is set."""
+        if settings.uses_mail_catcher:
+            return cls(host="127.0.0.1", port=settings.catcher_port,
+                       timeout=settings.smtp_timeout_seconds)
+        return cls(
+            host=settings.smtp_host or "127.0.0.1",
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=(settings.smtp_password.get_secret_value()
+                      if settings.smtp_password else None),
+            starttls=settings.smtp_starttls,
+            timeout=settings.smtp_timeout_seconds,
+        )
+
+
+@dataclass
+class Prepared:
+    """A claimed row, rendered and ready for the wire."""
+
+    id: int
+    attempts: int
+    created_at: datetime
+    sender: str
+    recipient: str
+    email: EmailMessage
+    subject: str
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+# --- claiming -------------------------------------------------------------------------------
+
+def claim_due(
+    engine: Engine, *, now: datetime, limit: int, worker_id: str, lease: timedelta
+) -> list[int]:
+    """Atomically take up to ``limit`` due rows (or rows whose sender's lease ran out)."""
+    due = (
+        select(OUTBOX.c.id)
+        .where(
+            or_(
+                and_(OUTBOX.c.status == "pending", OUTBOX.c.next_attempt_at <= now),
+                and_(OUTBOX.c.status == "sending", OUTBOX.c.lease_expires_at <= now),
+            )
+        )
+        .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id)
+        .limit(limit)
+    )
+    if engine.dialect.name != "sqlite":
+        # Two senders never wait for each other's rows, and never take the same row.
+        due = due.with_for_update(skip_locked=True)
+    claim = (
+        update(OUTBOX)
+        .where(OUTBOX.c.id.in_(due.scalar_subquery()))
+        .values(status="sending", claimed_by=worker_id, lease_expires_at=now + lease)
+        .returning(OUTBOX.c.id)
+    )
+    with engine.begin() as connection:
+        return sorted(connection.execute(claim).scalars().all())
+
+
+def _record(engine: Engine, row_id: int, worker_id: str, **values: Any) -> bool:
+    """Record an outcome if we still hold the claim; False if another sender took the row."""
+    with engine.begin() as connection:
+        result = connection.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == row_id, OUTBOX.c.status == "sending",
+                   OUTBOX.c.claimed_by == worker_id)
+            .values(lease_expires_at=None, **values)
+        )
+        return result.rowcount == 1
+
+
+# --- outcomes -------------------------------------------------------------------------------
+
+def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff with jitter: half the step fixed, half random, capped."""
+    step = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(attempts - 1, 0)))
+    jitter = (rng or random).uniform(0, 0.5)
+    return step * (0.5 + jitter)
+
+
+class Outcomes:
+    """Writes each row's outcome as soon as it is known, and counts them."""
+
+    def __init__(self, engine: Engine, settings: Settings, worker_id: str, now: datetime,
+                 report: DeliveryReport) -> None:
+        self.engine = engine
+        self.worker_id = worker_id
+        self.now = now
+        self.report = report
+        self.give_up = timedelta(hours=settings.delivery_give_up_hours)
+
+    def sent(self, item: Prepared) -> None:
+        if self._record(item.id, status="sent", sent_at=self.now, attempts=item.attempts + 1,
+                        subject=item.subject[:300], last_error=None, claimed_by=None):
+            self.report.sent += 1
+            self.report.sent_ids.append(item.id)
+
+    def dead(self, row_id: int, attempts: int, error: str) -> None:
+        if self._record(row_id, status="dead", attempts=attempts, last_error=error[:2000]):
+            self.report.dead += 1
+            self.report.dead_ids.append(row_id)
+
+    def cancelled(self, row_id: int, reason: str) -> None:
+        if self._record(row_id, status="cancelled", last_error=reason[:2000]):
+            self.report.cancelled += 1
+            self.report.cancelled_ids.append(row_id)
+
+    def retry(self, item: Prepared, error: str) -> None:
+        attempts = item.attempts + 1
+        deadline = item.created_at + self.give_up
+        if self.now >= deadline:
+            self.dead(item.id, attempts, f"gave up after {attempts} attempts: {error}")
+            return
+        next_at = min(self.now + backoff(attempts), deadline)
+        if self._record(item.id, status="pending", attempts=attempts, next_attempt_at=next_at,
+                        last_error=error[:2000], claimed_by=None):
+            self.report.retried += 1
+            self.report.retried_ids.append(item.id)
+
+    def _record(self, row_id: int, **values: Any) -> bool:
+        if _record(self.engine, row_id, self.worker_id, **values):
+            return True
+        self.report.lost_claims += 1
+        log.warning("outbox %s: lease lost before its outcome was recorded", row_id)
+        return False
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+def _prepare(
+    engine: Engine, ids: Sequence[int], *, settings: Settings, config: ServiceConfig,
+    now: datetime, outcomes: Outcomes,
+) -> list[Prepared]:
+    """Render the claimed rows; rows whose link died are cancelled, unrenderable ones dead."""
+    from notifications.render import render_message, sender_address
+    from states.links import link_status
+
+    sender = sender_address(settings.mail_from).addr_spec
+    prepared: list[Prepared] = []
+    with Session(engine.execution_options(sqlite_begin="DEFERRED")) as session:
+        rows = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
+        ).all()
+        for row in rows:
+            if row.token_id is not None:
+                token = session.get(ActionToken, row.token_id)
+                status = link_status(session, token, now=now) if token else None
+                if token is None or not status.live:  # type: ignore[union-attr]
+                    reason = status.reason if status else "token missing"
+                    outcomes.cancelled(row.id, f"link no longer live: {reason}")
+                    continue
+            try:
+                email = render_message(
+                    session, row, minter=config.minter, base_url=settings.base_url,
+                    mail_from=settings.mail_from, timezone=config.timezone,
+                )
+            except MobilityError as error:
+                outcomes.dead(row.id, row.attempts, f"cannot render: {error}")
+                continue
+            except Exception as error:  # one bad row must not stop the batch
+                log.exception("outbox %s: rendering failed", row.id)
+                outcomes.dead(row.id, row.attempts,
+                              f"cannot render: {type(error).__name__}: {error}")
+                continue
+            prepared.append(Prepared(
+                id=row.id, attempts=row.attempts, created_at=row.created_at, sender=sender,
+                recipient=row.to_email, email=email, subject=str(email["Subject"]),
+            ))
+    return prepared
+
+
+# --- sending --------------------------------------------------------------------------------
+
+def _reply_text(code: int, message: str) -> str:
+    return f"{code} {' '.join(str(message).split())}"
+
+
+async def _connect(target: SmtpTarget) -> aiosmtplib.SMTP:
+    client = aiosmtplib.SMTP(
+        hostname=target.host, port=target.port, timeout=target.timeout,
+        start_tls=target.starttls, username=target.username, password=target.password,
+    )
+    await client.connect()
+    return client
+
+
+async def _send_one(client: aiosmtplib.SMTP, item: Prepared, outcomes: Outcomes) -> None:
+    """Send one message on an open connection and record what the server said."""
+    try:
+        refused, _reply = await client.send_message(
+            item.email, sender=item.sender, recipients=[item.recipient]
+        )
+    except aiosmtplib.SMTPRecipientsRefused as error:
+        replies = [(r.code, f"{r.recipient}: {_reply_text(r.code, r.message)}")
+                   for r in error.recipients]
+        _by_code(item, replies, outcomes)
+        return
+    except aiosmtplib.SMTPResponseException as error:
+        _by_code(item, [(error.code, _reply_text(error.code, error.message))], outcomes)
+        return
+    if refused:
+        # Partial refusal: the server took the message for some recipients but not all.
+        replies = [(r.code, f"{addr}: {_reply_text(r.code, r.message)}")
+                   for addr, r in refused.items()]
+        _by_code(item, replies, outcomes)
+        return
+    outcomes.sent(item)
+
+
+def _by_code(item: Prepared, replies: list[tuple[int, str]], outcomes: Outcomes) -> None:
+    text = "; ".join(reply for _, reply in replies)
+    if any(code >= 500 for code, _ in replies):
+        outcomes.dead(item.id, item.attempts + 1, text)
+    else:
+        outcomes.retry(item, text)
+
+
+async def _send_all(items: list[Prepared], target: SmtpTarget, connections: int,
+                    outcomes: Outcomes) -> None:
+    queue: asyncio.Queue[Prepared] = asyncio.Queue()
+    for item in items:
+        queue.put_nowait(item)
+    connect_errors: list[str] = []
+
+    async def worker() -> None:
+        client: aiosmtplib.SMTP | None = None
+        try:
+            while not queue.empty():
+                item = queue.get_nowait()
+                if client is None or not client.is_connected:
+                    try:
+                        client = await _connect(target)
+                    except (*TRANSIENT_ERRORS, aiosmtplib.SMTPException) as error:
+                        reason = f"cannot connect to {target.host}:{target.port}: {error}"
+                        connect_errors.append(reason)
+                        outcomes.retry(item, reason)
+                        return  # this connection is done; what is left is released below
+                try:
+                    await _send_one(client, item, outcomes)
+                except TRANSIENT_ERRORS as error:
+                    outcomes.retry(item, f"connection lost: {type(error).__name__}: {error}")
+                    client.close()
+        finally:
+            if client is not None and client.is_connected:
+                try:
+                    await client.quit()
+                except (*TRANSIENT_ERRORS, aiosmtplib.SMTPException):
+                    client.close()
+
+    await asyncio.gather(*(worker() for _ in range(max(1, min(connections, len(items))))))
+    while not queue.empty():  # every connection failed: the rest waits for the next run
+        outcomes.retry(queue.get_nowait(), connect_errors[-1] if connect_errors else "not sent")
+
+
+# --- the entry points -----------------------------------------------------------------------
+
+async def deliver_due(
+    *,
+    engine: Engine,
+    settings: Settings,
+    config: ServiceConfig,
+    now: datetime | None = None,
+    limit: int | None = None,
+    worker_id: str | None = None,
+    target: SmtpTarget | None = None,
+) -> DeliveryReport:
+    """Send what is due at ``now``, batch after batch, up to ``limit`` rows in all."""
+    now = now or datetime.now(UTC)
+    if now.tzinfo is None:
+        raise ValueError("now must carry a time zone")
+    worker_id = worker_id or default_worker_id()
+    target = target or SmtpTarget.from_settings(settings)
+    lease = timedelta(seconds=settings.delivery_lease_seconds)
+    report = DeliveryReport()
+    outcomes = Outcomes(engine, settings, worker_id, now, report)
+    remaining = limit
+    while remaining is None or remaining > 0:
+        size = settings.delivery_batch_size if remaining is None else min(
+            remaining, settings.delivery_batch_size)
+        ids = claim_due(engine, now=now, limit=size, worker_id=worker_id, lease=lease)
+        if not ids:
+            break
+        report.claimed += len(ids)
+        if remaining is not None:
+            remaining -= len(ids)
+        items = _prepare(engine, ids, settings=settings, config=config, now=now,
+                         outcomes=outcomes)
+        if items:
+            await _send_all(items, target, settings.delivery_parallel_connections, outcomes)
+    return report
+
+
+def deliver_due_sync(**kwargs: Any) -> DeliveryReport:
+    """``deliver_due`` for callers without an event loop (the CLI, Prefect tasks)."""
+    return asyncio.run(deliver_due(**kwargs))
+
+
+# --- the queue for people -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    status: str
+    kind: str
+    to: str
+    language: str
+    attempts: int
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+    reference: str | None
+    message_id: str
+
+
+def list_outbox(session: Session, *, state: str | None = None, limit: int = 500) -> list[OutboxRow]:
+    from models import Placement
+
+    if state is not None and state not in STATUSES:
+        raise MobilityError(f"unknown outbox state {state!r}; use one of {', '.join(STATUSES)}")
+    query = (
+        select(OutboxMessage, Placement.reference)
+        .outerjoin(Placement, Placement.id == OutboxMessage.placement_id)
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    if state is not None:
+        query = query.where(OutboxMessage.status == state)
+    return [
+        OutboxRow(
+            id=m.id, status=m.status, kind=m.kind, to=m.to_email, language=m.language,
+            attempts=m.attempts, next_attempt_at=m.next_attempt_at, sent_at=m.sent_at,
+            last_error=m.last_error, reference=reference, message_id=m.message_id,
+        )
+        for m, reference in session.execute(query).all()
+    ]
+
+
+def requeue_dead(session: Session, *, outbox_id: int, now: datetime) -> OutboxMessage:
+    """Put a dead message back in the queue, due now, with a fresh give-up window."""
+    message = session.get(OutboxMessage, outbox_id)
+    if message is None:
+        raise NotFound(f"no outbox message {outbox_id}")
+    if message.status != "dead":
+        raise MobilityError(
+            f"outbox message {outbox_id} is {message.status}, not dead; only dead ones are retried"
+        )
+    message.status = "pending"
+    message.attempts = 0
+    message.next_attempt_at = now
+    # The give-up window counts from queueing; a person's retry starts a new window.
+    message.created_at = now
+    message.claimed_by = None
+    message.lease_expires_at = None
+    return message
