@@ -1,0 +1,93 @@
+"""Emails per second from the outbox to a local SMTP server, bookkeeping included, against a bare
+aiosmtplib loop sending the same messages over one reused connection to the same server."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import aiosmtplib
+from sqlalchemy import select
+
+from bench.common import (
+    ROOT,
+    Result,
+    fresh_database,
+    load_example_programmes,
+    make_app,
+    proposal_rows,
+)
+from models import OutboxMessage
+from models.schemas import ProposalIn
+from notifications.delivery import SmtpTarget, deliver_due
+from notifications.render import render_message
+from states.input_files import unflatten, validate_rows
+from states.registration import register_proposals
+
+PROPOSALS = 500  # two approval requests each
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _bare_loop(messages: list[tuple[str, str, object]], port: int) -> float:
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port)
+    await client.connect()
+    started = time.perf_counter()
+    for sender, recipient, message in messages:
+        await client.send_message(message, sender=sender, recipients=[recipient])  # type: ignore[arg-type]
+    elapsed = time.perf_counter() - started
+    await client.quit()
+    return len(messages) / elapsed
+
+
+def run(backend: str) -> Result:
+    port = _free_port()
+    sink = subprocess.Popen([sys.executable, "-m", "bench.smtp_sink", str(port)], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
+        target = SmtpTarget(host="127.0.0.1", port=port)
+        with fresh_database(backend) as url:
+            app = make_app(url)
+            load_example_programmes(app)
+            proposals = validate_rows(
+                ProposalIn, [unflatten(r) for r in proposal_rows(PROPOSALS)], source="bench")
+            register_proposals(app.uow(), proposals=proposals, actor="bench", via="cli")
+            now = datetime.now(UTC) + timedelta(seconds=1)
+            settings = app.settings
+            with app.reading() as uow:
+                rows = list(uow.session.scalars(select(OutboxMessage)))
+                prepared = []
+                for row in rows:
+                    message = render_message(
+                        uow.session, row, minter=app.config.minter, base_url=settings.base_url,
+                        mail_from=settings.mail_from, timezone=app.config.timezone)
+                    prepared.append((settings.mail_from, row.to_email, message))
+            baseline = asyncio.run(_bare_loop(prepared, port))
+            started = time.perf_counter()
+            report = asyncio.run(deliver_due(engine=app.engine, settings=settings,
+                                             config=app.config, now=now, target=target))
+            project = report.sent / (time.perf_counter() - started)
+        return Result(
+            benchmark="delivery",
+            backend=backend,
+            project=project,
+            baseline=baseline,
+            unit="emails/s",
+            target="≥ 0.8",
+            higher_is_better=True,
+            met=lambda ratio: ratio >= 0.8,
+            note=f"{report.sent} sent",
+        )
+    finally:
+        sink.terminate()
+        sink.wait(timeout=10)
