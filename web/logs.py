@@ -10,11 +10,17 @@ from typing import Any
 TOKEN_PATH = re.compile(r"/l/[^/?#\s\"']+")
 REDACTED = "/l/[redacted]"
 
-LOGGERS = ("uvicorn", "uvicorn.access", "uvicorn.error", "web", "fastapi", "starlette")
+# httpx: Prefect and test clients log the URLs they request.
+LOGGERS = ("uvicorn", "uvicorn.access", "uvicorn.error", "web", "fastapi", "starlette", "httpx")
 
 
 def redact(value: object) -> object:
-    return TOKEN_PATH.sub(REDACTED, value) if isinstance(value, str) else value
+    if isinstance(value, str):
+        return TOKEN_PATH.sub(REDACTED, value)
+    if isinstance(value, (int, float, bytes)) or value is None:
+        return value  # numbers keep their type: the format may say %d
+    text = str(value)  # URL objects and the like
+    return TOKEN_PATH.sub(REDACTED, text) if TOKEN_PATH.search(text) else value
 
 
 class TokenRedactingFilter(logging.Filter):

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 
 LANGUAGES = ("sv", "en")
+# British English writes "1 February 2027", as the issue asks; Babel's "en" would be US order.
+BABEL_LOCALES = {"sv": "sv", "en": "en_GB"}
 
 TEXTS: Mapping[str, Mapping[str, str]] = {
     "site": {"sv": "Mobility Engine – personrörlighet", "en": "Mobility Engine – staff mobility"},
@@ -255,4 +257,4 @@ class Texts:
             return ""
         if isinstance(moment, datetime):
             moment = moment.astimezone(self.timezone).date()
-        return format_date(moment, format="long", locale=self.language)
+        return format_date(moment, format="long", locale=BABEL_LOCALES[self.language])
