@@ -13,7 +13,8 @@ from pydantic import (
     EmailStr,
     Field,
     StringConstraints,
-    model_validator,
+    ValidationInfo,
+    field_validator,
 )
 
 Language = Literal["sv", "en"]
@@ -43,7 +44,9 @@ Name = Annotated[
     str, BeforeValidator(_single_line), StringConstraints(min_length=1, max_length=200)
 ]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
-RequiredText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+RequiredText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)
+]
 Email = Annotated[EmailStr, BeforeValidator(_lower)]
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{1,99}$")]
 
@@ -115,11 +118,15 @@ class ProposalIn(Strict):
     student_involvement: Text = ""
     funding_sek: int = Field(default=0, ge=0)
 
-    @model_validator(mode="after")
-    def _end_after_start(self) -> ProposalIn:
-        if self.end <= self.start:
-            raise ValueError("end must be after start")
-        return self
+    # A field validator, not a model one: it names the field and runs even when another field
+    # of the row is wrong, so one pass lists every error of the row.
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, end: date, info: ValidationInfo) -> date:
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise ValueError(f"must be after the start date {start.isoformat()}")
+        return end
 
 
 # --- output -------------------------------------------------------------------------------
