@@ -324,7 +324,6 @@ def render_message(
     email["Subject"] = parts.subject
     email["Message-ID"] = clean(message.message_id, limit=200)
     email["Date"] = format_datetime(message.created_at.astimezone(timezone))
-    email["Content-Language"] = context["lang"]
     # Tell autoresponders and mail robots not to answer an automatic message.
     email["Auto-Submitted"] = "auto-generated"
     if placement is not None:
@@ -335,6 +334,8 @@ def render_message(
     ATTACHMENTS.get(message.kind, _no_attachments)(
         session, email, placement, context, message, timezone
     )
+    # Last: set_content and add_attachment move or drop Content-* headers set before them.
+    email["Content-Language"] = context["lang"]
     return email
 
 
@@ -370,9 +371,10 @@ def _confirmed_attachments(
         location=p["host_organisation"],
         stamp=message.created_at,
     )
+    # base64 keeps the bytes exact: iCalendar's CRLF, and the agreement as hashed.
     email.add_attachment(
         ics.encode("utf-8"), maintype="text", subtype="calendar",
-        filename=f"{placement.reference}.ics", params={"method": "PUBLISH"},
+        filename=f"{placement.reference}.ics", params={"charset": "utf-8", "method": "PUBLISH"},
     )
     document = session.scalars(
         select(AgreementDocument)
@@ -384,6 +386,7 @@ def _confirmed_attachments(
     if document is not None:
         email.add_attachment(
             document.content_html.encode("utf-8"), maintype="text", subtype="html",
+            params={"charset": "utf-8"},
             filename=f"{placement.reference}-agreement-v{document.version}.html",
         )
 
