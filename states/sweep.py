@@ -133,21 +133,37 @@ def latest_day_waiting(today: date, business_days: int) -> date:
 _INSERTS: dict[str, Callable[..., Any]] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
+ClaimKey = tuple[int, str, int, str, int]
+"""(placement_id, step, person_id, kind, number): ReminderLog's unique key."""
+
+
+def claim_many(session: Session, keys: Sequence[ClaimKey], *, at: datetime) -> set[ClaimKey]:
+    """Insert the ReminderLog rows that do not exist yet, in one statement; return the keys
+    this call inserted. On PostgreSQL a concurrent insert of the same key waits for the other
+    transaction, then does nothing (keys go in a fixed order, so two sweeps cannot deadlock);
+    on SQLite writers are serialised by BEGIN IMMEDIATE."""
+    if not keys:
+        return set()
+    insert = _INSERTS[session.get_bind().dialect.name]
+    table = ReminderLog.__table__
+    rows = session.execute(
+        insert(table)
+        .values([
+            {"placement_id": p, "step": s, "person_id": who, "kind": k, "number": n, "at": at}
+            for p, s, who, k, n in keys
+        ])
+        .on_conflict_do_nothing()
+        .returning(table.c.placement_id, table.c.step, table.c.person_id, table.c.kind,
+                   table.c.number)
+    ).all()
+    return {(row[0], row[1], row[2], row[3], row[4]) for row in rows}
+
+
 def claim(session: Session, *, placement_id: int, step: str, person_id: int, kind: str,
           number: int, at: datetime) -> bool:
-    """Insert the ReminderLog row unless it exists; True if this call inserted it.
-
-    On PostgreSQL a concurrent insert of the same key waits for the other transaction and
-    then does nothing; on SQLite writers are serialised by BEGIN IMMEDIATE.
-    """
-    insert = _INSERTS[session.get_bind().dialect.name]
-    result = session.execute(
-        insert(ReminderLog)
-        .values(placement_id=placement_id, step=step, person_id=person_id, kind=kind,
-                number=number, at=at)
-        .on_conflict_do_nothing()
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    """``claim_many`` for one key: True if this call inserted it."""
+    key = (placement_id, step, person_id, kind, number)
+    return key in claim_many(session, [key], at=at)
 
 
 T = TypeVar("T")
@@ -457,6 +473,7 @@ def _remind_batch(uow: UnitOfWork, step: WaitingStep, ids: Sequence[int], moment
         .order_by(model.placement_id, model.id)
     ).unique().all()
     tokens = _live_tokens(session, step, sorted({p.id for _, p in rows}), moment.as_of)
+    due: list[tuple[ClaimKey, Approval | AgreementAcceptance | EvaluationResponse, Placement]] = []
     for row, placement in rows:
         programme = placement.programme
         since = moment.local_day(row.requested_at)
@@ -477,12 +494,16 @@ def _remind_batch(uow: UnitOfWork, step: WaitingStep, ids: Sequence[int], moment
             case.waiting_since = min(case.waiting_since, since)
             case.business_days = max(case.business_days, waited)
             case.waiting_for.append(Waiter(person.name, row.role, person.email))
-        if number == 0:
-            continue
         # Only the reminder due now: after a pause in sweeping nobody gets a burst of them.
-        if not claim(session, placement_id=placement.id, step=key, person_id=person.id,
-                     kind="reminder", number=number, at=moment.as_of):
+        if number > 0:
+            due.append(((placement.id, key, person.id, "reminder", number), row, placement))
+    won = claim_many(session, sorted({claim_key for claim_key, _, _ in due}), at=moment.as_of)
+    for claim_key, row, placement in due:
+        if claim_key not in won:
             continue
+        won.discard(claim_key)  # one person in two roles: one reminder
+        _, key, _, _, number = claim_key
+        person = row.person
         token = tokens.get((person.id, row.id))
         if token is None:  # expired, or never made (a person in two roles): a fresh link
             token = mint_link(uow, placement=placement,
@@ -507,12 +528,13 @@ def _escalate(uow_factory: UowFactory, moment: Moment, report: SweepReport,
     for coordinator_id, waiting in sorted(by_coordinator.items()):
         with uow_factory() as uow:
             session = uow.session
-            won = [
-                case for case in waiting
-                if claim(session, placement_id=case.placement_id, step=case.step_key,
-                         person_id=coordinator_id, kind="escalation", number=1,
-                         at=moment.as_of)
-            ]
+            claimed = claim_many(
+                session,
+                [(c.placement_id, c.step_key, coordinator_id, "escalation", 1) for c in waiting],
+                at=moment.as_of,
+            )
+            won = [c for c in waiting
+                   if (c.placement_id, c.step_key, coordinator_id, "escalation", 1) in claimed]
             if won:
                 coordinator = session.get(Person, coordinator_id)
                 assert coordinator is not None
