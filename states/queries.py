@@ -152,10 +152,11 @@ def get_placement(uow: UnitOfWork, *, reference: str) -> PlacementDetail:
 
 def list_programmes(uow: UnitOfWork) -> list[ProgrammeOut]:
     with uow:
-        counts = dict(
+        # .all(): a Result has .keys(), so dict() would take it for a mapping and fail.
+        counts: dict[int, int] = dict(
             uow.session.execute(
                 select(Placement.programme_id, func.count()).group_by(Placement.programme_id)
-            ).tuples()
+            ).all()
         )
         programmes = uow.session.scalars(
             select(Programme).options(joinedload(Programme.coordinator)).order_by(Programme.key)
