@@ -3,7 +3,8 @@ must change nothing (issue 3, done-means 3). Then the people's POSTs all succeed
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import ActionToken, Placement
+from states.sweep import run_sweep
 from tests.conftest import load_examples, propose_example
 from tests.test_web_support import (
     ENDED,
@@ -27,6 +29,7 @@ DECISIONS = {
     "approval": {"decision": "approve"},
     "agreement": {"decision": "accept"},
     "evaluation": EVALUATION_FORM,
+    "checkin": {"decision": "answer", "going_well": "4", "comment": "Going fine"},
 }
 
 
@@ -71,30 +74,34 @@ def scan(stack: Stack, links: list[str], browser: object) -> int:
     return requests
 
 
+MIDWAY = datetime(2027, 5, 3, 7, tzinfo=UTC)
+
+
 def test_scanners_change_nothing_and_people_then_decide(stack: Stack, browser: object) -> None:
+    """Approval, agreement, check-in (sent by the sweep) and evaluation links, all of them."""
     app = stack.app
     load_examples(app)
     stack.clock.now = PROPOSED
     ref = propose_example(app, as_of=PROPOSED)
-    stack.clock.now = NOW
-    steps = [
-        ("manager_approval", "agreement", 2),
-        ("agreement", "placement", 3),
-        ("evaluation", "completed", 3),
-    ]
-    scanned = 0
-    for state, next_state, expected_links in steps:
-        if state == "evaluation":
-            from states.transitions import apply_event
 
-            stack.clock.now = ENDED
-            apply_event(app.uow(), reference=ref, event="end", actor="sweep", via="flow",
-                        as_of=ENDED)
+    def sweep_at(moment: datetime) -> None:
+        stack.clock.now = moment
+        run_sweep(app.uow, as_of=moment)
+
+    phases: list[tuple[Callable[[], None] | None, str, str]] = [
+        (lambda: setattr(stack.clock, "now", NOW), "manager_approval", "agreement"),
+        (None, "agreement", "placement"),
+        (lambda: sweep_at(MIDWAY), "placement", "placement"),  # check-ins
+        (lambda: sweep_at(ENDED), "evaluation", "completed"),
+    ]
+    scanned = decided = 0
+    for before_phase, state, next_state in phases:
+        if before_phase is not None:
+            before_phase()
         stack.deliver()
-        mails = stack.new_mail()
-        links = [link for mail in mails for link in mail.links]
+        links = [link for mail in stack.new_mail() for link in mail.links]
+        assert links, f"no link was emailed in {state}"
         assert all(link.startswith(f"{stack.base}/l/") for link in links), links
-        assert len(links) == expected_links, [m.subject for m in mails]
         before = snapshot(stack)
         assert before[0][0][2] == state
         scanned += scan(stack, links, browser)
@@ -103,8 +110,10 @@ def test_scanners_change_nothing_and_people_then_decide(stack: Stack, browser: o
             purpose = link_purpose(app, link)
             response = httpx.post(link, data=DECISIONS[purpose], timeout=30)
             assert response.status_code == 200, (purpose, response.text[:500])
+            decided += 1
         after = snapshot(stack)
         assert after[0][0][2] == next_state
-        assert after[1] == before[1] + expected_links
-    print(f"scanner: {scanned} requests (HEAD, GET, GET, Chromium) on every link of every "
-          "email, 0 state changes, 0 tokens used; then 8 decisions by POST, all 200")
+        assert after[1] == before[1] + len(links)
+    assert ref == before[0][0][0]
+    print(f"scanner: {scanned} requests (HEAD, GET, GET, Chromium) on the links of every "
+          f"email, 0 state changes, 0 tokens used; then {decided} decisions by POST, all 200")
