@@ -20,10 +20,10 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
 from typing import TYPE_CHECKING, Any
 
 import aiosmtplib
@@ -103,16 +103,22 @@ class SmtpTarget:
         )
 
 
-@dataclass
-class Prepared:
-    """A claimed row, rendered and ready for the wire."""
+@dataclass(frozen=True)
+class Claimed:
+    """What the outcome of a claimed row depends on, whether or not it could be rendered."""
 
     id: int
     attempts: int
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class Prepared(Claimed):
+    """A claimed row, rendered and flattened once, ready for the wire."""
+
     sender: str
     recipient: str
-    email: EmailMessage
+    data: bytes
     subject: str
 
 
@@ -198,7 +204,7 @@ class Outcomes:
             self.report.cancelled += 1
             self.report.cancelled_ids.append(row_id)
 
-    def retry(self, item: Prepared, error: str) -> None:
+    def retry(self, item: Claimed, error: str) -> None:
         attempts = item.attempts + 1
         deadline = item.created_at + self.give_up
         if self.now >= deadline:
@@ -220,46 +226,59 @@ class Outcomes:
 
 # --- rendering ------------------------------------------------------------------------------
 
-def _prepare(
-    engine: Engine, ids: Sequence[int], *, settings: Settings, config: ServiceConfig,
-    now: datetime, outcomes: Outcomes,
-) -> list[Prepared]:
-    """Render the claimed rows; rows whose link died are cancelled, unrenderable ones dead."""
-    from notifications.render import render_message, sender_address
-    from states.links import link_status
+class Renderer:
+    """Renders claimed rows just before they are sent (so nothing is rendered while the relay
+    is unreachable); a row whose link died is cancelled, one that cannot be rendered is dead."""
 
-    sender = sender_address(settings.mail_from).addr_spec
-    prepared: list[Prepared] = []
-    with Session(engine.execution_options(sqlite_begin="DEFERRED")) as session:
-        rows = session.scalars(
+    def __init__(self, session: Session, *, settings: Settings, config: ServiceConfig,
+                 now: datetime, outcomes: Outcomes) -> None:
+        from notifications.render import sender_address
+
+        self.session = session
+        self.settings = settings
+        self.config = config
+        self.now = now
+        self.outcomes = outcomes
+        self.sender = sender_address(settings.mail_from).addr_spec
+        self.rows: dict[int, OutboxMessage] = {}
+
+    def load(self, ids: Sequence[int]) -> list[Claimed]:
+        rows = self.session.scalars(
             select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
         ).all()
-        for row in rows:
-            if row.token_id is not None:
-                token = session.get(ActionToken, row.token_id)
-                status = link_status(session, token, now=now) if token else None
-                if token is None or not status.live:  # type: ignore[union-attr]
-                    reason = status.reason if status else "token missing"
-                    outcomes.cancelled(row.id, f"link no longer live: {reason}")
-                    continue
-            try:
-                email = render_message(
-                    session, row, minter=config.minter, base_url=settings.base_url,
-                    mail_from=settings.mail_from, timezone=config.timezone,
-                )
-            except MobilityError as error:
-                outcomes.dead(row.id, row.attempts, f"cannot render: {error}")
-                continue
-            except Exception as error:  # one bad row must not stop the batch
-                log.exception("outbox %s: rendering failed", row.id)
-                outcomes.dead(row.id, row.attempts,
-                              f"cannot render: {type(error).__name__}: {error}")
-                continue
-            prepared.append(Prepared(
-                id=row.id, attempts=row.attempts, created_at=row.created_at, sender=sender,
-                recipient=row.to_email, email=email, subject=str(email["Subject"]),
-            ))
-    return prepared
+        self.rows.update((row.id, row) for row in rows)
+        return [Claimed(row.id, row.attempts, row.created_at) for row in rows]
+
+    def prepare(self, claimed: Claimed) -> Prepared | None:
+        from notifications.render import render_message
+        from states.links import link_status
+
+        row = self.rows[claimed.id]
+        if row.token_id is not None:
+            token = self.session.get(ActionToken, row.token_id)
+            reason = (link_status(self.session, token, now=self.now).reason
+                      if token is not None else "token missing")
+            if reason is not None:
+                self.outcomes.cancelled(row.id, f"link no longer live: {reason}")
+                return None
+        try:
+            email = render_message(
+                self.session, row, minter=self.config.minter, base_url=self.settings.base_url,
+                mail_from=self.settings.mail_from, timezone=self.config.timezone,
+            )
+            data = email.as_bytes(policy=SMTP_POLICY)
+        except MobilityError as error:
+            self.outcomes.dead(row.id, row.attempts, f"cannot render: {error}")
+            return None
+        except Exception as error:  # one bad row must not stop the batch
+            log.exception("outbox %s: rendering failed", row.id)
+            self.outcomes.dead(row.id, row.attempts,
+                               f"cannot render: {type(error).__name__}: {error}")
+            return None
+        return Prepared(
+            id=row.id, attempts=row.attempts, created_at=row.created_at, sender=self.sender,
+            recipient=row.to_email, data=data, subject=str(email["Subject"]),
+        )
 
 
 # --- sending --------------------------------------------------------------------------------
@@ -280,9 +299,8 @@ async def _connect(target: SmtpTarget) -> aiosmtplib.SMTP:
 async def _send_one(client: aiosmtplib.SMTP, item: Prepared, outcomes: Outcomes) -> None:
     """Send one message on an open connection and record what the server said."""
     try:
-        refused, _reply = await client.send_message(
-            item.email, sender=item.sender, recipients=[item.recipient]
-        )
+        # The message is flattened once by us; sendmail sends those bytes as they are.
+        refused, _reply = await client.sendmail(item.sender, [item.recipient], item.data)
     except aiosmtplib.SMTPRecipientsRefused as error:
         replies = [(r.code, f"{r.recipient}: {_reply_text(r.code, r.message)}")
                    for r in error.recipients]
@@ -308,9 +326,9 @@ def _by_code(item: Prepared, replies: list[tuple[int, str]], outcomes: Outcomes)
         outcomes.retry(item, text)
 
 
-async def _send_all(items: list[Prepared], target: SmtpTarget, connections: int,
-                    outcomes: Outcomes) -> None:
-    queue: asyncio.Queue[Prepared] = asyncio.Queue()
+async def _send_all(items: list[Claimed], target: SmtpTarget, connections: int,
+                    outcomes: Outcomes, prepare: Callable[[Claimed], Prepared | None]) -> None:
+    queue: asyncio.Queue[Claimed] = asyncio.Queue()
     for item in items:
         queue.put_nowait(item)
     connect_errors: list[str] = []
@@ -319,15 +337,18 @@ async def _send_all(items: list[Prepared], target: SmtpTarget, connections: int,
         client: aiosmtplib.SMTP | None = None
         try:
             while not queue.empty():
-                item = queue.get_nowait()
+                claimed = queue.get_nowait()
                 if client is None or not client.is_connected:
                     try:
                         client = await _connect(target)
                     except (*TRANSIENT_ERRORS, aiosmtplib.SMTPException) as error:
                         reason = f"cannot connect to {target.host}:{target.port}: {error}"
                         connect_errors.append(reason)
-                        outcomes.retry(item, reason)
+                        outcomes.retry(claimed, reason)
                         return  # this connection is done; what is left is released below
+                item = prepare(claimed)
+                if item is None:
+                    continue
                 try:
                     await _send_one(client, item, outcomes)
                 except TRANSIENT_ERRORS as error:
@@ -376,10 +397,13 @@ async def deliver_due(
         report.claimed += len(ids)
         if remaining is not None:
             remaining -= len(ids)
-        items = _prepare(engine, ids, settings=settings, config=config, now=now,
-                         outcomes=outcomes)
-        if items:
-            await _send_all(items, target, settings.delivery_parallel_connections, outcomes)
+        # One read snapshot per batch; outcomes are written on other connections meanwhile.
+        with Session(engine.execution_options(sqlite_begin="DEFERRED")) as session:
+            renderer = Renderer(session, settings=settings, config=config, now=now,
+                                outcomes=outcomes)
+            items = renderer.load(ids)
+            await _send_all(items, target, settings.delivery_parallel_connections, outcomes,
+                            renderer.prepare)
     return report
 
 

@@ -129,6 +129,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # templates ship with the code; no stat() per message
     )
     return env
 
@@ -169,9 +170,22 @@ def _tidy(text: str) -> str:
 
 # --- what a template sees -------------------------------------------------------------------
 
+def _batch_cache(session: Session) -> dict[tuple[str, int], Any]:
+    """Per-session memo: a delivery batch renders many messages about the same placement."""
+    cache: dict[tuple[str, int], Any] = session.info.setdefault("notifications.render", {})
+    return cache
+
+
 def _load_placement(session: Session, placement_id: int) -> Placement:
-    # session.get returns the identity-mapped row without a query when a batch renders
-    # many messages about the same placement.
+    cache = _batch_cache(session)
+    key = ("placement", placement_id)
+    if key not in cache:
+        cache[key] = _query_placement(session, placement_id)
+    placement: Placement = cache[key]
+    return placement
+
+
+def _query_placement(session: Session, placement_id: int) -> Placement:
     placement = session.get(
         Placement,
         placement_id,
@@ -216,6 +230,15 @@ def placement_view(placement: Placement, language: str) -> dict[str, Any]:
 
 
 def _current_document(session: Session, placement: Placement) -> AgreementDocument | None:
+    cache = _batch_cache(session)
+    key = ("document", placement.id)
+    if key not in cache:
+        cache[key] = _query_current_document(session, placement)
+    document: AgreementDocument | None = cache[key]
+    return document
+
+
+def _query_current_document(session: Session, placement: Placement) -> AgreementDocument | None:
     return session.scalars(
         select(AgreementDocument).where(
             AgreementDocument.placement_id == placement.id,

@@ -3,6 +3,7 @@
 Faults, set on ``server.faults`` at any time:
 - ``fail_first``: answer the next N DATA attempts with ``fail_reply`` (421 by default);
 - ``refuse``: addresses answered with ``refuse_reply`` (550 by default) at RCPT;
+- ``drop_first``: close the connection on the next N DATA attempts without a reply;
 - ``delay``: seconds to wait before accepting each message (to catch a sender mid-batch).
 ``stop()`` and ``start()`` take the server down and bring it back on the same port.
 """
@@ -36,6 +37,7 @@ class Faults:
     fail_reply: str = "421 4.3.2 Service not available, closing transmission channel"
     refuse: set[str] = field(default_factory=set)
     refuse_reply: str = "550 5.1.1 Mailbox unavailable"
+    drop_first: int = 0
     delay: float = 0.0
 
 
@@ -43,11 +45,13 @@ class RecordingHandler:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.faults = Faults()
-        self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []
+        self._parsed: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.data_attempts = 0
         self.refused_rcpts = 0
         self.failed_data = 0
+        self.dropped = 0
 
     async def handle_RCPT(  # aiosmtpd names its hooks in capitals
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
@@ -66,11 +70,20 @@ class RecordingHandler:
                 self.faults.fail_first -= 1
                 self.failed_data += 1
                 return self.faults.fail_reply
+            if self.faults.drop_first > 0:
+                self.faults.drop_first -= 1
+                self.dropped += 1
+                drop = True
+            else:
+                drop = False
+        if drop:
+            server.transport.close()
+            return "421 4.4.2 Connection dropped"  # never reaches the client
         if self.faults.delay:
             await asyncio.sleep(self.faults.delay)
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
-            self.messages.append(message)  # type: ignore[arg-type]
+            # Parsed when a test reads it: parsing here would slow the sender down.
+            self.raw.append(envelope.content)
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 2.0.0 OK: queued"
 
@@ -86,9 +99,19 @@ class SmtpTestServer:
         return self.handler.faults
 
     @property
-    def messages(self) -> list[EmailMessage]:
+    def received(self) -> int:
         with self.handler.lock:
-            return list(self.handler.messages)
+            return len(self.handler.raw)
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        handler = self.handler
+        with handler.lock:
+            raw = list(handler.raw)
+        for content in raw[len(handler._parsed):]:
+            parsed = email.message_from_bytes(content, policy=email.policy.default)
+            handler._parsed.append(parsed)  # type: ignore[arg-type]
+        return list(handler._parsed[: len(raw)])
 
     def start(self) -> SmtpTestServer:
         self._controller = Controller(
