@@ -1,0 +1,299 @@
+"""Personal data: everything stored about a person (GDPR art. 15 and 20), and anonymising the
+people of finished placements once the retention period is over.
+
+Anonymising keeps the rows and every figure the reports need (states, dates, amounts, scores,
+ticked outcomes); it replaces names and e-mail addresses wherever they are written — the person
+row, the outbox, history actors and comments, approval comments, free-text answers, the
+agreement documents, any text or JSON column of any table — and deletes the person's link
+tokens and the context their emails were rendered from.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import markupsafe
+from sqlalchemy import JSON, LargeBinary, String, Text, delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from models import (
+    ActionToken,
+    AgreementAcceptance,
+    Approval,
+    Base,
+    EvaluationResponse,
+    HistoryEntry,
+    OutboxMessage,
+    Person,
+    Placement,
+    Programme,
+    ReminderLog,
+)
+from states.errors import FieldError, InvalidInput, NotFound
+from states.unit_of_work import UnitOfWork
+
+FINISHED = ("completed", "declined", "withdrawn", "cancelled")
+ROLES = ("participant", "home_manager", "host_contact")
+ROLE_COLUMNS = {
+    "participant": Placement.participant_id,
+    "home_manager": Placement.home_manager_id,
+    "host_contact": Placement.host_contact_id,
+}
+
+
+# --- export ---------------------------------------------------------------------------------
+
+def _row(obj: Any, *, drop: Iterable[str] = ()) -> dict[str, Any]:
+    """A row as plain data; bytes (nonces) and secrets are left out."""
+    skip = set(drop)
+    data = {}
+    for column in obj.__table__.columns:
+        if column.key in skip or isinstance(column.type, LargeBinary):
+            continue
+        value = getattr(obj, column.key)
+        data[column.key] = value.isoformat() if hasattr(value, "isoformat") else value
+    return data
+
+
+def export_person(uow: UnitOfWork, *, email: str) -> dict[str, Any]:
+    """Everything stored about the person with ``email``, as JSON-ready data."""
+    with uow:
+        session = uow.session
+        person = session.scalars(
+            select(Person).where(Person.email == email.strip().lower())
+        ).one_or_none()
+        if person is None:
+            raise NotFound(f"no person with e-mail {email}")
+        pid = person.id
+        placements = []
+        for role, column in ROLE_COLUMNS.items():
+            for placement in session.scalars(select(Placement).where(column == pid)):
+                placements.append({"role": role, **_row(placement)})
+        coordinated = session.scalars(
+            select(Programme.key).where(Programme.coordinator_id == pid)
+        ).all()
+
+        def rows(model: type[Base], *where: Any, drop: Iterable[str] = ()) -> list[dict[str, Any]]:
+            query = select(model).where(*where).order_by(model.id)  # type: ignore[attr-defined]
+            return [_row(r, drop=drop) for r in session.scalars(query)]
+
+        return {
+            "person": _row(person),
+            "programmes_coordinated": list(coordinated),
+            "placements": sorted(placements, key=lambda p: (p["reference"], p["role"])),
+            "approvals": rows(Approval, Approval.person_id == pid),
+            "agreement_acceptances": rows(AgreementAcceptance,
+                                          AgreementAcceptance.person_id == pid),
+            "evaluation_responses": rows(EvaluationResponse, EvaluationResponse.person_id == pid),
+            "history_as_actor": rows(
+                HistoryEntry, or_(HistoryEntry.actor == person.email,
+                                  HistoryEntry.actor == person.name)),
+            "emails": rows(OutboxMessage, or_(OutboxMessage.person_id == pid,
+                                               OutboxMessage.to_email == person.email)),
+            "link_tokens": rows(ActionToken, ActionToken.person_id == pid,
+                                drop=("token_hash",)),
+            "reminders": rows(ReminderLog, ReminderLog.person_id == pid),
+        }
+
+
+# --- purge ----------------------------------------------------------------------------------
+
+@dataclass
+class PurgeResult:
+    dry_run: bool
+    finished_before: date
+    placements: int = 0
+    """Finished placements old enough to be purged."""
+    people: list[int] = field(default_factory=list)
+    """Ids of the people anonymised (or who would be)."""
+    kept: int = 0
+    """People of those placements kept because another placement of theirs is active or
+    recent, or because they coordinate a programme."""
+    tokens_deleted: int = 0
+    emails_scrubbed: int = 0
+    texts_scrubbed: dict[str, int] = field(default_factory=dict)
+    """``table.column`` → rows where a name or address was replaced."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "finished_before": self.finished_before.isoformat(),
+            "placements": self.placements,
+            "people_anonymised": len(self.people),
+            "people_kept": self.kept,
+            "tokens_deleted": self.tokens_deleted,
+            "emails_scrubbed": self.emails_scrubbed,
+            "texts_scrubbed": dict(sorted(self.texts_scrubbed.items())),
+        }
+
+
+def anonymous_name(person_id: int) -> str:
+    return f"Anonymised {person_id}"
+
+
+def anonymous_email(person_id: int) -> str:
+    return f"anonymised-{person_id}@invalid"
+
+
+class _Scrubber:
+    """Replaces each purged person's name and address, in any case and in HTML-escaped form,
+    by their anonymous stand-ins."""
+
+    def __init__(self, people: Mapping[int, tuple[str, str]]) -> None:
+        pairs: dict[str, str] = {}
+        for pid, (name, email) in people.items():
+            for term, stand_in in ((email, anonymous_email(pid)), (name, anonymous_name(pid))):
+                # as written, and as Jinja (markupsafe) or html.escape write it into HTML
+                for variant in {term, html.escape(term), str(markupsafe.escape(term))}:
+                    if variant.strip():
+                        pairs[variant.lower()] = stand_in
+        # Longest first: "Anna Bergström" must not be cut by "Anna Berg".
+        self.terms = sorted(pairs, key=len, reverse=True)
+        self.pairs = pairs
+        self.pattern = (
+            re.compile("|".join(re.escape(t) for t in self.terms), re.IGNORECASE)
+            if self.terms else None
+        )
+        # For the SQL filter also as written: SQLite's lower() folds ASCII letters only.
+        written = {v for name, email in people.values() for t in (name, email)
+                   for v in (t, html.escape(t), str(markupsafe.escape(t))) if v.strip()}
+        self.search_terms = sorted(written | set(self.terms))
+
+    def text(self, value: str) -> str:
+        if self.pattern is None:
+            return value
+        return self.pattern.sub(lambda m: self.pairs[m.group(0).lower()], value)
+
+    def data(self, value: Any) -> Any:
+        """Strings anywhere in a JSON value, keys included."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.data(v) for v in value]
+        if isinstance(value, dict):
+            return {self.text(k): self.data(v) for k, v in value.items()}
+        return value
+
+
+def _text_columns() -> Iterable[tuple[Any, Any, bool]]:
+    """(table, column, is_json) for every column that can hold a name or an address."""
+    for table in Base.metadata.sorted_tables:
+        for column in table.columns:
+            if isinstance(column.type, JSON):
+                yield table, column, True
+            elif isinstance(column.type, String | Text) and not column.primary_key:
+                yield table, column, False
+
+
+def _scrub_everywhere(session: Session, scrubber: _Scrubber, result: PurgeResult,
+                      chunk: int = 200) -> None:
+    for table, column, is_json in _text_columns():
+        key = table.primary_key.columns.values()[0]
+        if is_json:
+            # Non-ASCII names are stored \\u-escaped in JSON text: look at every value.
+            candidates = session.execute(
+                select(key, column).where(column.is_not(None))
+            ).all()
+        else:
+            candidates = []
+            for start in range(0, len(scrubber.search_terms), chunk):
+                terms = scrubber.search_terms[start:start + chunk]
+                candidates += session.execute(
+                    select(key, column).where(
+                        or_(*(column.icontains(t, autoescape=True) for t in terms)))
+                ).all()
+        changed = 0
+        for row_id, value in dict(candidates).items():
+            cleaned = scrubber.data(value) if is_json else scrubber.text(value)
+            if cleaned != value:
+                session.execute(update(table).where(key == row_id).values({column.key: cleaned}))
+                changed += 1
+        if changed:
+            result.texts_scrubbed[f"{table.name}.{column.name}"] = changed
+
+
+def _finished_before(completed_before: date, as_of: datetime, retention_days: int) -> date:
+    limit = (as_of - timedelta(days=retention_days)).date()
+    if completed_before > limit:
+        raise InvalidInput(
+            [FieldError(None, "--completed-before",
+                        f"{completed_before} is inside the retention period of {retention_days} "
+                        f"days; the latest allowed is {limit}")],
+            source="purge",
+        )
+    return completed_before
+
+
+def purge(
+    uow: UnitOfWork,
+    *,
+    completed_before: date,
+    retention_days: int,
+    as_of: datetime | None = None,
+    dry_run: bool = False,
+) -> PurgeResult:
+    """Anonymise the people of placements that finished (completed, declined, withdrawn,
+    cancelled) before ``completed_before``, which must lie outside the retention period. A
+    person with any other placement still running or finished more recently is kept, as is
+    a programme's coordinator. ``dry_run`` does it all and rolls it back: the counts are real.
+    """
+    now = as_of or datetime.now(UTC)
+    cutoff = _finished_before(completed_before, now, retention_days)
+    result = PurgeResult(dry_run=dry_run, finished_before=cutoff)
+    boundary = datetime.combine(cutoff, time(0), tzinfo=uow.config.timezone)
+    with uow:
+        session = uow.session
+        rows = session.execute(
+            select(Placement.state, Placement.state_changed_at, *ROLE_COLUMNS.values())
+        ).all()
+        old: set[int] = set()
+        keep: set[int] = set(session.scalars(select(Programme.coordinator_id)))
+        for state, changed_at, *people in rows:
+            is_old = state in FINISHED and changed_at < boundary
+            result.placements += is_old
+            (old if is_old else keep).update(people)
+        anonymised = set(session.scalars(
+            select(Person.id).where(Person.anonymised_at.is_not(None))))
+        chosen = sorted(old - keep - anonymised)
+        result.kept = len(old & keep - anonymised)
+        result.people = chosen
+        if chosen:
+            _anonymise(session, chosen, now, result)
+        if dry_run:
+            session.rollback()
+        else:
+            uow.commit()
+    return result
+
+
+def _anonymise(session: Session, ids: Sequence[int], now: datetime, result: PurgeResult) -> None:
+    people = {
+        p.id: (p.name, p.email)
+        for p in session.scalars(select(Person).where(Person.id.in_(ids)))
+    }
+    # Their links die: nothing may act in their name any more.
+    tokens = select(ActionToken.id).where(ActionToken.person_id.in_(ids))
+    for model in (AgreementAcceptance, OutboxMessage):
+        session.execute(update(model).where(model.token_id.in_(tokens)).values(token_id=None))
+    result.tokens_deleted = session.execute(
+        delete(ActionToken).where(ActionToken.person_id.in_(ids))
+    ).rowcount  # type: ignore[attr-defined]
+    # The emails to them keep their kind and status (delivery figures), not their content.
+    result.emails_scrubbed = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.person_id.in_(ids))
+        .values(context={}, subject=None, last_error=None)
+    ).rowcount  # type: ignore[attr-defined]
+    for pid in ids:
+        session.execute(
+            update(Person).where(Person.id == pid).values(
+                name=anonymous_name(pid), email=anonymous_email(pid), language=None,
+                anonymised_at=now,
+            )
+        )
+    _scrub_everywhere(session, _Scrubber(people), result)

@@ -1,0 +1,180 @@
+"""Done means 4: export everything about a person; purge old finished placements' people so
+that no name or address of theirs remains anywhere, while the report's figures stay the same."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from models import ActionToken, Person, Placement
+from states.bootstrap import App
+from states.errors import InvalidInput, NotFound
+from states.privacy import export_person, purge
+from states.reports import build_report, report_tables
+from states.transitions import apply_event
+from tests.conftest import load_examples, propose_example
+from tests.programme_builder import Built, build_programme
+
+ROOT = Path(__file__).resolve().parent.parent
+LATER = datetime(2031, 1, 1, 9, tzinfo=UTC)
+TEXT_FIELDS = {"reasons": "reason", "evaluation_texts": "text"}
+
+
+@pytest.fixture
+def built(app: App) -> Built:
+    return build_programme(app, key="privacy-2027", n=60, seed=5)
+
+
+def _people(app: App) -> dict[int, tuple[str, str]]:
+    with app.reading() as uow:
+        return {p.id: (p.name, p.email) for p in uow.session.scalars(select(Person))}
+
+
+def _figures(app: App, built: Built) -> dict[str, Any]:
+    """The report's tables with the free texts set aside (they are scrubbed, not dropped)."""
+    tables = report_tables(build_report(app.reading(), programme=built.programme,
+                                        as_of=built.as_of))
+    for name, column in TEXT_FIELDS.items():
+        tables[name] = [{k: v for k, v in row.items() if k != column} for row in tables[name]]
+    return tables
+
+
+def _everything_stored(app: App) -> list[tuple[str, str]]:
+    """(table, value) of every text value in every table, read with plain sqlite3: what the
+    file holds, whatever the ORM thinks."""
+    path = app.engine.url.database
+    assert path is not None
+    found = []
+    with sqlite3.connect(path) as connection:
+        tables = [r[0] for r in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            for row in connection.execute(f'SELECT * FROM "{table}"'):
+                found += [(table, v) for v in row if isinstance(v, str)]
+    return found
+
+
+def _forms(name: str) -> set[str]:
+    """A name as it may be stored: plain, lower case, and \\u-escaped inside JSON."""
+    return {name.lower(), json.dumps(name)[1:-1].lower()}
+
+
+def test_purge_leaves_no_name_or_address_and_the_same_figures(app: App, built: Built) -> None:
+    before_people = _people(app)
+    figures = _figures(app, built)
+
+    dry = purge(app.uow(), completed_before=date(2029, 1, 1), retention_days=365,
+                as_of=LATER, dry_run=True)
+    assert dry.people and dry.tokens_deleted > 0 and dry.emails_scrubbed > 0
+    assert _people(app) == before_people  # a dry run changes nothing
+
+    done = purge(app.uow(), completed_before=date(2029, 1, 1), retention_days=365, as_of=LATER)
+    assert done.as_dict() == {**dry.as_dict(), "dry_run": False}
+    finished = [r for r in built.records
+                if r.target in ("completed", "declined", "withdrawn", "cancelled")]
+    assert done.placements == len(finished)
+    # every participant of a finished placement is gone (each has one placement) ...
+    purged = {before_people[pid] for pid in done.people}
+    assert {r.participant for r in finished} <= purged
+    # ... and nobody with a placement still running is touched
+    active = {r.participant for r in built.records if r not in finished}
+    assert not active & purged
+    assert all(email.endswith("@people.example") for _, email in purged)
+
+    stored = _everything_stored(app)
+    leftovers = [
+        (table, term) for table, value in stored for name, email in purged
+        for term in (_forms(name) | _forms(email)) if term in value.lower()
+    ]
+    assert leftovers == []
+    # the scrubbed texts are still there, with the stand-in
+    assert any("Anonymised " in value for table, value in stored
+               if table == "evaluation_response")
+    with app.reading() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(ActionToken).where(
+            ActionToken.person_id.in_(done.people))) == 0
+        anonymised = uow.session.scalars(select(Person).where(Person.id.in_(done.people))).all()
+        assert all(p.email == f"anonymised-{p.id}@invalid" and p.anonymised_at for p in anonymised)
+
+    assert _figures(app, built) == figures
+
+    again = purge(app.uow(), completed_before=date(2029, 1, 1), retention_days=365, as_of=LATER)
+    assert again.people == [] and again.texts_scrubbed == {}
+
+
+def test_purge_refuses_a_date_inside_the_retention_period(app: App, built: Built) -> None:
+    with pytest.raises(InvalidInput, match="inside the retention period of 1095 days"):
+        purge(app.uow(), completed_before=date(2028, 6, 1), retention_days=1095, as_of=LATER)
+
+
+def test_export_holds_everything_about_a_person(app: App, built: Built) -> None:
+    record = next(r for r in built.records if r.target == "completed" and r.answers)
+    name, email = record.participant
+    data = export_person(app.reading(), email=email.upper())
+    json.dumps(data)  # JSON all the way down
+    assert data["person"]["name"] == name
+    assert [(p["reference"], p["role"]) for p in data["placements"]] == [
+        (record.reference, "participant")]
+    assert len(data["agreement_acceptances"]) == 1
+    assert [r["answers"] for r in data["evaluation_responses"]] == (
+        [record.answers["participant"]] if "participant" in record.answers else [])
+    assert data["emails"] and all(m["to_email"] == email for m in data["emails"])
+    assert data["link_tokens"] and all("token_hash" not in t and "nonce" not in t
+                                       for t in data["link_tokens"])
+    manager = export_person(app.reading(), email="mgr0001@people.example")
+    assert len(manager["approvals"]) >= 1
+    assert {p["role"] for p in manager["placements"]} == {"home_manager"}
+    with pytest.raises(NotFound, match=r"no person with e-mail nobody@x\.example"):
+        export_person(app.reading(), email="nobody@x.example")
+
+
+def test_purge_on_both_databases(any_app: App) -> None:
+    """The scrubbing queries (LIKE on text, JSON values) on SQLite and PostgreSQL alike."""
+    load_examples(any_app)
+    ref = propose_example(any_app)
+    apply_event(any_app.uow(), reference=ref, event="withdraw",
+                actor="daniel.aberg@verktyg.example", via="cli",
+                comment="Daniel Åberg got a new job", as_of=datetime(2026, 12, 2, tzinfo=UTC))
+    done = purge(any_app.uow(), completed_before=date(2027, 1, 1), retention_days=30,
+                 as_of=LATER)
+    with any_app.reading() as uow:
+        people = {p.email for p in uow.session.scalars(select(Person))}
+        placement = uow.session.scalars(select(Placement)).one()
+        assert placement.state == "withdrawn"
+    # the coordinator is kept; the three people of the withdrawn placement are not
+    assert len(done.people) == 3
+    assert "daniel.aberg@verktyg.example" not in people
+    assert "sara.lind@univ.example" in people
+    assert done.texts_scrubbed.get("history.comment") == 1
+    assert done.texts_scrubbed.get("history.actor") == 1
+
+
+def test_cli_person_export_and_purge_dry_run(app: App, built: Built, tmp_path: Path) -> None:
+    env = {**os.environ, "MOBILITY_DATABASE_URL": str(app.engine.url),
+           "MOBILITY_SECRET_KEY": "test-secret-key", "MOBILITY_VAR_DIR": str(tmp_path / "var"),
+           "MOBILITY_RETENTION_DAYS": "30"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, check=False)
+
+    email = built.records[0].participant[1]
+    exported = run("person", "export", email)
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads(exported.stdout)["person"]["email"] == email
+    dry = run("purge", "--completed-before", "2028-01-01", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "would anonymise" in dry.stdout and "dry run: nothing was changed" in dry.stdout
+    assert _people(app)  # still there
+    assert json.loads(run("person", "export", email).stdout)["person"]["email"] == email
+    bad = run("purge", "--completed-before", "soon")
+    assert bad.returncode == 2 and "is not a date" in bad.stderr

@@ -1,0 +1,252 @@
+"""Done means 3: the follow-up of a programme of 500 placements built through the real
+services, checked against figures computed here from the builder's own record."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.migrate import upgrade
+from states.bootstrap import App
+from states.reports import MONEY_STATUS, ProgrammeReport, build_report, report_tables
+from tests.conftest import make_app
+from tests.programme_builder import PILOT_HOSTS, Built, build_programme, host_name
+
+ROOT = Path(__file__).resolve().parent.parent
+PLACEMENTS = 500
+SOURCES = ("states", "models", "notifications", "tests/programme_builder.py", "config")
+
+
+def _source_hash() -> str:
+    """What the built database depends on: if any of it changes, it is built again."""
+    digest = hashlib.sha256(str(PLACEMENTS).encode())
+    for root in SOURCES:
+        path = ROOT / root
+        files = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for file in files:
+            if file.is_file() and file.suffix in (".py", ".html", ".mako"):
+                digest.update(str(file.relative_to(ROOT)).encode())
+                digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@pytest.fixture(scope="session")
+def built_programme(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[App, Built]]:
+    """500 placements, built once per source version (≈ 30 s) and cached as a database file."""
+    cache = Path(request.config.cache.mkdir("programme-builder")) / _source_hash()
+    work = tmp_path_factory.mktemp("programme")
+    path = work / "programme.db"
+    if (cache / "programme.db").exists():
+        shutil.copy(cache / "programme.db", path)
+        built: Built = pickle.loads((cache / "built.pickle").read_bytes())
+        app = make_app(f"sqlite:///{path}", work / "var")
+    else:
+        upgrade(f"sqlite:///{path}")
+        app = make_app(f"sqlite:///{path}", work / "var")
+        built = build_programme(app, n=PLACEMENTS)
+        app.engine.dispose()  # fold the WAL into the file before copying it
+        cache.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, cache / "programme.db")
+        (cache / "built.pickle").write_bytes(pickle.dumps(built))
+    yield app, built
+    app.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def report(built_programme: tuple[App, Built]) -> ProgrammeReport:
+    app, built = built_programme
+    return build_report(app.reading(), programme=built.programme, as_of=built.as_of)
+
+
+def _days(later: object, earlier: object) -> float:
+    return (later - earlier).total_seconds() / 86400  # type: ignore[operator]
+
+
+def test_every_state_is_reached_and_the_funnel_matches(
+    built_programme: tuple[App, Built], report: ProgrammeReport
+) -> None:
+    _, built = built_programme
+    expected = Counter(r.target for r in built.records)
+    assert report.placements == PLACEMENTS
+    assert dict(report.funnel) == {state: expected[state] for state in report.funnel}
+    assert all(report.funnel[state] > 0 for state in report.funnel)
+    by_direction = Counter((r.direction, r.target) for r in built.records)
+    by_host = Counter((r.host, r.target) for r in built.records)
+    rows = report.funnel_by_group
+    assert {(r.value, r.state): r.placements
+            for r in rows if r.group == "direction"} == by_direction
+    assert {(r.value, r.state): r.placements
+            for r in rows if r.group == "host_organisation"} == by_host
+
+
+def test_lead_times_median_and_90th_percentile(
+    built_programme: tuple[App, Built], report: ProgrammeReport
+) -> None:
+    _, built = built_programme
+    stages = {
+        "proposal_to_approvals": [_days(r.approved_at, r.submitted_at) for r in built.records
+                                  if r.approved_at and r.submitted_at],
+        "approvals_to_agreement": [_days(r.accepted_at, r.approved_at) for r in built.records
+                                   if r.accepted_at and r.approved_at],
+        "proposal_to_agreement": [_days(r.accepted_at, r.submitted_at) for r in built.records
+                                  if r.accepted_at and r.submitted_at],
+    }
+    got = {t.stage: t for t in report.lead_times}
+    for stage, days in stages.items():
+        assert got[stage].placements == len(days) > 50
+        assert got[stage].median_days == pytest.approx(np.median(days), abs=0.01)
+        assert got[stage].p90_days == pytest.approx(np.percentile(days, 90), abs=0.01)
+
+
+def test_rates_and_reasons(built_programme: tuple[App, Built], report: ProgrammeReport) -> None:
+    _, built = built_programme
+    submitted = [r for r in built.records if r.submitted_at]
+    expected = {
+        "submitted": (len(submitted), PLACEMENTS),
+        "approved": (sum(r.approved_at is not None for r in submitted), len(submitted)),
+        "changes_requested": (sum(r.changes_requested for r in submitted), len(submitted)),
+        "declined": (sum(r.target == "declined" for r in submitted), len(submitted)),
+        "withdrawn": (sum(r.target == "withdrawn" for r in submitted), len(submitted)),
+        "cancelled": (sum(r.target == "cancelled" for r in submitted), len(submitted)),
+        "agreement_accepted": (sum(r.accepted_at is not None for r in submitted),
+                               len(submitted)),
+        "completed": (sum(r.target == "completed" for r in submitted), len(submitted)),
+    }
+    assert {r.measure: (r.placements, r.out_of) for r in report.rates} == expected
+    rate = {r.measure: r.rate for r in report.rates}
+    assert rate["declined"] == pytest.approx(expected["declined"][0] / len(submitted), abs=1e-4)
+    reasons = Counter((r.reference, e, text) for r in built.records for e, text in r.reasons)
+    assert Counter((r.reference, r.event, r.reason) for r in report.reasons) == reasons
+
+
+def test_money_against_the_budget(
+    built_programme: tuple[App, Built], report: ProgrammeReport
+) -> None:
+    _, built = built_programme
+    by_status = Counter()
+    for r in built.records:
+        by_status[MONEY_STATUS[r.target]] += r.funding_sek
+    money = report.money
+    assert (money.budget_sek, money.committed_sek, money.pipeline_sek, money.released_sek) == (
+        built.budget_sek, by_status["committed"], by_status["pipeline"], by_status["released"])
+    assert money.committed_share == pytest.approx(by_status["committed"] / built.budget_sek)
+    assert {m.reference: m.funding_sek for m in report.money_by_placement} == {
+        r.reference: r.funding_sek for r in built.records}
+
+
+def test_network_first_time_and_returning_hosts(
+    built_programme: tuple[App, Built], report: ProgrammeReport
+) -> None:
+    _, built = built_programme
+    placements = Counter(r.host for r in built.records)
+    assert {h.host_organisation: h.placements for h in report.hosts} == placements
+    returning = {host_name(n) for n in range(PILOT_HOSTS)} & set(placements)
+    assert {h.host_organisation for h in report.hosts if h.returning} == returning
+    went_ahead = Counter(r.host for r in built.records
+                         if MONEY_STATUS[r.target] == "committed")
+    assert {h.host_organisation: h.went_ahead for h in report.hosts} == {
+        host: went_ahead[host] for host in placements}
+
+
+def test_evaluation_results_per_question_and_role(
+    built_programme: tuple[App, Built], report: ProgrammeReport
+) -> None:
+    _, built = built_programme
+    answers = [(role, a) for r in built.records for role, a in r.answers.items()]
+    for row in report.scores:
+        values = [a[row.question] for role, a in answers
+                  if role == row.role and row.question in a]
+        assert row.answers == len(values)
+        assert row.mean == pytest.approx(np.mean(values), abs=0.01)
+        assert [row.score_1, row.score_2, row.score_3, row.score_4, row.score_5] == [
+            values.count(n) for n in range(1, 6)]
+    scored = {(r.role, r.question) for r in report.scores}
+    assert ("participant", "programme_students") in scored
+    assert ("host_contact", "programme_students") not in scored
+    for row in report.yes_no:
+        values = [a["again"] for role, a in answers if role == row.role]
+        assert (row.answers, row.yes) == (len(values), sum(values))
+    ticked = Counter((role, o) for role, a in answers for o in a.get("outcomes", []))
+    assert {(r.role, r.option): r.ticked for r in report.options if r.ticked} == ticked
+    texts = Counter(role for role, a in answers if "outcomes_text" in a)
+    assert Counter(t.role for t in report.texts) == texts
+    assert report.responses["evaluation"]["answered"] == len(answers)
+
+
+def _is_png(path: Path) -> bool:
+    import matplotlib.image
+
+    with path.open("rb") as file:
+        signature = file.read(8)
+    image = matplotlib.image.imread(path)
+    return signature == b"\x89PNG\r\n\x1a\n" and image.ndim == 3 and min(image.shape[:2]) > 100
+
+
+def test_mobility_report_writes_markdown_csv_json_and_png(
+    built_programme: tuple[App, Built], report: ProgrammeReport, tmp_path: Path
+) -> None:
+    app, built = built_programme
+    out = tmp_path / "report"
+    env = {**os.environ, "MOBILITY_DATABASE_URL": str(app.engine.url),
+           "MOBILITY_SECRET_KEY": "test-secret-key", "MOBILITY_VAR_DIR": str(tmp_path / "var")}
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", "report", built.programme, "--out", str(out),
+         "--as-of", built.as_of.isoformat()],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    markdown = (out / "report.md").read_text()
+    for chart in ("funnel", "lead_times", "budget", "evaluation"):
+        png = out / "charts" / f"{chart}.png"
+        assert f"](charts/{chart}.png)" in markdown
+        assert _is_png(png), chart
+    data = json.loads((out / "report.json").read_text())
+    assert data["summary"]["placements"] == PLACEMENTS
+    assert data["summary"]["committed_sek"] == report.money.committed_sek
+    funnel = Counter(r.target for r in built.records)
+    assert {row["state"]: row["placements"] for row in data["tables"]["funnel"]} == {
+        state: funnel[state] for state in report.funnel}
+    tables = report_tables(report)
+    for name, rows in tables.items():
+        lines = (out / "csv" / f"{name}.csv").read_text().splitlines()
+        assert len(lines) == len(rows) + 1, name
+    assert "| completed |" in markdown and f"{len(report.hosts)} host organisations" in markdown
+
+
+def test_mobility_report_to_stdout_in_each_format(
+    built_programme: tuple[App, Built], tmp_path: Path
+) -> None:
+    app, built = built_programme
+    env = {**os.environ, "MOBILITY_DATABASE_URL": str(app.engine.url),
+           "MOBILITY_SECRET_KEY": "test-secret-key", "MOBILITY_VAR_DIR": str(tmp_path / "var")}
+    outputs = {}
+    for fmt in ("md", "csv", "json"):
+        done = subprocess.run(
+            [sys.executable, "-m", "cli.main", "report", built.programme, "--format", fmt],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        outputs[fmt] = done.stdout
+    assert outputs["md"].startswith("# Follow-up:")
+    assert "# funnel\nstate,placements\n" in outputs["csv"]
+    assert json.loads(outputs["json"])["summary"]["placements"] == PLACEMENTS
+    unknown = subprocess.run(
+        [sys.executable, "-m", "cli.main", "report", "no-such-programme"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+    )
+    assert unknown.returncode == 2
+    assert unknown.stderr.startswith("error: no programme 'no-such-programme'")
+    assert "Traceback" not in unknown.stderr
