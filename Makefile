@@ -29,7 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 test-scale: $(STAMP)
-	$(BIN)/python -m pytest -m scale -p no:randomly tests/scale
+	$(BIN)/python -m pytest -m scale -s tests/scale
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

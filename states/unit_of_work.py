@@ -61,7 +61,9 @@ class UnitOfWork:
     def __exit__(self, *exc: object) -> None:
         session = self.session
         try:
-            if session.in_transaction():
+            # Closing ends the transaction without expiring what was read, so a read-only unit
+            # hands out usable objects; a writer that did not commit rolls back and expires.
+            if not self.read_only and session.in_transaction():
                 session.rollback()
         finally:
             session.close()
