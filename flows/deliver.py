@@ -1,0 +1,38 @@
+"""``deliver-notifications``: one run sends what is due in the outbox, in batches.
+
+The delivery itself (claiming rows with a lease, rendering, SMTP, backoff per message) lives in
+``notifications.delivery``; this flow wraps the whole batch in Prefect retries (for an SMTP
+server or database that is briefly away), logs a summary, then publishes pending events.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+
+from flows.context import current_app
+from flows.events import publish_events
+
+
+@task(name="deliver-batch", retries=3, retry_delay_seconds=[5, 20, 60], retry_jitter_factor=0.5)
+async def deliver_batch(limit: int | None = None) -> dict[str, int]:
+    from notifications.delivery import deliver_due
+
+    app = current_app()
+    report = await deliver_due(engine=app.engine, settings=app.settings, config=app.config,
+                               limit=limit)
+    return report.counts()
+
+
+@flow(name="deliver-notifications", log_prints=False, retries=0)
+async def deliver_notifications(limit: int | None = None) -> dict[str, Any]:
+    """Send the emails that are due (at most ``limit``, or all of them)."""
+    logger = get_run_logger()
+    counts = await deliver_batch(limit)
+    logger.info("delivered: %s", ", ".join(f"{k} {v}" for k, v in counts.items()))
+    if counts.get("dead"):
+        logger.warning("%d message(s) given up; see `mobility outbox show --state dead`",
+                       counts["dead"])
+    published = await publish_events(current_app())
+    return {**counts, "events_published": published}

@@ -1,0 +1,76 @@
+"""``programme-report``: a programme's follow-up published as Prefect artifacts.
+
+Counts per state and the placements waiting longest (with who holds them) as tables, and the
+full follow-up from ``states.reports`` as Markdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+
+from flows.context import current_app
+
+
+def overview(programme: str, as_of: datetime) -> dict[str, Any]:
+    """Counts per state, the longest waits, and the follow-up Markdown (plain data)."""
+    from sqlalchemy import func, select
+
+    from models import Placement, Programme
+    from states.errors import NotFound
+    from states.reports import build_report, report_markdown
+    from states.sweep import waiting_longest
+
+    app = current_app()
+    with app.reading() as uow:
+        found = uow.session.scalar(select(Programme.id).where(Programme.key == programme))
+        if found is None:
+            raise NotFound(f"no programme {programme!r}")
+        counts = dict(uow.session.execute(
+            select(Placement.state, func.count()).where(Placement.programme_id == found)
+            .group_by(Placement.state).order_by(Placement.state)
+        ).all())
+        waiting = waiting_longest(uow, programme=programme, as_of=as_of)
+    markdown = report_markdown(build_report(app.reading(), programme=programme, as_of=as_of))
+    return {"programme": programme, "as_of": as_of.isoformat(), "states": counts,
+            "waiting_longest": waiting, "markdown": markdown}
+
+
+def artifact_key(programme: str, what: str) -> str:
+    """Artifact keys allow lowercase letters, digits and dashes only."""
+    return re.sub(r"[^a-z0-9-]+", "-", f"{programme}-{what}".lower()).strip("-")
+
+
+@flow(name="programme-report", log_prints=False)
+async def programme_report(programme: str) -> dict[str, Any]:
+    """Publish the follow-up of ``programme`` (its key) as table and Markdown artifacts."""
+    logger = get_run_logger()
+    data = await asyncio.to_thread(overview, programme.strip(), datetime.now(UTC))
+    states = [{"state": s, "placements": n} for s, n in data["states"].items()]
+    await acreate_table_artifact(
+        key=artifact_key(programme, "states"), table=states,
+        description=f"Placements per state in {programme}",
+    )
+    waiting = [
+        {"reference": c["reference"], "state": c["state"], "waiting_since": c["waiting_since"],
+         "business_days": c["business_days"],
+         "waiting_for": "; ".join(f"{w['name']} ({w['role']})" for w in c["waiting_for"])}
+        for c in data["waiting_longest"]
+    ]
+    await acreate_table_artifact(
+        key=artifact_key(programme, "waiting"), table=waiting,
+        description=f"Placements in {programme} waiting longest, and who holds them",
+    )
+    await acreate_markdown_artifact(
+        key=artifact_key(programme, "follow-up"), markdown=data["markdown"],
+        description=f"Follow-up of {programme}",
+    )
+    logger.info("%s: %s; %d waiting", programme,
+                ", ".join(f"{s['state']} {s['placements']}" for s in states) or "no placements",
+                len(waiting))
+    return {k: v for k, v in data.items() if k != "markdown"}

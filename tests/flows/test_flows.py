@@ -1,0 +1,150 @@
+"""The flows, run under the session's Prefect test server: thin wrappers that do the work,
+publish the history as events, and leave artifacts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from config import Settings
+from flows.context import use_app
+from models import HistoryEntry, OutboxMessage
+from states.bootstrap import App, bootstrap
+from states.input_files import load_proposals
+from states.queries import get_placement
+from tests.conftest import EXAMPLES, load_examples, propose_example
+from tests.smtp_server import smtp_server
+from tests.test_reminders import at
+
+pytestmark = pytest.mark.prefect
+
+
+def unpublished(app: App) -> int:
+    with app.reading() as uow:
+        return int(uow.session.scalar(select(func.count()).select_from(HistoryEntry).where(
+            HistoryEntry.published_at.is_(None))) or 0)
+
+
+async def read_events(resource_id: str) -> list[Any]:
+    from prefect.client.orchestration import get_client
+    from prefect.events.filters import (
+        EventFilter,
+        EventOccurredFilter,
+        EventResourceFilter,
+    )
+
+    event_filter = EventFilter(
+        occurred=EventOccurredFilter(since=datetime(2020, 1, 1, tzinfo=UTC)),
+        resource=EventResourceFilter(id=[resource_id]),
+    )
+    async with get_client() as client:
+        for _ in range(50):  # the server persists events a moment after it receives them
+            page = await client.read_events(filter=event_filter, limit=50)
+            if page.events:
+                return list(page.events)
+            await asyncio.sleep(0.2)
+    return []
+
+
+def test_sweep_flow_reminds_and_publishes_history_as_events(
+    prefect_server: str, examples: App
+) -> None:
+    from flows.sweep import sweep
+
+    reference = propose_example(examples, as_of=at(date(2027, 3, 24), 9))
+    assert unpublished(examples) == 2  # register, submit
+    with use_app(examples):
+        result = asyncio.run(sweep(as_of=datetime(2027, 3, 31, 7)))  # naive: Stockholm
+    assert result["counts"] == {"approval_reminder": 2}
+    assert result["events_published"] == 2
+    assert unpublished(examples) == 0
+    events = asyncio.run(read_events(f"mobility.placement.{reference}"))
+    names = {e.event for e in events}
+    assert names == {"mobility.placement.register", "mobility.placement.submit"}
+    submit = next(e for e in events if e.event == "mobility.placement.submit")
+    related = {r.id: r.role for r in submit.related}
+    assert related["mobility.programme.affilierad-kompetens-2027"] == "programme"
+    assert any(rid.startswith("prefect.flow-run.") for rid in related)
+    assert submit.payload["to_state"] == "manager_approval"
+
+
+def test_events_wait_while_the_prefect_api_is_down_and_catch_up_later(
+    prefect_server: str, examples: App
+) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.events import publish_events
+
+    propose_example(examples)
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        assert asyncio.run(publish_events(examples)) == 0  # nothing raised
+    assert unpublished(examples) == 2
+    assert asyncio.run(publish_events(examples)) == 2
+    assert unpublished(examples) == 0
+
+
+def test_propose_and_withdraw_from_the_run_form(prefect_server: str, examples: App) -> None:
+    from flows.placements import propose_placement, withdraw_placement
+
+    proposal = load_proposals(EXAMPLES / "proposal.yaml")[0]
+    with use_app(examples):
+        made = asyncio.run(propose_placement(proposal=proposal))
+        assert made["state"] == "manager_approval" and made["created"]
+        gone = asyncio.run(withdraw_placement(reference=made["reference"], reason="no budget"))
+    assert gone["state"] == "withdrawn"
+    detail = get_placement(examples.reading(), reference=made["reference"])
+    assert [h.via for h in detail.history] == ["flow", "flow", "flow"]
+    assert detail.history[-1].actor.startswith("prefect:")
+    assert unpublished(examples) == 0
+
+
+def test_programme_report_publishes_artifacts(prefect_server: str, examples: App) -> None:
+    from prefect.client.orchestration import get_client
+
+    from flows.report import programme_report
+
+    reference = propose_example(examples, as_of=at(date(2027, 3, 24), 9))
+    with use_app(examples):
+        result = asyncio.run(programme_report(programme="affilierad-kompetens-2027"))
+    assert result["states"] == {"manager_approval": 1}
+    assert result["waiting_longest"][0]["reference"] == reference
+    assert {w["role"] for w in result["waiting_longest"][0]["waiting_for"]} == {
+        "home_manager", "host_contact"}
+
+    async def keys() -> set[str]:
+        async with get_client() as client:
+            return {a.key for a in await client.read_artifacts() if a.key}
+
+    assert {"affilierad-kompetens-2027-states", "affilierad-kompetens-2027-waiting",
+            "affilierad-kompetens-2027-follow-up"} <= asyncio.run(keys())
+
+
+def test_deliver_flow_sends_the_outbox_through_smtp(
+    prefect_server: str, tmp_path: Path, sqlite_template: Path
+) -> None:
+    import shutil
+
+    from flows.deliver import deliver_notifications
+
+    shutil.copy(sqlite_template, tmp_path / "mobility.db")
+    with smtp_server() as server:
+        settings = Settings(
+            database_url=f"sqlite:///{tmp_path / 'mobility.db'}", var_dir=tmp_path / "var",
+            secret_key="test-secret-key", smtp_host="127.0.0.1", smtp_port=server.port,
+            _env_file=None,  # type: ignore[call-arg]
+        )
+        app = bootstrap(settings)
+        load_examples(app)
+        propose_example(app, as_of=datetime.now(UTC))  # due now, not at the example's date
+        with use_app(app):
+            result = asyncio.run(deliver_notifications())
+        assert result["sent"] == 2 and result["dead"] == 0
+        assert server.received == 2
+    with app.reading() as uow:
+        statuses = set(uow.session.scalars(select(OutboxMessage.status)))
+    assert statuses == {"sent"}
