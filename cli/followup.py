@@ -135,6 +135,7 @@ def purge(
         False, "--dry-run", help="Say what would be done; change nothing."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Now, for the retention period."),
 ) -> None:
     """Anonymise the people of old completed, declined, withdrawn and cancelled placements."""
     try:
@@ -146,7 +147,8 @@ def purge(
 
     app = get_app()
     result = run_purge(app.uow(), completed_before=cutoff,
-                       retention_days=app.settings.retention_days, dry_run=dry_run)
+                       retention_days=app.settings.retention_days, as_of=parse_as_of(as_of),
+                       dry_run=dry_run)
     if as_json:
         print_json(result.as_dict())
         return

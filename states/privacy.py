@@ -34,8 +34,13 @@ from models import (
     Programme,
     ReminderLog,
 )
-from states.errors import FieldError, InvalidInput, NotFound
+from states.errors import MobilityError, NotFound
 from states.unit_of_work import UnitOfWork
+
+
+class InsideRetention(MobilityError):
+    """The data asked to be purged is still within the retention period."""
+
 
 FINISHED = ("completed", "declined", "withdrawn", "cancelled")
 ROLES = ("participant", "home_manager", "host_contact")
@@ -220,11 +225,9 @@ def _scrub_everywhere(session: Session, scrubber: _Scrubber, result: PurgeResult
 def _finished_before(completed_before: date, as_of: datetime, retention_days: int) -> date:
     limit = (as_of - timedelta(days=retention_days)).date()
     if completed_before > limit:
-        raise InvalidInput(
-            [FieldError(None, "--completed-before",
-                        f"{completed_before} is inside the retention period of {retention_days} "
-                        f"days; the latest allowed is {limit}")],
-            source="purge",
+        raise InsideRetention(
+            f"purge: {completed_before} is inside the retention period of {retention_days} "
+            f"days; the latest date allowed is {limit}"
         )
     return completed_before
 

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from models import ActionToken, Person, Placement
 from states.bootstrap import App
-from states.errors import InvalidInput, NotFound
-from states.privacy import export_person, purge
+from states.errors import NotFound
+from states.privacy import InsideRetention, export_person, purge
 from states.reports import build_report, report_tables
 from states.transitions import apply_event
 from tests.conftest import load_examples, propose_example
@@ -112,7 +112,7 @@ def test_purge_leaves_no_name_or_address_and_the_same_figures(app: App, built: B
 
 
 def test_purge_refuses_a_date_inside_the_retention_period(app: App, built: Built) -> None:
-    with pytest.raises(InvalidInput, match="inside the retention period of 1095 days"):
+    with pytest.raises(InsideRetention, match="inside the retention period of 1095 days"):
         purge(app.uow(), completed_before=date(2028, 6, 1), retention_days=1095, as_of=LATER)
 
 
@@ -171,7 +171,10 @@ def test_cli_person_export_and_purge_dry_run(app: App, built: Built, tmp_path: P
     exported = run("person", "export", email)
     assert exported.returncode == 0, exported.stderr
     assert json.loads(exported.stdout)["person"]["email"] == email
-    dry = run("purge", "--completed-before", "2028-01-01", "--dry-run")
+    inside = run("purge", "--completed-before", "2028-01-01")
+    assert inside.returncode == 2
+    assert "inside the retention period of 30 days" in inside.stderr
+    dry = run("purge", "--completed-before", "2028-01-01", "--dry-run", "--as-of", "2031-01-01")
     assert dry.returncode == 0, dry.stderr
     assert "would anonymise" in dry.stdout and "dry run: nothing was changed" in dry.stdout
     assert _people(app)  # still there
