@@ -12,18 +12,36 @@ outbox_app = typer.Typer(
 )
 
 
+STATE_OPTION = typer.Option(
+    None, "--state", help="Only this state: pending, sending, sent, dead, cancelled."
+)
+LIMIT_OPTION = typer.Option(200, "--limit", min=1, help="At most this many, newest first.")
+JSON_OPTION = typer.Option(False, "--json", help="Print JSON.")
+
+
 @outbox_app.callback()
-def show(
+def queue(
     ctx: typer.Context,
-    state: str | None = typer.Option(
-        None, "--state", help="Only this state: pending, sending, sent, dead, cancelled."
-    ),
-    limit: int = typer.Option(200, "--limit", min=1, help="At most this many, newest first."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    state: str | None = STATE_OPTION,
+    limit: int = LIMIT_OPTION,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Show the email queue, newest first."""
-    if ctx.invoked_subcommand is not None:
-        return
+    if ctx.invoked_subcommand is None:
+        _show(state, limit, as_json)
+
+
+@outbox_app.command("show")
+def show(
+    state: str | None = STATE_OPTION,
+    limit: int = LIMIT_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show the email queue, newest first (the same as `mobility outbox`)."""
+    _show(state, limit, as_json)
+
+
+def _show(state: str | None, limit: int, as_json: bool) -> None:
     from notifications.delivery import list_outbox
 
     with get_app().reading() as uow:

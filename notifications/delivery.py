@@ -24,10 +24,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.policy import SMTP as SMTP_POLICY
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import aiosmtplib
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Engine, Table, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from models import ActionToken, OutboxMessage
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-OUTBOX = OutboxMessage.__table__
+OUTBOX = cast(Table, OutboxMessage.__table__)
 STATUSES = ("pending", "sending", "sent", "dead", "cancelled")
 
 BACKOFF_BASE = timedelta(minutes=1)
@@ -54,6 +54,8 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
     OSError,
 )
+# What can go wrong while opening or closing a connection.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (*TRANSIENT_ERRORS, aiosmtplib.SMTPException)
 
 
 @dataclass
@@ -173,8 +175,8 @@ def _record(engine: Engine, row_id: int, worker_id: str, **values: Any) -> bool:
 def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
     """Exponential backoff with jitter: half the step fixed, half random, capped."""
     step = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(attempts - 1, 0)))
-    jitter = (rng or random).uniform(0, 0.5)
-    return step * (0.5 + jitter)
+    jitter: float = (rng or random.Random()).uniform(0, 0.5)
+    return timedelta(seconds=step.total_seconds() * (0.5 + jitter))
 
 
 class Outcomes:
@@ -341,7 +343,7 @@ async def _send_all(items: list[Claimed], target: SmtpTarget, connections: int,
                 if client is None or not client.is_connected:
                     try:
                         client = await _connect(target)
-                    except (*TRANSIENT_ERRORS, aiosmtplib.SMTPException) as error:
+                    except CONNECTION_ERRORS as error:
                         reason = f"cannot connect to {target.host}:{target.port}: {error}"
                         connect_errors.append(reason)
                         outcomes.retry(claimed, reason)
@@ -358,7 +360,7 @@ async def _send_all(items: list[Claimed], target: SmtpTarget, connections: int,
             if client is not None and client.is_connected:
                 try:
                     await client.quit()
-                except (*TRANSIENT_ERRORS, aiosmtplib.SMTPException):
+                except CONNECTION_ERRORS:
                     client.close()
 
     await asyncio.gather(*(worker() for _ in range(max(1, min(connections, len(items))))))

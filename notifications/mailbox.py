@@ -31,7 +31,7 @@ class CaughtMail:
 
 def _body(message: EmailMessage, subtype: str) -> str:
     part = message.get_body(preferencelist=(subtype,))
-    return part.get_content() if part is not None else ""  # type: ignore[no-any-return]
+    return str(part.get_content()) if part is not None else ""
 
 
 def read_mail(path: Path) -> CaughtMail:
