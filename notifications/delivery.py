@@ -380,20 +380,25 @@ async def deliver_due(
     worker_id: str | None = None,
     target: SmtpTarget | None = None,
 ) -> DeliveryReport:
-    """Send what is due at ``now``, batch after batch, up to ``limit`` rows in all."""
-    now = now or datetime.now(UTC)
-    if now.tzinfo is None:
+    """Send what is due at ``now``, batch after batch, up to ``limit`` rows in all.
+
+    Without ``now`` each batch reads the clock afresh, so a long run never claims rows with a
+    lease that already ran out; tests pass ``now`` and move it forward instead of sleeping.
+    """
+    if now is not None and now.tzinfo is None:
         raise ValueError("now must carry a time zone")
     worker_id = worker_id or default_worker_id()
     target = target or SmtpTarget.from_settings(settings)
     lease = timedelta(seconds=settings.delivery_lease_seconds)
     report = DeliveryReport()
-    outcomes = Outcomes(engine, settings, worker_id, now, report)
+    outcomes = Outcomes(engine, settings, worker_id, now or datetime.now(UTC), report)
     remaining = limit
     while remaining is None or remaining > 0:
+        batch_now = now or datetime.now(UTC)
+        outcomes.now = batch_now
         size = settings.delivery_batch_size if remaining is None else min(
             remaining, settings.delivery_batch_size)
-        ids = claim_due(engine, now=now, limit=size, worker_id=worker_id, lease=lease)
+        ids = claim_due(engine, now=batch_now, limit=size, worker_id=worker_id, lease=lease)
         if not ids:
             break
         report.claimed += len(ids)
@@ -401,7 +406,7 @@ async def deliver_due(
             remaining -= len(ids)
         # One read snapshot per batch; outcomes are written on other connections meanwhile.
         with Session(engine.execution_options(sqlite_begin="DEFERRED")) as session:
-            renderer = Renderer(session, settings=settings, config=config, now=now,
+            renderer = Renderer(session, settings=settings, config=config, now=batch_now,
                                 outcomes=outcomes)
             items = renderer.load(ids)
             await _send_all(items, target, settings.delivery_parallel_connections, outcomes,

@@ -28,6 +28,7 @@ from tests.conftest import load_examples, propose_example
 from tests.smtp_server import SmtpTestServer, smtp_server
 
 DAY = datetime(2026, 12, 1, 9, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parent.parent
 BASE_URL = "https://mobility.example.org"
 
 
@@ -245,12 +246,12 @@ def test_retrying_a_message_that_is_not_dead_is_a_one_line_error(app: App,
     env = {**os.environ, "MOBILITY_DATABASE_URL": app.settings.resolved_database_url,
            "MOBILITY_SECRET_KEY": "test-secret-key", "MOBILITY_VAR_DIR": str(tmp_path)}
     done = subprocess.run([sys.executable, "-m", "cli.main", "outbox", "retry", "1"],
-                          env=env, capture_output=True, text=True, timeout=60)
+                          env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.returncode == 2
     assert done.stderr.strip() == (
         "error: outbox message 1 is pending, not dead; only dead ones are retried")
     missing = subprocess.run([sys.executable, "-m", "cli.main", "outbox", "retry", "999"],
-                             env=env, capture_output=True, text=True, timeout=60)
+                             env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert (missing.returncode, missing.stderr.strip()) == (2, "error: no outbox message 999")
 
 
@@ -266,3 +267,47 @@ def test_give_up_window_is_counted_from_queueing(app: App) -> None:
     with app.reading() as uow:
         errors = uow.session.scalars(select(OutboxMessage.last_error)).all()
     assert all(e and e.startswith("gave up after 2 attempts: cannot connect") for e in errors)
+
+
+def test_hostile_names_travel_escaped_and_add_no_recipient_or_header(app: App,
+                                                                    tmp_path: Path) -> None:
+    """A participant named <script>… and a manager named "Eva\\r\\nBcc: x@evil.example": the
+    input flattens the line break; the raw name is also forced into the rows to prove the
+    renderer does not rely on that. What the SMTP server receives has one recipient each."""
+    from states.input_files import load_proposals
+    from states.registration import register_proposals
+    from tests.conftest import EXAMPLES
+
+    load_examples(app)
+    text = (EXAMPLES / "proposal.yaml").read_text(encoding="utf-8")
+    text = text.replace("name: Daniel Åberg", 'name: "<script>alert(1)</script>"')
+    text = text.replace("name: Eva Holm", 'name: "Eva\\r\\nBcc: x@evil.example"')
+    (tmp_path / "hostile.yaml").write_text(text, encoding="utf-8")
+    ref = register_proposals(app.uow(), proposals=load_proposals(tmp_path / "hostile.yaml"),
+                             actor="sara", via="cli", as_of=DAY)[0].reference
+    with app.uow() as uow:
+        uow.session.execute(update(OutboxMessage).where(
+            OutboxMessage.to_email == "eva.holm@verktyg.example"
+        ).values(to_name="Eva\r\nBcc: x@evil.example"))
+        uow.commit()
+    with smtp_server() as server:
+        assert deliver(app, server).sent == 2  # the approval requests
+        for role in ("home_manager", "host_contact"):
+            apply_event(app.uow(), reference=ref, event="approve", role=role, actor=role,
+                        via="link", as_of=DAY)
+        report = deliver(app, server)
+        assert report.dead == 0 and report.sent == 5
+        envelopes = server.handler.envelopes
+        messages = server.messages
+    assert all(len(rcpts) == 1 for _sender, rcpts in envelopes)
+    assert "x@evil.example" not in {r for _s, rcpts in envelopes for r in rcpts}
+    for message in messages:
+        assert message["Bcc"] is None and len(message["To"].addresses) == 1
+        html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        assert "<script>" not in html
+    to_participant = [m for m in messages
+                      if m["To"].addresses[0].addr_spec == "daniel.aberg@verktyg.example"]
+    assert to_participant
+    for message in to_participant:
+        html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -162,7 +162,8 @@ def test_sender_killed_with_sigkill_mid_batch_held_rows_delivered_by_the_next_ru
         }
         sender = subprocess.Popen(
             [sys.executable, "-m", "cli.main", "outbox", "send", "--as-of", DAY.isoformat()],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=Path(__file__).resolve().parent.parent,
         )
         deadline = time.monotonic() + 60
         while server.received < 15 and sender.poll() is None:
