@@ -66,6 +66,7 @@ def budget_chart(report: ProgrammeReport) -> Figure:
     axes.axvline(money.budget_sek, color="#b22222", linestyle="--",
                  label=f"budget {money.budget_sek:,} SEK")
     axes.legend(loc="lower right", fontsize="small")
+    axes.xaxis.set_major_formatter(lambda x, _: f"{x / 1e6:g} M")
     axes.set_xlabel("SEK")
     axes.set_title(CHART_TITLES["budget"])
     return figure

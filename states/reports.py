@@ -562,6 +562,19 @@ def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | N
     return "\n".join(lines) + "\n"
 
 
+def _pivot(report: ProgrammeReport, group: str) -> list[dict[str, Any]]:
+    """One row per direction or host, one column per state that occurs, and the total."""
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    for row in report.funnel_by_group:
+        if row.group == group:
+            counts[row.value][row.state] = row.placements
+    states = [s for s in STATES if any(s in c for c in counts.values())]
+    return [
+        {group: value, **{s: c.get(s, 0) for s in states}, "total": sum(c.values())}
+        for value, c in counts.items()
+    ]
+
+
 def _percent(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f} %"
 
@@ -581,52 +594,49 @@ def report_markdown(report: ProgrammeReport, *, charts: Mapping[str, str] | None
     money = report.money
 
     def picture(name: str) -> str:
-        return f"\n![{CHART_TITLES[name]}]({charts[name]})\n" if name in charts else ""
+        return f"![{CHART_TITLES[name]}]({charts[name]})\n" if name in charts else ""
 
-    parts = [
-        f"# Follow-up: {report.name} ({report.programme})\n",
-        f"As of {report.as_of:%Y-%m-%d %H:%M %Z}. {report.placements} placements, "
-        f"direction {report.direction}.\n",
-        "## Funnel\n", picture("funnel"),
-        markdown_table([r for r in tables["funnel"]]),
-        "\n### Per direction\n",
-        markdown_table([r for r in tables["funnel_by_group"] if r["group"] == "direction"],
-                       ["value", "state", "placements"]),
-        "\n### Per host organisation\n",
-        markdown_table([r for r in tables["funnel_by_group"]
-                        if r["group"] == "host_organisation"],
-                       ["value", "state", "placements"]),
-        "\n## Lead times (days)\n", picture("lead_times"),
-        "From the first submission of the proposal to the last manager's approval, from there "
-        "to the last party's acceptance of the agreement, and the whole way.\n\n",
-        markdown_table(tables["lead_times"]),
-        "\n### Reminders and escalations it took\n",
-        markdown_table(tables["reminders"]),
-        "\n## Approval, decline and withdrawal rates\n",
-        markdown_table([{**r, "rate": _percent(r["rate"])} for r in tables["rates"]]),
-        "\n### Reasons given\n",
-        markdown_table(tables["reasons"]),
-        "\n## Money\n", picture("budget"),
+    def section(title: str, *body: str) -> str:
+        return "\n\n".join([title, *[b.strip("\n") for b in body if b]]) + "\n\n"
+
+    money_line = (
         f"Budget {_cell(money.budget_sek)} SEK; committed {_cell(money.committed_sek)} SEK "
         f"({_percent(money.committed_share)}); in the pipeline {_cell(money.pipeline_sek)} SEK; "
         f"released {_cell(money.released_sek)} SEK; "
-        f"remaining {_cell(money.remaining_sek)} SEK.\n\n",
-        markdown_table(tables["money"]),
-        "\n## Network\n",
-        f"{len(report.hosts)} host organisations: "
-        f"{sum(not h.returning for h in report.hosts)} first-time, "
-        f"{sum(h.returning for h in report.hosts)} returning.\n\n",
-        markdown_table(tables["hosts"]),
-        "\n## Evaluation\n", picture("evaluation"),
-        "Answers: " + ", ".join(f"{kind} {c['answered']} of {c['asked']}"
-                                for kind, c in report.responses.items()) + ".\n\n",
-        markdown_table(tables["evaluation_scores"]),
-        "\n### Would do it again / recommend it\n",
-        markdown_table(tables["evaluation_yes_no"]),
-        "\n### What came of it\n",
-        markdown_table(tables["evaluation_options"]),
-        "\n### In their own words\n",
-        markdown_table(tables["evaluation_texts"]),
+        f"remaining {_cell(money.remaining_sek)} SEK.\n"
+    )
+    answered = ", ".join(f"{kind} {c['answered']} of {c['asked']}"
+                         for kind, c in report.responses.items()) or "none asked yet"
+    parts = [
+        section(f"# Follow-up: {report.name} ({report.programme})",
+                f"As of {report.as_of:%Y-%m-%d %H:%M %Z}: {report.placements} placements, "
+                f"direction {report.direction}."),
+        section("## Funnel", picture("funnel"), markdown_table(tables["funnel"])),
+        section("### Per direction", markdown_table(_pivot(report, "direction"))),
+        section("### Per host organisation",
+                markdown_table(_pivot(report, "host_organisation"))),
+        section("## Lead times (days)", picture("lead_times"),
+                "From the first submission of the proposal to the last manager's approval, "
+                "from there to the last party's acceptance of the agreement, and the whole way.\n",
+                markdown_table(tables["lead_times"])),
+        section("### Reminders and escalations it took", markdown_table(tables["reminders"])),
+        section("## Approval, decline and withdrawal rates",
+                "Out of the placements submitted for approval.\n",
+                markdown_table([{**r, "rate": _percent(r["rate"])} for r in tables["rates"]])),
+        section("### Reasons given", markdown_table(tables["reasons"])),
+        section("## Money", picture("budget"), money_line, markdown_table(tables["money"])),
+        section("## Network",
+                f"{len(report.hosts)} host organisations: "
+                f"{sum(not h.returning for h in report.hosts)} first-time, "
+                f"{sum(h.returning for h in report.hosts)} returning (hosted in an earlier "
+                "programme).\n",
+                markdown_table(tables["hosts"])),
+        section("## Evaluation", picture("evaluation"), f"Answers: {answered}.\n",
+                markdown_table(tables["evaluation_scores"])),
+        section("### Would do it again / recommend it",
+                markdown_table(tables["evaluation_yes_no"])),
+        section("### What came of it", markdown_table(tables["evaluation_options"])),
+        section("### In their own words", markdown_table(tables["evaluation_texts"])),
     ]
     return "".join(parts)
 
