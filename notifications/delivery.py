@@ -19,6 +19,7 @@ import logging
 import os
 import random
 import socket
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -409,9 +410,32 @@ async def deliver_due(
             renderer = Renderer(session, settings=settings, config=config, now=batch_now,
                                 outcomes=outcomes)
             items = renderer.load(ids)
-            await _send_all(items, target, settings.delivery_parallel_connections, outcomes,
-                            renderer.prepare)
+            keeper = asyncio.create_task(
+                _keep_lease(engine, ids, worker_id=worker_id, lease=lease, since=batch_now)
+            )
+            try:
+                await _send_all(items, target, settings.delivery_parallel_connections,
+                                outcomes, renderer.prepare)
+            finally:
+                keeper.cancel()
     return report
+
+
+async def _keep_lease(engine: Engine, ids: Sequence[int], *, worker_id: str,
+                      lease: timedelta, since: datetime) -> None:
+    """Renew the lease on the rows this sender still holds while it is alive, so a slow relay
+    never lets another sender take (and send again) the tail of a live batch."""
+    started = time.monotonic()
+    while True:
+        await asyncio.sleep(lease.total_seconds() / 3)
+        until = since + timedelta(seconds=time.monotonic() - started) + lease
+        with engine.begin() as connection:
+            connection.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_(ids), OUTBOX.c.status == "sending",
+                       OUTBOX.c.claimed_by == worker_id)
+                .values(lease_expires_at=until)
+            )
 
 
 def deliver_due_sync(**kwargs: Any) -> DeliveryReport:

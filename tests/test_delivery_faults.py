@@ -179,7 +179,9 @@ def test_sender_killed_with_sigkill_mid_batch_held_rows_delivered_by_the_next_ru
         # While the lease runs, nobody else takes the rows.
         assert deliver(queued, server, now=DAY + timedelta(seconds=lease - 1)).claimed == 0
         server.faults.delay = 0
-        after = deliver(queued, server, now=DAY + timedelta(seconds=lease + 1))
+        # The sender renewed its lease while it lived (every lease/3 s of its run, which the
+        # wait above bounds by 60 s); after that it is free for the next run.
+        after = deliver(queued, server, now=DAY + timedelta(seconds=lease + 61))
         assert after.claimed == held and after.sent == held
         duplicated = server.duplicates()
         assert len(server.message_ids()) == 100
@@ -245,3 +247,29 @@ def test_report_counts_are_plain_numbers() -> None:
                                          "cancelled": 0}
     assert Outcomes  # the class the delivery records outcomes with
     assert isinstance(DAY, datetime)
+
+
+def test_a_live_sender_renews_its_lease_so_a_slow_batch_is_not_taken_over(queued: App) -> None:
+    import asyncio
+
+    from notifications.delivery import _keep_lease, claim_due
+
+    queue_rows(queued, 3)
+    lease = timedelta(seconds=0.3)
+    ids = claim_due(queued.engine, now=DAY, limit=10, worker_id="slow", lease=lease)
+    assert len(ids) == 3
+
+    async def hold_for_a_while() -> None:
+        keeper = asyncio.create_task(
+            _keep_lease(queued.engine, ids, worker_id="slow", lease=lease, since=DAY))
+        await asyncio.sleep(0.25)  # the keeper renews every lease/3 = 0.1 s
+        keeper.cancel()
+
+    asyncio.run(hold_for_a_while())
+    with queued.reading() as uow:
+        leases = uow.session.scalars(
+            select(OutboxMessage.lease_expires_at).where(OutboxMessage.id.in_(ids))).all()
+    assert all(until is not None and until > DAY + lease for until in leases)
+    # Another sender at the first lease's end finds nothing to take.
+    assert claim_due(queued.engine, now=DAY + lease, limit=10, worker_id="other",
+                     lease=lease) == []
