@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -263,8 +263,7 @@ Subject = Approval | AgreementAcceptance | EvaluationResponse
 
 
 def _subject(session: Session, token: ActionToken) -> Subject | None:
-    model = SUBJECTS[token.purpose]
-    subject = session.get(model, token.subject_id)
+    subject = cast("Subject | None", session.get(SUBJECTS[token.purpose], token.subject_id))
     if subject is None or subject.placement_id != token.placement_id:
         return None
     return subject
@@ -359,7 +358,7 @@ def _claim(session: Session, token: ActionToken, now: datetime) -> bool:
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    return won.rowcount == 1  # type: ignore[attr-defined]
+    return bool(won.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def _record_checkin(session: Session, token: ActionToken, answers: dict[str, Any],

@@ -167,7 +167,8 @@ class BodyLimit:
             if not sent:
                 sent = True
                 return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+            message: MutableMapping[str, Any] = await receive()
+            return message
 
         await self.app(scope, replay, send)
 
@@ -328,8 +329,8 @@ def create_app(app: App, *, dev_mail: bool, clock: Callable[[], datetime] = _now
         except Exception:  # a malformed body is the sender's problem, not a 500
             return pages.error(400, "bad_request_title", "bad_request_body")
         form = {key: [v for v in data.getlist(key) if isinstance(v, str)] for key in data}
-        decision = (form.get("decision") or [None])[0]
-        comment = (form.get("comment") or [None])[0]
+        decision = next(iter(form.get("decision", [])), None)
+        comment = next(iter(form.get("comment", [])), None)
         try:
             outcome = await run_in_threadpool(
                 partial(act_on_link, app.uow(), raw_token=token, decision=decision,
@@ -346,8 +347,6 @@ def create_app(app: App, *, dev_mail: bool, clock: Callable[[], datetime] = _now
         add_dev_mail(web, app=app, env=pages.env)
 
     # Added last = outermost: the headers wrap every response, the 413 included.
-    web.add_middleware(
-        BodyLimit, limit=MAX_BODY_BYTES, too_large=pages.too_large  # type: ignore[arg-type]
-    )
-    web.add_middleware(SecurityHeaders, server_error=pages.server_error)  # type: ignore[arg-type]
+    web.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, too_large=pages.too_large)
+    web.add_middleware(SecurityHeaders, server_error=pages.server_error)
     return web
