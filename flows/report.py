@@ -15,30 +15,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 
 from flows.context import current_app
-
-
-def overview(programme: str, as_of: datetime) -> dict[str, Any]:
-    """Counts per state, the longest waits, and the follow-up Markdown (plain data)."""
-    from sqlalchemy import func, select
-
-    from models import Placement, Programme
-    from states.errors import NotFound
-    from states.reports import build_report, report_markdown
-    from states.sweep import waiting_longest
-
-    app = current_app()
-    with app.reading() as uow:
-        found = uow.session.scalar(select(Programme.id).where(Programme.key == programme))
-        if found is None:
-            raise NotFound(f"no programme {programme!r}")
-        counts = dict(uow.session.execute(
-            select(Placement.state, func.count()).where(Placement.programme_id == found)
-            .group_by(Placement.state).order_by(Placement.state)
-        ).all())
-        waiting = waiting_longest(uow, programme=programme, as_of=as_of)
-    markdown = report_markdown(build_report(app.reading(), programme=programme, as_of=as_of))
-    return {"programme": programme, "as_of": as_of.isoformat(), "states": counts,
-            "waiting_longest": waiting, "markdown": markdown}
+from flows.overview import overview
 
 
 def artifact_key(programme: str, what: str) -> str:
@@ -50,7 +27,7 @@ def artifact_key(programme: str, what: str) -> str:
 async def programme_report(programme: str) -> dict[str, Any]:
     """Publish the follow-up of ``programme`` (its key) as table and Markdown artifacts."""
     logger = get_run_logger()
-    data = await asyncio.to_thread(overview, programme.strip(), datetime.now(UTC))
+    data = await asyncio.to_thread(overview, current_app(), programme.strip(), datetime.now(UTC))
     states = [{"state": s, "placements": n} for s, n in data["states"].items()]
     await acreate_table_artifact(
         key=artifact_key(programme, "states"), table=states,

@@ -498,12 +498,15 @@ def _remind_batch(uow: UnitOfWork, step: WaitingStep, ids: Sequence[int], moment
         if number > 0:
             due.append(((placement.id, key, person.id, "reminder", number), row, placement))
     won = claim_many(session, sorted({claim_key for claim_key, _, _ in due}), at=moment.as_of)
+    sent = _reminders_sent(session, won)
     for claim_key, row, placement in due:
         if claim_key not in won:
             continue
         won.discard(claim_key)  # one person in two roles: one reminder
         _, key, _, _, number = claim_key
         person = row.person
+        # The key counts due slots (idempotency); the person is told how many they received.
+        told = sent.get((placement.id, key, person.id), number)
         token = tokens.get((person.id, row.id))
         if token is None:  # expired, or never made (a person in two roles): a fresh link
             token = mint_link(uow, placement=placement,
@@ -512,10 +515,24 @@ def _remind_batch(uow: UnitOfWork, step: WaitingStep, ids: Sequence[int], moment
             session.flush()
         queue_message(
             uow, kind=step.reminder, person=person, placement=placement, now=moment.as_of,
-            token=token, context={"number": number, "recipient_role": row.role},
+            token=token, context={"number": told, "recipient_role": row.role},
             dedupe_key=f"{step.reminder}:{placement.id}:{key}:{person.id}:{number}",
         )
         report.add(step.reminder)
+
+
+def _reminders_sent(session: Session, keys: set[ClaimKey]) -> dict[tuple[int, str, int], int]:
+    """How many reminders each (placement, step, person) has had, the ones just claimed
+    included: after a pause in sweeping the next one is "reminder 2", not "reminder 4"."""
+    if not keys:
+        return {}
+    placements = sorted({key[0] for key in keys})
+    rows = session.execute(
+        select(ReminderLog.placement_id, ReminderLog.step, ReminderLog.person_id, func.count())
+        .where(ReminderLog.placement_id.in_(placements), ReminderLog.kind == "reminder")
+        .group_by(ReminderLog.placement_id, ReminderLog.step, ReminderLog.person_id)
+    ).all()
+    return {(p, s, who): int(n) for p, s, who, n in rows}
 
 
 def _escalate(uow_factory: UowFactory, moment: Moment, report: SweepReport,

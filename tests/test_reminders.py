@@ -168,3 +168,13 @@ def test_same_sweep_twice_sends_nothing_twice(examples: App) -> None:
     with examples.reading() as uow:
         count = uow.session.scalar(select(func.count()).select_from(OutboxMessage))
     assert count == 2 + 2 + 1  # requests, reminders, digest
+
+
+def test_after_a_pause_in_sweeping_the_person_is_told_their_own_count(examples: App) -> None:
+    """Nobody swept for a week: one reminder goes out (not a burst), numbered 1 for them."""
+    propose_example(examples, as_of=at(date(2027, 3, 24), 9))
+    report = run_sweep(examples.uow, as_of=at(date(2027, 4, 6)))  # slot 2 is due
+    assert report.counts["approval_reminder"] == 2
+    assert [m.context["number"] for m in messages(examples, "approval_reminder")] == [1, 1]
+    run_sweep(examples.uow, as_of=at(date(2027, 4, 8)))  # slot 3
+    assert [m.context["number"] for m in messages(examples, "approval_reminder")] == [1, 1, 2, 2]

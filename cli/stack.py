@@ -1,0 +1,227 @@
+"""``mobility up``: the whole stack on one machine, supervised.
+
+Children, each in its own process group (so stopping a group also stops what it started —
+uvicorn workers, flow-run subprocesses):
+
+1. ``prefect server start`` on 127.0.0.1:4200 with its UI — unless ``PREFECT_API_URL`` points
+   at a server already;
+2. ``python -m flows.serve``: every deployment of prefect.yaml with its schedules;
+3. ``mobility web``: the link pages on 127.0.0.1:8000 and, with no SMTP host configured, the
+   mail catcher and /dev/mail.
+
+Ctrl-C or SIGTERM stops them in reverse order: SIGTERM to each group, SIGKILL after a grace
+period. If a child dies on its own, the others are stopped too and ``up`` exits non-zero.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import typer
+
+from states.errors import MobilityError
+
+GRACE_SECONDS = 15.0
+
+
+class StackError(MobilityError):
+    """The stack cannot start: a port is taken, a child did not come up."""
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    ready_url: str | None = None
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(200 <= response.status < 300)
+    except OSError:
+        return False
+
+
+def prefect_executable() -> str:
+    beside = Path(sys.executable).parent / "prefect"
+    return str(beside) if beside.exists() else (shutil.which("prefect") or "prefect")
+
+
+class Supervisor:
+    def __init__(self, children: list[Child], env: dict[str, str], cwd: Path,
+                 echo: Callable[[str], None] = typer.echo) -> None:
+        self.children = children
+        self.env = env
+        self.cwd = cwd
+        self.echo = echo
+        self.stopping = False
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        self.stopping = True
+
+    def start(self, child: Child, timeout: float = 120.0) -> None:
+        child.process = subprocess.Popen(
+            child.argv, env=self.env, cwd=self.cwd, start_new_session=True,
+        )
+        if child.ready_url is None:
+            return
+        deadline = time.monotonic() + timeout
+        while not answers(child.ready_url):
+            if not child.alive:
+                raise StackError(f"{child.name} exited while starting "
+                                 f"(exit code {child.process.returncode})")
+            if self.stopping:
+                return
+            if time.monotonic() > deadline:
+                raise StackError(f"{child.name} did not answer at {child.ready_url} "
+                                 f"within {timeout:.0f} s")
+            time.sleep(0.25)
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            process = child.process
+            if process is None:
+                continue
+            self._signal_group(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.echo(f"{child.name} did not stop within {GRACE_SECONDS:.0f} s; killing it")
+                self._signal_group(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+            # Whatever the leader left behind in its group goes with it.
+            self._signal_group(process.pid, signal.SIGKILL)
+
+    @staticmethod
+    def _signal_group(pgid: int, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signum)
+
+    def run(self, announce: Callable[[], None]) -> int:
+        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            for child in self.children:
+                if self.stopping:
+                    break
+                self.echo(f"starting {child.name} ...")
+                self.start(child)
+            if not self.stopping:
+                announce()
+            while not self.stopping:
+                dead = [c for c in self.children if not c.alive]
+                if dead:
+                    code = dead[0].process.returncode if dead[0].process else None
+                    self.echo(f"{dead[0].name} exited (code {code}); stopping everything")
+                    return 1
+                time.sleep(0.5)
+            self.echo("stopping ...")
+            return 0
+        finally:
+            self.stop()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            self.echo("stopped")
+
+
+def up(
+    web_port: int = typer.Option(8000, "--web-port", help="Port of the link web app."),
+    prefect_port: int = typer.Option(4200, "--prefect-port",
+                                     help="Port of the Prefect server (when up starts it)."),
+    deliver_every: float = typer.Option(
+        60.0, "--deliver-every", min=1.0, help="Seconds between outbox deliveries."),
+) -> None:
+    """Run everything on this machine: migrations, Prefect server and UI, the scheduled flows,
+    the link web app and (without MOBILITY_SMTP_HOST) the mail catcher. Ctrl-C stops it all."""
+    from cli.common import get_app
+    from models.migrate import upgrade
+
+    app = get_app()
+    settings = app.settings
+    host = "127.0.0.1"
+    var_dir = settings.var_dir.resolve()
+    upgrade(settings.resolved_database_url)
+
+    env = dict(os.environ)
+    env.setdefault("PREFECT_HOME", str(var_dir / "prefect"))
+    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    env["DO_NOT_TRACK"] = "1"
+    env["MOBILITY_VAR_DIR"] = str(var_dir)
+    Path(env["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+
+    children: list[Child] = []
+    own_server = not env.get("PREFECT_API_URL")
+    if own_server:
+        if not port_free(host, prefect_port):
+            raise StackError(f"port {prefect_port} is taken; stop what runs there, set "
+                             "PREFECT_API_URL to a running Prefect server, or pass --prefect-port")
+        env["PREFECT_API_URL"] = f"http://{host}:{prefect_port}/api"
+        env["PREFECT_UI_API_URL"] = env["PREFECT_API_URL"]
+        children.append(Child(
+            "prefect server",
+            [prefect_executable(), "server", "start", "--host", host, "--port", str(prefect_port)],
+            ready_url=f"http://{host}:{prefect_port}/api/health",
+        ))
+    api_url = env["PREFECT_API_URL"]
+    taken = [p for p in (web_port, settings.catcher_port)
+             if (p == web_port or settings.uses_mail_catcher) and not port_free(host, p)]
+    if taken:
+        raise StackError(f"port {taken[0]} is taken; stop what runs there or choose another "
+                         "(--web-port, MOBILITY_CATCHER_PORT)")
+    children.append(Child(
+        "scheduled flows",
+        [sys.executable, "-m", "flows.serve", "--deliver-every", str(deliver_every)],
+    ))
+    children.append(Child(
+        "web app",
+        [sys.executable, "-m", "cli.main", "web", "--host", host, "--port", str(web_port)],
+        ready_url=f"http://{host}:{web_port}/healthz",
+    ))
+
+    def announce() -> None:
+        ui = api_url.removesuffix("/api")
+        lines = [
+            "",
+            "Mobility Engine is up:",
+            f"  links web app   http://{host}:{web_port}",
+            f"  Prefect UI      {ui}{'' if own_server else '  (your server)'}",
+            f"  database        {settings.resolved_database_url}",
+        ]
+        if settings.uses_mail_catcher:
+            lines.append(f"  caught mail     http://{host}:{web_port}/dev/mail"
+                         f"  (SMTP catcher on {host}:{settings.catcher_port})")
+        else:
+            lines.append(f"  mail            via {settings.smtp_host}:{settings.smtp_port}")
+        lines += [f"  deliveries      every {deliver_every:g} s; sweep on weekday mornings "
+                  "and hourly 8-17 (Europe/Stockholm)",
+                  "Press Ctrl-C to stop.", ""]
+        typer.echo("\n".join(lines))
+
+    code = Supervisor(children, env, Path.cwd()).run(announce)
+    raise typer.Exit(code)
