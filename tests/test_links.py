@@ -169,14 +169,6 @@ def propose_example_variant(app: App) -> str:
                               as_of=PROPOSED)[0].reference
 
 
-def _to_evaluation(app: App, ref: str) -> None:
-    for raw in live_links(app, ref, "approval").values():
-        assert act(app, raw, "approve").kind == "done"
-    for raw in live_links(app, ref, "agreement").values():
-        assert act(app, raw, "accept").kind == "done"
-    apply_event(app.uow(), reference=ref, event="end", actor="sweep", via="flow", as_of=ENDED)
-
-
 def test_agreement_and_evaluation_through_links(proposed: tuple[App, str]) -> None:
     app, ref = proposed
     links = live_links(app, ref, "approval")

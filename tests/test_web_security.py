@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -249,3 +250,26 @@ def test_no_token_in_any_log_line(app: App) -> None:
     leaked = [line for line in lines for token in tokens if token in line or token[:-1] in line]
     assert leaked == []
     print(f"{len(lines)} log lines captured, 0 with a token")
+
+
+def test_bodies_over_64_kib_are_refused_even_without_a_length(app: App) -> None:
+    load_examples(app)
+    ref = propose_example(app, as_of=PROPOSED)
+    raw = live_links(app, ref, "approval")["home_manager"]
+
+    def chunks() -> Iterator[bytes]:  # streamed: no Content-Length to go by
+        yield b"decision=decline&comment="
+        for _ in range(80):
+            yield b"x" * 1024
+
+    with served(app, clock=Clock()) as base:
+        streamed = httpx.post(f"{base}/l/{raw}", content=chunks(),
+                              headers={"content-type": "application/x-www-form-urlencoded"})
+        files = httpx.post(f"{base}/l/{raw}", data={"decision": "approve"},
+                           files={"upload": ("a.txt", b"hello")})
+        still_live = httpx.get(f"{base}/l/{raw}")
+    assert streamed.status_code == 413 and "För mycket data" in streamed.text
+    assert_security_headers(streamed)
+    assert files.status_code == 400  # no uploads on these forms
+    assert still_live.status_code == 200
+    assert version_of(app, ref) == 2
