@@ -200,7 +200,7 @@ def _scrub_everywhere(session: Session, scrubber: _Scrubber, result: PurgeResult
     for table, column, is_json in _text_columns():
         key = table.primary_key.columns.values()[0]
         if is_json:
-            # Non-ASCII names are stored \\u-escaped in JSON text: look at every value.
+            # Non-ASCII names are stored \u-escaped in JSON text: look at every value.
             candidates = session.execute(
                 select(key, column).where(column.is_not(None))
             ).all()
@@ -213,7 +213,8 @@ def _scrub_everywhere(session: Session, scrubber: _Scrubber, result: PurgeResult
                         or_(*(column.icontains(t, autoescape=True) for t in terms)))
                 ).all()
         changed = 0
-        for row_id, value in dict(candidates).items():
+        found: dict[Any, Any] = {row[0]: row[1] for row in candidates}
+        for row_id, value in found.items():
             cleaned = scrubber.data(value) if is_json else scrubber.text(value)
             if cleaned != value:
                 session.execute(update(table).where(key == row_id).values({column.key: cleaned}))

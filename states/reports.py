@@ -494,8 +494,13 @@ def build_report(uow: UnitOfWork, *, programme: str, as_of: datetime) -> Program
 
 # --- tables and Markdown -------------------------------------------------------------------
 
+def _plain(value: Any) -> Any:
+    """Dates as ISO text: the tables go to CSV, JSON and Prefect table artifacts as they are."""
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
 def _rows(items: Iterable[Any], *, drop: Sequence[str] = ()) -> list[dict[str, Any]]:
-    return [{k: v for k, v in asdict(item).items() if k not in drop} for item in items]
+    return [{k: _plain(v) for k, v in asdict(item).items() if k not in drop} for item in items]
 
 
 def report_summary(report: ProgrammeReport) -> dict[str, Any]:

@@ -58,6 +58,8 @@ def built_programme(
         app = make_app(f"sqlite:///{path}", work / "var")
         built = build_programme(app, n=PLACEMENTS)
         app.engine.dispose()  # fold the WAL into the file before copying it
+        for stale in cache.parent.iterdir():  # one built database is kept, the current one
+            shutil.rmtree(stale, ignore_errors=True)
         cache.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, cache / "programme.db")
         (cache / "built.pickle").write_bytes(pickle.dumps(built))
@@ -220,6 +222,7 @@ def test_mobility_report_writes_markdown_csv_json_and_png(
     assert {row["state"]: row["placements"] for row in data["tables"]["funnel"]} == {
         state: funnel[state] for state in report.funnel}
     tables = report_tables(report)
+    json.dumps(tables)  # plain values all the way: Prefect table artifacts take them as they are
     for name, rows in tables.items():
         lines = (out / "csv" / f"{name}.csv").read_text().splitlines()
         assert len(lines) == len(rows) + 1, name
@@ -227,22 +230,26 @@ def test_mobility_report_writes_markdown_csv_json_and_png(
 
 
 def test_mobility_report_to_stdout_in_each_format(
-    built_programme: tuple[App, Built], tmp_path: Path
+    built_programme: tuple[App, Built], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from typer.testing import CliRunner
+
+    import cli.followup
+    from cli.main import app as cli_app
+
     app, built = built_programme
-    env = {**os.environ, "MOBILITY_DATABASE_URL": str(app.engine.url),
-           "MOBILITY_SECRET_KEY": "test-secret-key", "MOBILITY_VAR_DIR": str(tmp_path / "var")}
+    monkeypatch.setattr(cli.followup, "get_app", lambda: app)
     outputs = {}
     for fmt in ("md", "csv", "json"):
-        done = subprocess.run(
-            [sys.executable, "-m", "cli.main", "report", built.programme, "--format", fmt],
-            cwd=ROOT, env=env, capture_output=True, text=True, check=False,
-        )
-        assert done.returncode == 0, done.stderr
+        done = CliRunner().invoke(cli_app, ["report", built.programme, "--format", fmt])
+        assert done.exit_code == 0, done.output
         outputs[fmt] = done.stdout
     assert outputs["md"].startswith("# Follow-up:")
     assert "# funnel\nstate,placements\n" in outputs["csv"]
     assert json.loads(outputs["json"])["summary"]["placements"] == PLACEMENTS
+    # the real command, for its one-line error
+    env = {**os.environ, "MOBILITY_DATABASE_URL": str(app.engine.url),
+           "MOBILITY_SECRET_KEY": "test-secret-key", "MOBILITY_VAR_DIR": str(tmp_path / "var")}
     unknown = subprocess.run(
         [sys.executable, "-m", "cli.main", "report", "no-such-programme"],
         cwd=ROOT, env=env, capture_output=True, text=True, check=False,
