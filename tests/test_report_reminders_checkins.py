@@ -19,7 +19,8 @@ PROPOSED = datetime(2026, 12, 1, 8, tzinfo=UTC)  # a Tuesday
 PROGRAMME = "affilierad-kompetens-2027"
 
 
-def test_reminders_escalations_and_checkins_reach_the_report(app: App) -> None:
+def test_reminders_escalations_and_checkins_reach_the_report(any_app: App) -> None:
+    app = any_app
     load_examples(app)
     ref = propose_example(app, as_of=PROPOSED)
     # 3 business days: first reminders; 9 business days: the third, and an escalation
