@@ -36,15 +36,15 @@ def _flow_run_related() -> list[dict[str, str]]:
 def _prefect_event(event: PlacementEvent, extra: list[dict[str, str]], now: datetime) -> Any:
     from prefect.events.schemas.events import Event
 
-    return Event(
-        id=event.id,
-        event=event.event,
+    return Event.model_validate({
+        "id": event.id,
+        "event": event.event,
         # A history row written with a future as_of (demo, tests) is shown as happening now.
-        occurred=min(event.occurred, now),
-        resource=event.resource,
-        related=[*event.related, *extra],
-        payload=event.payload,
-    )
+        "occurred": min(event.occurred, now),
+        "resource": event.resource,
+        "related": [*event.related, *extra],
+        "payload": event.payload,
+    })
 
 
 def api_configured() -> bool:

@@ -32,6 +32,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Date, and_, cast, exists, func, literal, select
@@ -219,8 +220,7 @@ def _run_transitions(uow_factory: UowFactory, moment: Moment, report: SweepRepor
                 for reference in batch:
                     _each_in_savepoint(
                         uow.session, report, f"{rule.event} {reference}",
-                        lambda reference=reference, rule=rule, uow=uow: _transition(  # type: ignore[misc]
-                            uow, rule, reference, moment, report),
+                        partial(_transition, uow, rule, reference, moment, report),
                     )
                 uow.commit()
 
@@ -295,7 +295,7 @@ def _past_midpoint(dialect: str, today: date) -> ColumnElement[bool]:
         return (func.julianday(Placement.start_date) + func.julianday(Placement.end_date)
                 <= 2 * func.julianday(literal(today.isoformat())))
     day = cast(literal(today), Date)
-    return (Placement.start_date - day) + (Placement.end_date - day) <= 0  # type: ignore[no-any-return]
+    return (Placement.start_date - day) + (Placement.end_date - day) <= 0
 
 
 def _checkins(uow_factory: UowFactory, moment: Moment, report: SweepReport) -> None:
@@ -316,7 +316,7 @@ def _checkins(uow_factory: UowFactory, moment: Moment, report: SweepReport) -> N
                     continue
                 _each_in_savepoint(
                     uow.session, report, f"check-in {placement.reference}",
-                    lambda placement=placement: _ask_checkin(uow, placement, moment, report),
+                    partial(_ask_checkin, uow, placement, moment, report),
                 )
             uow.commit()
 
@@ -351,7 +351,9 @@ class WaitingStep:
 
     name: str
     state: str
-    model: type[Approval] | type[AgreementAcceptance] | type[EvaluationResponse]
+    model: Any
+    """Approval, AgreementAcceptance or EvaluationResponse: each has person, role and
+    requested_at (typed loosely: the three share no base class)."""
     pending: Callable[[], ColumnElement[bool]]
     step_key: Callable[[Placement], str]
     reminder: str
@@ -473,7 +475,7 @@ def _remind_batch(uow: UnitOfWork, step: WaitingStep, ids: Sequence[int], moment
         .order_by(model.placement_id, model.id)
     ).unique().all()
     tokens = _live_tokens(session, step, sorted({p.id for _, p in rows}), moment.as_of)
-    due: list[tuple[ClaimKey, Approval | AgreementAcceptance | EvaluationResponse, Placement]] = []
+    due: list[tuple[ClaimKey, Any, Placement]] = []
     for row, placement in rows:
         programme = placement.programme
         since = moment.local_day(row.requested_at)
