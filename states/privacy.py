@@ -160,8 +160,14 @@ class _Scrubber:
         # Longest first: "Anna Bergström" must not be cut by "Anna Berg".
         self.terms = sorted(pairs, key=len, reverse=True)
         self.pairs = pairs
+        # Whole names and addresses only: "Anna Berg" is not in "Anna Bergström", nor
+        # "jan@x.se" in "marjan@x.se"; a full stop may end a sentence after either.
         self.pattern = (
-            re.compile("|".join(re.escape(t) for t in self.terms), re.IGNORECASE)
+            re.compile(
+                r"(?<![\w.+-])(?:" + "|".join(re.escape(t) for t in self.terms)
+                + r")(?![\w@-]|\.\w)",
+                re.IGNORECASE,
+            )
             if self.terms else None
         )
         # For the SQL filter also as written: SQLite's lower() folds ASCII letters only.
@@ -186,8 +192,11 @@ class _Scrubber:
 
 
 def _text_columns() -> Iterable[tuple[Any, Any, bool]]:
-    """(table, column, is_json) for every column that can hold a name or an address."""
+    """(table, column, is_json) for every column that can hold a name or an address; the
+    person table is done row by row (other people's names are theirs)."""
     for table in Base.metadata.sorted_tables:
+        if table.name == Person.__tablename__:
+            continue
         for column in table.columns:
             if isinstance(column.type, JSON):
                 yield table, column, True
@@ -200,10 +209,17 @@ def _scrub_everywhere(session: Session, scrubber: _Scrubber, result: PurgeResult
     for table, column, is_json in _text_columns():
         key = table.primary_key.columns.values()[0]
         if is_json:
-            # Non-ASCII names are stored \u-escaped in JSON text: look at every value.
-            candidates = session.execute(
-                select(key, column).where(column.is_not(None))
-            ).all()
+            # Non-ASCII names are stored \u-escaped in JSON text: look at every value, a
+            # chunk of rows at a time.
+            candidates = []
+            last = None
+            while True:
+                query = select(key, column).where(column.is_not(None)).order_by(key).limit(1000)
+                page = session.execute(query if last is None else query.where(key > last)).all()
+                if not page:
+                    break
+                last = page[-1][0]
+                candidates += [row for row in page if scrubber.data(row[1]) != row[1]]
         else:
             candidates = []
             for start in range(0, len(scrubber.search_terms), chunk):

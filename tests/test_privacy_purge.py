@@ -181,3 +181,16 @@ def test_cli_person_export_and_purge_dry_run(app: App, built: Built, tmp_path: P
     assert json.loads(run("person", "export", email).stdout)["person"]["email"] == email
     bad = run("purge", "--completed-before", "soon")
     assert bad.returncode == 2 and "is not a date" in bad.stderr
+
+
+def test_scrubbing_replaces_whole_names_and_addresses_only() -> None:
+    from states.privacy import _Scrubber
+
+    scrub = _Scrubber({7: ("Anna Berg", "jan@x.example"), 8: ("Sean O'Neil", "s@y.example")})
+    assert scrub.text("Anna Berg and Anna Bergström; ANNA BERG.") == (
+        "Anonymised 7 and Anna Bergström; Anonymised 7.")
+    assert scrub.text("mail jan@x.example, not marjan@x.example or jan@x.example.com") == (
+        "mail anonymised-7@invalid, not marjan@x.example or jan@x.example.com")
+    assert scrub.text("<p>Sean O&#39;Neil</p>") == "<p>Anonymised 8</p>"
+    assert scrub.data({"to": ["Anna Berg <jan@x.example>"], "n": 3}) == {
+        "to": ["Anonymised 7 <anonymised-7@invalid>"], "n": 3}
