@@ -121,7 +121,9 @@ class Approval(Base):
     via: Mapped[str | None] = mapped_column(String(10))
 
     placement: Mapped[Placement] = relationship(back_populates="approvals", lazy="raise")
-    person: Mapped[Person] = relationship(lazy="raise")
+    # The people of a step are the placement's own, already in the identity map when the
+    # placement is loaded: a many-to-one by key is served from there without any SQL.
+    person: Mapped[Person] = relationship(lazy="raise_on_sql")
 
 
 class AgreementDocument(Base):
@@ -160,7 +162,9 @@ class AgreementAcceptance(Base):
     voided_at: Mapped[datetime | None]
 
     document: Mapped[AgreementDocument] = relationship(lazy="raise")
-    person: Mapped[Person] = relationship(lazy="raise")
+    # The people of a step are the placement's own, already in the identity map when the
+    # placement is loaded: a many-to-one by key is served from there without any SQL.
+    person: Mapped[Person] = relationship(lazy="raise_on_sql")
 
 
 class EvaluationResponse(Base):
@@ -179,7 +183,9 @@ class EvaluationResponse(Base):
     answers: Mapped[dict[str, Any] | None]
     via: Mapped[str | None] = mapped_column(String(10))
 
-    person: Mapped[Person] = relationship(lazy="raise")
+    # The people of a step are the placement's own, already in the identity map when the
+    # placement is loaded: a many-to-one by key is served from there without any SQL.
+    person: Mapped[Person] = relationship(lazy="raise_on_sql")
 
 
 class HistoryEntry(Base):

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from models import HistoryEntry, Organisation, Person, Placement, Programme, ReferenceCounter
 from models.schemas import PersonIn, ProgrammeIn, ProposalIn
 from states.errors import FieldError, InvalidInput
-from states.transitions import apply_event_in
+from states.transitions import COLLECTIONS, apply_event_to_many_in
 from states.unit_of_work import UnitOfWork
+
+# Rows per IN (…) list: far below SQLite's and PostgreSQL's limits on bound parameters.
+CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -25,11 +30,22 @@ class Registered:
     created: bool
 
 
-def insert_ignoring_conflicts(session: Session, table: Table, values: dict[str, Any]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING, so concurrent registrations of one person both succeed."""
+def insert_ignoring_conflicts(
+    session: Session, table: Table, values: dict[str, Any] | list[dict[str, Any]]
+) -> None:
+    """INSERT … ON CONFLICT DO NOTHING (one row, or many in one executemany), so concurrent
+    registrations of one person both succeed."""
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(table).values(**values).on_conflict_do_nothing())
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    if isinstance(values, dict):
+        session.execute(insert_(table).values(**values).on_conflict_do_nothing())
+    elif values:
+        session.execute(insert_(table).on_conflict_do_nothing(), values)
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start:start + CHUNK]
 
 
 class _Directory:
@@ -40,6 +56,51 @@ class _Directory:
         self.now = now
         self.people: dict[str, Person] = {}
         self.organisations: dict[str, Organisation] = {}
+
+    def preload_people(self, mentions: Iterable[PersonIn]) -> None:
+        """Everyone mentioned, in a few queries: found by email, the missing ones inserted in
+        one statement (as first mentioned) and read back. ``person`` then answers from here."""
+        first: dict[str, PersonIn] = {}
+        for given in mentions:
+            if given.email not in self.people:
+                first.setdefault(given.email, given)
+        self.people.update(self._people_by_email(list(first)))
+        missing = [given for email, given in first.items() if email not in self.people]
+        if missing:
+            insert_ignoring_conflicts(
+                self.session,
+                Person.__table__,  # type: ignore[arg-type]
+                [{"email": g.email, "name": g.name, "language": g.language,
+                  "created_at": self.now} for g in missing],
+            )
+            self.people.update(self._people_by_email([g.email for g in missing]))
+
+    def preload_organisations(self, names: Iterable[str]) -> None:
+        wanted = list(dict.fromkeys(n for n in names if n not in self.organisations))
+        self.organisations.update(self._organisations_by_name(wanted))
+        missing = [name for name in wanted if name not in self.organisations]
+        if missing:
+            insert_ignoring_conflicts(
+                self.session,
+                Organisation.__table__,  # type: ignore[arg-type]
+                [{"name": name, "created_at": self.now} for name in missing],
+            )
+            self.organisations.update(self._organisations_by_name(missing))
+
+    def _people_by_email(self, emails: Sequence[str]) -> dict[str, Person]:
+        found: dict[str, Person] = {}
+        for chunk in _chunks(emails):
+            for person in self.session.scalars(select(Person).where(Person.email.in_(chunk))):
+                found[person.email] = person
+        return found
+
+    def _organisations_by_name(self, names: Sequence[str]) -> dict[str, Organisation]:
+        found: dict[str, Organisation] = {}
+        for chunk in _chunks(names):
+            query = select(Organisation).where(Organisation.name.in_(chunk))
+            for organisation in self.session.scalars(query):
+                found[organisation.name] = organisation
+        return found
 
     def person(self, given: PersonIn) -> Person:
         person = self.people.get(given.email)
@@ -116,17 +177,22 @@ def register_programme(
     return programme.key, existing is None
 
 
-def _next_reference(session: Session, year: int) -> str:
-    insert_ignoring_conflicts(
-        session, ReferenceCounter.__table__, {"year": year, "last": 0}  # type: ignore[arg-type]
-    )
-    number = session.execute(
-        update(ReferenceCounter)
-        .where(ReferenceCounter.year == year)
-        .values(last=ReferenceCounter.last + 1)
-        .returning(ReferenceCounter.last)
-    ).scalar_one()
-    return f"PL-{year}-{number:04d}"
+def _reserve_references(session: Session, years: Counter[int]) -> dict[int, Iterator[str]]:
+    """Readable references for a whole batch: one counter UPDATE per year reserves a block,
+    held by the row lock until the batch commits (no gaps, no doubles under concurrency)."""
+    reserved: dict[int, Iterator[str]] = {}
+    for year, count in sorted(years.items()):
+        insert_ignoring_conflicts(
+            session, ReferenceCounter.__table__, {"year": year, "last": 0}  # type: ignore[arg-type]
+        )
+        last = session.execute(
+            update(ReferenceCounter)
+            .where(ReferenceCounter.year == year)
+            .values(last=ReferenceCounter.last + count)
+            .returning(ReferenceCounter.last)
+        ).scalar_one()
+        reserved[year] = iter([f"PL-{year}-{n:04d}" for n in range(last - count + 1, last + 1)])
+    return reserved
 
 
 def _check_against_programmes(
@@ -136,7 +202,9 @@ def _check_against_programmes(
     for number, proposal in enumerate(proposals, start=1):
         programme = programmes.get(proposal.programme)
         if programme is None:
-            errors.append(FieldError(number, "programme", f"unknown programme {proposal.programme!r}"))
+            errors.append(
+                FieldError(number, "programme", f"unknown programme {proposal.programme!r}")
+            )
             continue
         if programme.direction == "both" and proposal.direction is None:
             errors.append(FieldError(number, "direction", "required: the programme runs both ways"))
@@ -148,7 +216,8 @@ def _check_against_programmes(
             errors.append(
                 FieldError(
                     number, "direction",
-                    f"{proposal.direction} is not allowed in {programme.key} ({programme.direction})",
+                    f"{proposal.direction} is not allowed in {programme.key} "
+                    f"({programme.direction})",
                 )
             )
     if errors:
@@ -166,9 +235,12 @@ def register_proposals(
     source: str = "input",
 ) -> list[Registered]:
     """Register every proposal, or none if any is invalid. A proposal already registered (same
-    programme, participant, host organisation and start) returns the existing placement."""
+    programme, participant, host organisation and start) returns the existing placement.
+
+    The file is one batch: people, organisations and duplicates are looked up for all rows at
+    once, references reserved in one counter update, and the rows inserted and submitted with
+    a statement per table, not per row."""
     now = as_of or datetime.now(UTC)
-    registered: list[Registered] = []
     with uow:
         session = uow.session
         keys = {p.programme for p in proposals}
@@ -181,79 +253,158 @@ def register_proposals(
             )
         }
         _check_against_programmes(proposals, programmes, source)
-        directory = _Directory(session, now)
-        for proposal in proposals:
-            registered.append(
-                _register_one(uow, proposal, programmes[proposal.programme], directory,
-                              actor=actor, via=via, draft=draft, now=now)
+        with session.no_autoflush:
+            registered = _register_batch(
+                uow, proposals, programmes, actor=actor, via=via, draft=draft, now=now
             )
         uow.commit()
     return registered
 
 
-def _register_one(
+SameProposal = tuple[int, int, int, date]
+"""(programme, participant, host organisation, start): what makes two proposals the same."""
+
+
+def _existing(session: Session, participant_ids: Sequence[int]) -> dict[SameProposal, Placement]:
+    found: dict[SameProposal, Placement] = {}
+    for chunk in _chunks(participant_ids):
+        for placement in session.scalars(
+            select(Placement).where(Placement.participant_id.in_(chunk))
+        ):
+            found[(placement.programme_id, placement.participant_id,
+                   placement.host_organisation_id, placement.start_date)] = placement
+    return found
+
+
+def _register_batch(
     uow: UnitOfWork,
-    proposal: ProposalIn,
-    programme: Programme,
-    directory: _Directory,
+    proposals: Sequence[ProposalIn],
+    programmes: dict[str, Programme],
     *,
     actor: str,
     via: str,
     draft: bool,
     now: datetime,
-) -> Registered:
+) -> list[Registered]:
     session = uow.session
-    participant = directory.person(proposal.participant)
-    host_organisation = directory.organisation(proposal.host_organisation)
-    existing = session.scalars(
-        select(Placement).where(
-            Placement.programme_id == programme.id,
-            Placement.participant_id == participant.id,
-            Placement.host_organisation_id == host_organisation.id,
-            Placement.start_date == proposal.start,
-        )
-    ).one_or_none()
-    if existing is not None:
-        return Registered(existing.reference, existing.state, created=False)
+    directory = _Directory(session, now)
+    directory.preload_people(p.participant for p in proposals)
+    directory.preload_organisations(p.host_organisation for p in proposals)
+    existing = _existing(
+        session, sorted({directory.people[p.participant.email].id for p in proposals})
+    )
 
-    placement = Placement(
-        reference=_next_reference(session, proposal.start.year),
-        programme=programme,
-        direction=proposal.direction or programme.direction,
-        state="proposal",
-        version=1,
-        state_changed_at=now,
-        participant=participant,
-        home_organisation=directory.organisation(proposal.home_organisation),
-        home_manager=directory.person(proposal.home_manager),
-        host_organisation=host_organisation,
-        host_contact=directory.person(proposal.host_contact),
-        start_date=proposal.start,
-        end_date=proposal.end,
-        extent_percent=proposal.extent_percent,
-        purpose=proposal.purpose,
-        development_plan=proposal.development_plan,
-        value_for_home=proposal.value_for_home,
-        value_for_host=proposal.value_for_host,
-        student_involvement=proposal.student_involvement,
-        funding_sek=proposal.funding_sek,
-        created_at=now,
-        approvals=[],
-        acceptances=[],
-        responses=[],
-    )
-    session.add(placement)
-    session.flush()
-    session.add(
-        HistoryEntry(
-            placement_id=placement.id, version=1, event="register", from_state=None,
-            to_state="proposal", actor=actor, via=via, at=now,
+    # Row by row, as a reader of the file would: a row repeating an earlier row (or a
+    # placement already registered) returns that placement instead of a new one.
+    same_as: list[SameProposal] = []
+    new_rows: dict[SameProposal, int] = {}  # → the row that creates it
+    for number, proposal in enumerate(proposals):
+        key = (
+            programmes[proposal.programme].id,
+            directory.people[proposal.participant.email].id,
+            directory.organisations[proposal.host_organisation].id,
+            proposal.start,
         )
+        same_as.append(key)
+        if key not in existing and key not in new_rows:
+            new_rows[key] = number
+    creating = [proposals[number] for number in new_rows.values()]
+
+    directory.preload_people(
+        person for p in creating for person in (p.home_manager, p.host_contact)
     )
-    if draft:
-        return Registered(placement.reference, placement.state, created=True)
-    result = apply_event_in(
-        uow, reference=placement.reference, event="submit", actor=actor, via=via, as_of=now,
-        placement=placement,
+    directory.preload_organisations(p.home_organisation for p in creating)
+    # Names and languages as the rows give them, the last mention winning (a repeated row
+    # names only its participant).
+    for number, (proposal, key) in enumerate(zip(proposals, same_as, strict=True)):
+        directory.person(proposal.participant)
+        if new_rows.get(key) == number:
+            directory.person(proposal.home_manager)
+            directory.person(proposal.host_contact)
+
+    created = _insert_placements(
+        uow, creating, programmes, directory, actor=actor, via=via, now=now
     )
-    return Registered(placement.reference, result.to_state, created=True)
+    placements = dict(zip(new_rows, created, strict=True))
+    if not draft and created:
+        apply_event_to_many_in(
+            uow, placements=created, event="submit", actor=actor, via=via, as_of=now
+        )
+    results = []
+    for number, key in enumerate(same_as):
+        placement = existing.get(key) or placements[key]
+        results.append(Registered(placement.reference, placement.state,
+                                  created=new_rows.get(key) == number))
+    return results
+
+
+def _insert_placements(
+    uow: UnitOfWork,
+    proposals: Sequence[ProposalIn],
+    programmes: dict[str, Programme],
+    directory: _Directory,
+    *,
+    actor: str,
+    via: str,
+    now: datetime,
+) -> list[Placement]:
+    """One INSERT … RETURNING for the placements (persistent objects come back, their people
+    and organisations attached without a query), one INSERT for their 'register' history."""
+    if not proposals:
+        return []
+    session = uow.session
+    references = _reserve_references(session, Counter(p.start.year for p in proposals))
+    rows = []
+    for proposal in proposals:
+        programme = programmes[proposal.programme]
+        rows.append({
+            "reference": next(references[proposal.start.year]),
+            "programme_id": programme.id,
+            "direction": proposal.direction or programme.direction,
+            "state": "proposal",
+            "version": 1,
+            "state_changed_at": now,
+            "participant_id": directory.people[proposal.participant.email].id,
+            "home_organisation_id": directory.organisations[proposal.home_organisation].id,
+            "home_manager_id": directory.people[proposal.home_manager.email].id,
+            "host_organisation_id": directory.organisations[proposal.host_organisation].id,
+            "host_contact_id": directory.people[proposal.host_contact.email].id,
+            "start_date": proposal.start,
+            "end_date": proposal.end,
+            "extent_percent": proposal.extent_percent,
+            "purpose": proposal.purpose,
+            "development_plan": proposal.development_plan,
+            "value_for_home": proposal.value_for_home,
+            "value_for_host": proposal.value_for_host,
+            "student_involvement": proposal.student_involvement,
+            "funding_sek": proposal.funding_sek,
+            "approval_round": 0,
+            "agreement_version": 0,
+            "evaluation_due_on": None,
+            "created_at": now,
+        })
+    statement = insert(Placement).returning(Placement, sort_by_parameter_order=True)
+    placements = list(session.scalars(statement, rows))
+    for placement, proposal in zip(placements, proposals, strict=True):
+        related = {
+            "programme": programmes[proposal.programme],
+            "participant": directory.people[proposal.participant.email],
+            "home_manager": directory.people[proposal.home_manager.email],
+            "host_contact": directory.people[proposal.host_contact.email],
+            "home_organisation": directory.organisations[proposal.home_organisation],
+            "host_organisation": directory.organisations[proposal.host_organisation],
+        }
+        for name, value in related.items():
+            set_committed_value(placement, name, value)
+        for name in COLLECTIONS:
+            set_committed_value(placement, name, [])
+    session.execute(
+        insert(HistoryEntry.__table__),
+        [
+            {"placement_id": placement.id, "version": 1, "event": "register",
+             "from_state": None, "to_state": "proposal", "actor": actor, "via": via,
+             "comment": None, "at": now, "published_at": None}
+            for placement in placements
+        ],
+    )
+    return placements

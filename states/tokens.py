@@ -8,6 +8,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from models import ActionToken
 
@@ -25,19 +26,28 @@ class TokenMinter:
         digest = hmac.new(self.secret, nonce, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
+    def values(
+        self, *, placement_id: int, person_id: int, purpose: str, subject_id: int, now: datetime
+    ) -> dict[str, Any]:
+        """The columns of a new token row (for inserts of many tokens at once)."""
+        nonce = secrets.token_bytes(32)
+        return {
+            "token_hash": hash_token(self.raw(nonce)),
+            "nonce": nonce,
+            "placement_id": placement_id,
+            "person_id": person_id,
+            "purpose": purpose,
+            "subject_id": subject_id,
+            "created_at": now,
+            "expires_at": now + self.valid_for,
+        }
+
     def mint(
         self, *, placement_id: int, person_id: int, purpose: str, subject_id: int, now: datetime
     ) -> ActionToken:
-        nonce = secrets.token_bytes(32)
         return ActionToken(
-            token_hash=hash_token(self.raw(nonce)),
-            nonce=nonce,
-            placement_id=placement_id,
-            person_id=person_id,
-            purpose=purpose,
-            subject_id=subject_id,
-            created_at=now,
-            expires_at=now + self.valid_for,
+            **self.values(placement_id=placement_id, person_id=person_id, purpose=purpose,
+                          subject_id=subject_id, now=now)
         )
 
     def raw_for(self, token: ActionToken) -> str:
