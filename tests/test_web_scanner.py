@@ -60,6 +60,8 @@ def scan(stack: Stack, links: list[str], browser: object) -> int:
     """What a paranoid mail gateway does with every link; returns the requests made."""
     context = browser.new_context(java_script_enabled=True)  # type: ignore[attr-defined]
     page = context.new_page()
+    methods: list[str] = []
+    page.on("request", lambda request: methods.append(request.method))
     requests = 0
     with httpx.Client(timeout=30, follow_redirects=True) as client:
         for link in links:
@@ -68,9 +70,10 @@ def scan(stack: Stack, links: list[str], browser: object) -> int:
             assert client.get(link).status_code == 200
             response = page.goto(link, wait_until="load")
             assert response is not None and response.status == 200
-            page.wait_for_timeout(50)  # let any script that would act have its moment
+            page.wait_for_load_state("networkidle")  # whatever a script would fetch, it has
             requests += 4
     context.close()
+    assert set(methods) == {"GET"}, methods  # the browser only ever read
     return requests
 
 
