@@ -41,7 +41,15 @@ def lead_time_chart(report: ProgrammeReport) -> Figure:
     axes = figure.subplots()
     stages = [t for t in report.lead_times if t.days]
     if stages:
-        axes.boxplot([list(t.days) for t in stages], vert=False, whis=(10, 90),
+        import matplotlib
+
+        # "orientation" replaced "vert" in matplotlib 3.10; the project allows 3.9.
+        sideways: dict[str, Any] = (
+            {"orientation": "horizontal"}
+            if tuple(int(p) for p in matplotlib.__version__.split(".")[:2]) >= (3, 10)
+            else {"vert": False}
+        )
+        axes.boxplot([list(t.days) for t in stages], whis=(10, 90), **sideways,
                      tick_labels=[t.stage.replace("_", " ") for t in stages])
         axes.invert_yaxis()
     else:

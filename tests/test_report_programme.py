@@ -41,15 +41,33 @@ def _source_hash() -> str:
     return digest.hexdigest()[:16]
 
 
+def _store(cache: Path, path: Path, built: Built) -> None:
+    """Keep the built database for the next run; written aside and renamed into place, so a
+    concurrent session never reads half a file."""
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    for stale in cache.parent.iterdir():  # one built database is kept, the current one
+        if not stale.name.startswith("."):
+            shutil.rmtree(stale, ignore_errors=True)
+    aside = cache.parent / f".{cache.name}.{os.getpid()}"
+    aside.mkdir()
+    shutil.copy(path, aside / "programme.db")
+    (aside / "built.pickle").write_bytes(pickle.dumps(built))
+    try:
+        aside.rename(cache)
+    except OSError:  # another session stored the same version first
+        shutil.rmtree(aside, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def built_programme(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[App, Built]]:
     """500 placements, built once per source version (≈ 30 s) and cached as a database file."""
-    cache = Path(request.config.cache.mkdir("programme-builder")) / _source_hash()
+    store = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
     work = tmp_path_factory.mktemp("programme")
+    cache = (Path(store.mkdir("programme-builder")) if store else work / "cache") / _source_hash()
     path = work / "programme.db"
-    if (cache / "programme.db").exists():
+    if (cache / "built.pickle").exists():
         shutil.copy(cache / "programme.db", path)
         built: Built = pickle.loads((cache / "built.pickle").read_bytes())
         app = make_app(f"sqlite:///{path}", work / "var")
@@ -58,11 +76,7 @@ def built_programme(
         app = make_app(f"sqlite:///{path}", work / "var")
         built = build_programme(app, n=PLACEMENTS)
         app.engine.dispose()  # fold the WAL into the file before copying it
-        for stale in cache.parent.iterdir():  # one built database is kept, the current one
-            shutil.rmtree(stale, ignore_errors=True)
-        cache.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, cache / "programme.db")
-        (cache / "built.pickle").write_bytes(pickle.dumps(built))
+        _store(cache, path, built)
     yield app, built
     app.engine.dispose()
 
@@ -198,18 +212,21 @@ def _is_png(path: Path) -> bool:
 
 
 def test_mobility_report_writes_markdown_csv_json_and_png(
-    built_programme: tuple[App, Built], report: ProgrammeReport, tmp_path: Path
+    built_programme: tuple[App, Built], report: ProgrammeReport, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from typer.testing import CliRunner
+
+    import cli.followup
+    from cli.main import app as cli_app
+
     app, built = built_programme
+    monkeypatch.setattr(cli.followup, "get_app", lambda: app)
     out = tmp_path / "report"
-    env = {**os.environ, "MOBILITY_DATABASE_URL": str(app.engine.url),
-           "MOBILITY_SECRET_KEY": "test-secret-key", "MOBILITY_VAR_DIR": str(tmp_path / "var")}
-    done = subprocess.run(
-        [sys.executable, "-m", "cli.main", "report", built.programme, "--out", str(out),
-         "--as-of", built.as_of.isoformat()],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = CliRunner().invoke(cli_app, ["report", built.programme, "--out", str(out),
+                                        "--as-of", built.as_of.isoformat()])
+    assert done.exit_code == 0, done.output
+    assert done.stdout.startswith(f"wrote 19 files to {out}")
     markdown = (out / "report.md").read_text()
     for chart in ("funnel", "lead_times", "budget", "evaluation"):
         png = out / "charts" / f"{chart}.png"
