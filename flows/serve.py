@@ -29,6 +29,15 @@ def load_flow(entrypoint: str) -> Any:
     return getattr(module, name)
 
 
+def concurrency(value: Any) -> Any:
+    """prefect.yaml's ``concurrency_limit``: a number or {limit, collision_strategy}."""
+    if isinstance(value, dict):
+        from prefect.client.schemas.objects import ConcurrencyLimitConfig
+
+        return ConcurrencyLimitConfig.model_validate(value)
+    return value
+
+
 def build(specs: list[dict[str, Any]], *, deliver_every: float | None = None) -> list[Any]:
     from prefect.schedules import Cron, Interval
 
@@ -44,7 +53,7 @@ def build(specs: list[dict[str, Any]], *, deliver_every: float | None = None) ->
         deployments.append(load_flow(spec["entrypoint"]).to_deployment(
             name=spec["name"], schedules=schedules, description=spec.get("description"),
             tags=spec.get("tags"), parameters=spec.get("parameters") or {},
-            concurrency_limit=spec.get("concurrency_limit"),
+            concurrency_limit=concurrency(spec.get("concurrency_limit")),
         ))
     return deployments
 

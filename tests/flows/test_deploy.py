@@ -49,3 +49,16 @@ def test_deploy_all_registers_every_deployment(prefect_server: str) -> None:
     assert [s.schedule.interval.total_seconds()
             for s in deliver.schedules] == [60]  # type: ignore[attr-defined]
     assert found["programme-report"].schedules == []  # type: ignore[attr-defined]
+    assert deliver.concurrency_options.collision_strategy == "CANCEL_NEW"  # type: ignore[attr-defined]
+
+
+def test_mobility_up_serves_the_same_deployments_as_prefect_yaml() -> None:
+    from flows.serve import build, deployment_specs
+
+    specs = deployment_specs()
+    served = {d.name: d for d in build(specs, deliver_every=5)}
+    assert set(served) == {s["name"] for s in specs}
+    assert [s.schedule.interval.total_seconds()
+            for s in served["deliver-notifications"].schedules] == [5]
+    assert {s.schedule.cron for s in served["sweep"].schedules} == {
+        "30 6 * * 1-5", "0 8-17 * * 1-5"}
