@@ -233,6 +233,7 @@ def test_mobility_web_serves_links_and_dev_mail_and_logs_no_token(
         log.close()
     output = (tmp_path / "web.log").read_text()
     assert "/l/[redacted]" in output, output[-2000:]
+    assert "(approval): done" in output  # which link acted: by token id, never the token
     leaked = [raw for raw in all_raw_tokens(app) if raw in output]
     assert leaked == [], "a link token reached the log"
     app.engine.dispose()

@@ -54,6 +54,8 @@ def uvicorn_log_config(level: str = "INFO") -> dict[str, Any]:
     config["filters"] = {"redact_tokens": {"()": "web.logs.TokenRedactingFilter"}}
     for handler in config["handlers"].values():
         handler["filters"] = ["redact_tokens"]
+    # The app's own lines (which link did what, by token id) go where uvicorn's go.
+    config["loggers"]["web"] = {"handlers": ["default"], "level": level, "propagate": False}
     for logger in config["loggers"].values():
         logger["filters"] = ["redact_tokens"]
         if "level" in logger:
