@@ -62,7 +62,8 @@ def _store(cache: Path, path: Path, built: Built) -> None:
 def built_programme(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[App, Built]]:
-    """500 placements, built once per source version (≈ 30 s) and cached as a database file."""
+    """500 placements, built once per source version (≈ 6 s CPU) and cached as a database
+    file."""
     store = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
     work = tmp_path_factory.mktemp("programme")
     cache = (Path(store.mkdir("programme-builder")) if store else work / "cache") / _source_hash()
