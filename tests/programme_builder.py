@@ -3,7 +3,7 @@ evaluation), moving time with ``as_of`` instead of sweeping, and keep a record o
 so tests can compute the expected figures on their own.
 
 One registration per day, one transaction per placement's run of events (``apply_event_in``),
-one per evaluation answer. 500 placements (≈ 4,000 events) cost about 6 s of CPU on SQLite
+one per evaluation answer. 500 placements (≈ 3,700 events) cost about 6 s of CPU on SQLite
 (13–35 s wall on a busy 2-CPU machine), so ``built_programme`` caches the database file keyed
 by the source it depends on.
 """
