@@ -148,3 +148,36 @@ def test_deliver_flow_sends_the_outbox_through_smtp(
     with app.reading() as uow:
         statuses = set(uow.session.scalars(select(OutboxMessage.status)))
     assert statuses == {"sent"}
+
+
+def test_mobility_run_sweep_is_a_flow_run_when_a_server_is_configured(
+    prefect_server: str, tmp_path: Path, sqlite_template: Path
+) -> None:
+    """With PREFECT_API_URL set, `mobility run sweep` runs the flow: the run is in the UI."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+
+    shutil.copy(sqlite_template, tmp_path / "mobility.db")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOBILITY_")}
+    env.update({"PREFECT_API_URL": prefect_server, "MOBILITY_VAR_DIR": str(tmp_path / "var"),
+                "MOBILITY_DATABASE_URL": f"sqlite:///{tmp_path / 'mobility.db'}",
+                "MOBILITY_SECRET_KEY": "flow-cli-secret"})
+
+    async def sweep_runs() -> int:
+        async with get_client() as client:
+            runs = await client.read_flow_runs(
+                flow_filter=FlowFilter(name=FlowFilterName(any_=["sweep"])))
+            return len(runs)
+
+    before = asyncio.run(sweep_runs())
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "mobility"), "run", "sweep", "--as-of",
+         "2027-03-31T07:00"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "as a Prefect flow run" in done.stderr
+    assert asyncio.run(sweep_runs()) == before + 1
