@@ -407,6 +407,8 @@ class Case:
     waiting_since: date
     business_days: int
     waiting_for: list[Waiter] = field(default_factory=list)
+    language: str = "sv"
+    """The programme's language: the digest's, if the coordinator has chosen none."""
 
     def as_context(self) -> dict[str, Any]:
         return {
@@ -491,7 +493,7 @@ def _remind_batch(uow: UnitOfWork, step: WaitingStep, ids: Sequence[int], moment
                     placement_id=placement.id, reference=placement.reference,
                     programme=programme.name, coordinator_id=programme.coordinator_id,
                     state=placement.state, step=step.name, step_key=key, waiting_since=since,
-                    business_days=waited,
+                    business_days=waited, language=programme.language,
                 )
             case.waiting_since = min(case.waiting_since, since)
             case.business_days = max(case.business_days, waited)
@@ -564,7 +566,7 @@ def _escalate(uow_factory: UowFactory, moment: Moment, report: SweepReport,
                     uow, kind="escalation_digest", person=coordinator, placement=None,
                     now=moment.as_of, context={"cases": [c.as_context() for c in won]},
                     dedupe_key=f"escalation_digest:{coordinator_id}:{fingerprint}",
-                    language=coordinator.language or None,
+                    language=coordinator.language or won[0].language,
                 )
                 report.add("escalation_digest")
                 report.add("escalated_cases", len(won))
