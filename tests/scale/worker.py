@@ -1,4 +1,6 @@
-"""A worker of the scale-out proof: `python -m tests.scale.worker deliver|sweep|web CLOCK STOP [PORT]`.
+"""A worker of the scale-out proof.
+
+    python -m tests.scale.worker deliver|sweep|web CLOCK STOP [PORT]
 
 `deliver` and `sweep` run what the `deliver-notifications` and `sweep` flows run (the same
 service functions, in a loop, at the simulated time); `web` serves the link pages with the
