@@ -243,7 +243,10 @@ def test_scale_out(postgres_app: App, postgres_database: str, tmp_path: Path) ->
         "MOBILITY_SECRET_KEY": "test-secret-key",
         "MOBILITY_VAR_DIR": str(tmp_path / "var"),
         "MOBILITY_BASE_URL": f"http://127.0.0.1:{web_ports[0]}",
-        "MOBILITY_DELIVERY_LEASE_SECONDS": "120",
+        # Leases run on the simulated clock, which jumps a day a second here: a lease shorter
+        # than the simulated month would expire under live senders. No sender dies in this test
+        # (the SIGKILL fault test covers expiring leases).
+        "MOBILITY_DELIVERY_LEASE_SECONDS": str(60 * 86400),
         "PYTHONPATH": str(ROOT),
     }
     roles = [("deliver", None)] * 3 + [("sweep", None)] * 2 + [("web", p) for p in web_ports]
