@@ -145,40 +145,42 @@ def anonymous_email(person_id: int) -> str:
     return f"anonymised-{person_id}@invalid"
 
 
+_WORD = re.compile(r"\w+")
+CODE_LENGTH = 64
+"""String columns this short hold codes the system writes (states, roles, hashes), never a
+name or an address: the scan skips them."""
+
+
 class _Scrubber:
     """Replaces each purged person's name and address, in any case and in HTML-escaped form,
-    by their anonymous stand-ins."""
+    by their anonymous stand-ins. Whole names and addresses only: "Anna Berg" is not in
+    "Anna Bergström", nor "jan@x.se" in "marjan@x.se"; a full stop may end a sentence after
+    either. A value is only matched against the terms whose first word it contains, so the
+    cost follows the text, not the number of people purged."""
 
     def __init__(self, people: Mapping[int, tuple[str, str]]) -> None:
-        pairs: dict[str, str] = {}
+        self.pairs: dict[str, str] = {}
+        self.index: dict[str, list[str]] = {}
         for pid, (name, email) in people.items():
             for term, stand_in in ((email, anonymous_email(pid)), (name, anonymous_name(pid))):
                 # as written, and as Jinja (markupsafe) or html.escape write it into HTML
                 for variant in {term, html.escape(term), str(markupsafe.escape(term))}:
-                    if variant.strip():
-                        pairs[variant.lower()] = stand_in
-        # Longest first: "Anna Bergström" must not be cut by "Anna Berg".
-        self.terms = sorted(pairs, key=len, reverse=True)
-        self.pairs = pairs
-        # Whole names and addresses only: "Anna Berg" is not in "Anna Bergström", nor
-        # "jan@x.se" in "marjan@x.se"; a full stop may end a sentence after either.
-        self.pattern = (
-            re.compile(
-                r"(?<![\w.+-])(?:" + "|".join(re.escape(t) for t in self.terms)
-                + r")(?![\w@-]|\.\w)",
-                re.IGNORECASE,
-            )
-            if self.terms else None
-        )
-        # For the SQL filter also as written: SQLite's lower() folds ASCII letters only.
-        written = {v for name, email in people.values() for t in (name, email)
-                   for v in (t, html.escape(t), str(markupsafe.escape(t))) if v.strip()}
-        self.search_terms = sorted(written | set(self.terms))
+                    words = _WORD.findall(variant.lower())
+                    if words:
+                        self.pairs[variant.lower()] = stand_in
+                        self.index.setdefault(words[0], []).append(variant.lower())
+
+    def _pattern(self, terms: Iterable[str]) -> re.Pattern[str]:
+        # Longest first: "Anna Bergström" must win over "Anna Berg".
+        alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+        return re.compile(rf"(?<![\w.+-])(?:{alternatives})(?![\w@-]|\.\w)", re.IGNORECASE)
 
     def text(self, value: str) -> str:
-        if self.pattern is None:
+        candidates = {t for word in set(_WORD.findall(value.lower()))
+                      for t in self.index.get(word, ())}
+        if not candidates:
             return value
-        return self.pattern.sub(lambda m: self.pairs[m.group(0).lower()], value)
+        return self._pattern(candidates).sub(lambda m: self.pairs[m.group(0).lower()], value)
 
     def data(self, value: Any) -> Any:
         """Strings anywhere in a JSON value, keys included."""
@@ -200,41 +202,33 @@ def _text_columns() -> Iterable[tuple[Any, Any, bool]]:
         for column in table.columns:
             if isinstance(column.type, JSON):
                 yield table, column, True
-            elif isinstance(column.type, String | Text) and not column.primary_key:
+            elif isinstance(column.type, String | Text) and not column.primary_key and (
+                column.type.length is None or column.type.length > CODE_LENGTH
+            ):
                 yield table, column, False
 
 
 def _scrub_everywhere(session: Session, scrubber: _Scrubber, result: PurgeResult,
-                      chunk: int = 200) -> None:
+                      page_size: int = 1000) -> None:
+    """Every value of every such column, a page of rows at a time. (JSON keeps non-ASCII
+    names \\u-escaped, so a LIKE in SQL could not find them.)"""
     for table, column, is_json in _text_columns():
         key = table.primary_key.columns.values()[0]
-        if is_json:
-            # Non-ASCII names are stored \u-escaped in JSON text: look at every value, a
-            # chunk of rows at a time.
-            candidates = []
-            last = None
-            while True:
-                query = select(key, column).where(column.is_not(None)).order_by(key).limit(1000)
-                page = session.execute(query if last is None else query.where(key > last)).all()
-                if not page:
-                    break
-                last = page[-1][0]
-                candidates += [row for row in page if scrubber.data(row[1]) != row[1]]
-        else:
-            candidates = []
-            for start in range(0, len(scrubber.search_terms), chunk):
-                terms = scrubber.search_terms[start:start + chunk]
-                candidates += session.execute(
-                    select(key, column).where(
-                        or_(*(column.icontains(t, autoescape=True) for t in terms)))
-                ).all()
+        clean = scrubber.data if is_json else scrubber.text
         changed = 0
-        found: dict[Any, Any] = {row[0]: row[1] for row in candidates}
-        for row_id, value in found.items():
-            cleaned = scrubber.data(value) if is_json else scrubber.text(value)
-            if cleaned != value:
-                session.execute(update(table).where(key == row_id).values({column.key: cleaned}))
-                changed += 1
+        last = None
+        while True:
+            query = select(key, column).where(column.is_not(None)).order_by(key).limit(page_size)
+            page = session.execute(query if last is None else query.where(key > last)).all()
+            if not page:
+                break
+            last = page[-1][0]
+            for row_id, value in page:
+                cleaned = clean(value)
+                if cleaned != value:
+                    session.execute(
+                        update(table).where(key == row_id).values({column.key: cleaned}))
+                    changed += 1
         if changed:
             result.texts_scrubbed[f"{table.name}.{column.name}"] = changed
 
