@@ -37,6 +37,16 @@ LATER = timedelta(hours=2)  # past any backoff a first few failures schedule
 
 @pytest.fixture
 def queued(app: App) -> Iterator[App]:
+    yield from _queued(app)
+
+
+@pytest.fixture
+def queued_any(any_app: App) -> Iterator[App]:
+    """The same on SQLite and, when configured, on PostgreSQL."""
+    yield from _queued(any_app)
+
+
+def _queued(app: App) -> Iterator[App]:
     load_examples(app)
     propose_example(app, as_of=DAY)
     # Send the example's two approval requests first, so every test counts only its own rows.
@@ -145,8 +155,9 @@ def test_dropped_connection_on_3_attempts_100_emails_all_delivered_0_duplicated(
 
 
 def test_sender_killed_with_sigkill_mid_batch_held_rows_delivered_by_the_next_run(
-    queued: App, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    queued_any: App, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    queued = queued_any
     queue_rows(queued, 100)
     lease = 10  # seconds, the shortest the settings allow
     with smtp_server() as server:
@@ -188,9 +199,9 @@ def test_sender_killed_with_sigkill_mid_batch_held_rows_delivered_by_the_next_ru
         # At most the messages in flight on its connections can have gone twice.
         assert duplicated <= queued.settings.delivery_parallel_connections
     assert statuses(queued) == {"sent": 100}
-    figure(capsys, f"SIGKILL mid-batch: server had {received_before} of 100, the killed sender "
-                   f"held {held} rows, the next run delivered {after.sent}, went twice: "
-                   f"{duplicated}")
+    figure(capsys, f"SIGKILL mid-batch ({queued.engine.dialect.name}): server had "
+                   f"{received_before} of 100, the killed sender held {held} rows, "
+                   f"the next run delivered {after.sent}, went twice: {duplicated}")
 
 
 # --- pure logic -----------------------------------------------------------------------------
