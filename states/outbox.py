@@ -116,19 +116,24 @@ class Caused:
     context: dict[str, Any]
 
 
-def _insert_returning_ids(uow: UnitOfWork, table: Table, rows: list[dict[str, Any]]) -> list[int]:
-    """One INSERT … RETURNING id for all rows (batched by the driver), ids in the rows' order."""
+def _insert_returning_ids(
+    uow: UnitOfWork, table: Table, rows: list[dict[str, Any]], key: str
+) -> list[int]:
+    """One INSERT … RETURNING for all rows (batched by the driver), their ids in the rows' order.
+
+    The ids are matched to the rows by a unique column (``key``), not by position: SQLite does
+    not promise the order of RETURNING, and asking SQLAlchemy to sort makes it insert there
+    one row per statement."""
     if not rows:
         return []
-    if len(rows) == 1:
-        return [uow.session.execute(_returning_id(table, False), rows[0]).scalar_one()]
-    return list(uow.session.scalars(_returning_id(table, True), rows))
+    returned = {value: id_ for id_, value in uow.session.execute(_returning_id(table, key), rows)}
+    return [returned[row[key]] for row in rows]
 
 
 @lru_cache(maxsize=8)
-def _returning_id(table: Table, many: bool) -> Insert:
+def _returning_id(table: Table, key: str) -> Insert:
     """Built once per table: building the statement costs more than running it."""
-    return insert(table).returning(table.c.id, sort_by_parameter_order=many)
+    return insert(table).returning(table.c.id, table.c[key])
 
 
 def queue_for_transition(
@@ -163,7 +168,9 @@ def queue_for_transitions(uow: UnitOfWork, caused: Sequence[Caused]) -> list[tup
         for number, _, recipient, link in planned
         if link is not None
     ]
-    token_ids = iter(_insert_returning_ids(uow, ActionToken.__table__, token_rows))  # type: ignore[arg-type]
+    token_ids = iter(
+        _insert_returning_ids(uow, ActionToken.__table__, token_rows, "token_hash")  # type: ignore[arg-type]
+    )
     message_rows = []
     for number, template, recipient, link in planned:
         item = caused[number]
@@ -178,7 +185,9 @@ def queue_for_transitions(uow: UnitOfWork, caused: Sequence[Caused]) -> list[tup
                 token_id=next(token_ids) if link is not None else None,
             )
         )
-    message_ids = _insert_returning_ids(uow, OutboxMessage.__table__, message_rows)  # type: ignore[arg-type]
+    message_ids = _insert_returning_ids(
+        uow, OutboxMessage.__table__, message_rows, "message_id"  # type: ignore[arg-type]
+    )
     per_transition: list[list[int]] = [[] for _ in caused]
     for (number, _, _, _), message_id in zip(planned, message_ids, strict=True):
         per_transition[number].append(message_id)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -253,12 +255,26 @@ def register_proposals(
             )
         }
         _check_against_programmes(proposals, programmes, source)
-        with session.no_autoflush:
+        with session.no_autoflush, _collector_paused():
             registered = _register_batch(
                 uow, proposals, programmes, actor=actor, via=via, draft=draft, now=now
             )
         uow.commit()
     return registered
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """A file of thousands of rows makes some hundred thousand objects that all live until the
+    commit: Python's cyclic garbage collector walks them again and again and can free none (a
+    third of the CPU time of a 5,000-row file). Paused for the batch, as it was afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 SameProposal = tuple[int, int, int, date]
@@ -383,8 +399,11 @@ def _insert_placements(
             "evaluation_due_on": None,
             "created_at": now,
         })
-    statement = insert(Placement).returning(Placement, sort_by_parameter_order=True)
-    placements = list(session.scalars(statement, rows))
+    # Matched back by reference: SQLite does not promise the order of RETURNING, and asking
+    # SQLAlchemy to sort makes it insert there one row per statement.
+    by_reference = {p.reference: p for p in session.scalars(insert(Placement).returning(Placement),
+                                                             rows)}
+    placements = [by_reference[row["reference"]] for row in rows]
     for placement, proposal in zip(placements, proposals, strict=True):
         related = {
             "programme": programmes[proposal.programme],

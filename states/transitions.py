@@ -210,7 +210,10 @@ def load_for_update(
     """The placement with everything the machine and the emails read; locked on PostgreSQL
     (SQLite's BEGIN IMMEDIATE already holds the database's write lock)."""
     lock = lock and session.get_bind().dialect.name != "sqlite"
-    joined = collections[0] if collections else None
+    # Under FOR UPDATE, PostgreSQL re-reads only the locked row once the lock is granted; rows
+    # joined from other tables stay as the query first saw them. Step rows another transaction
+    # just changed must be read after the lock, by a query of their own.
+    joined = collections[0] if collections and not lock else None
     placement = session.scalars(
         _LOAD_STATEMENTS[lock, joined], {"reference": reference}
     ).unique().one_or_none()
@@ -731,12 +734,22 @@ def _compare_and_set(session: Session, applied: Sequence[_Applied]) -> None:
     for item in applied:
         # The row now holds these values: the flush must not write them a second time.
         for key, value in item.values.items():
-            set_committed_value(item.ctx.placement, key, value)
+            if key not in item.ctx.changes:  # those the object holds already
+                set_committed_value(item.ctx.placement, key, value)
+
+
+# What tells the step rows of one INSERT apart (their unique constraints): RETURNING rows are
+# matched to the inserted rows by these, as SQLite does not promise their order.
+STEP_KEYS: Mapping[type[Any], tuple[str, ...]] = {
+    Approval: ("placement_id", "round", "role"),
+    AgreementAcceptance: ("document_id", "role"),
+    EvaluationResponse: ("placement_id", "kind", "role"),
+}
 
 
 @lru_cache(maxsize=16)
-def _insert_returning(model: type[Any], many: bool) -> Any:
-    return insert(model).returning(model, sort_by_parameter_order=many)
+def _insert_returning(model: type[Any]) -> Any:
+    return insert(model).returning(model)
 
 
 def _insert_new_steps(session: Session, applied: Sequence[_Applied]) -> None:
@@ -747,11 +760,14 @@ def _insert_new_steps(session: Session, applied: Sequence[_Applied]) -> None:
         for model, collection, row, person in item.ctx.new_steps:
             by_model.setdefault(model, []).append((item.ctx.placement, collection, row, person))
     for model, wanted in by_model.items():
-        rows = [row for _, _, row, _ in wanted]
-        statement = _insert_returning(model, len(rows) > 1)
-        created = session.scalars(statement, rows).all()
+        names = STEP_KEYS[model]
+        created = {
+            tuple(getattr(step, name) for name in names): step
+            for step in session.scalars(_insert_returning(model), [row for _, _, row, _ in wanted])
+        }
         grown: dict[tuple[int, str], tuple[Placement, list[Any]]] = {}
-        for (placement, collection, _, person), step in zip(wanted, created, strict=True):
+        for placement, collection, row, person in wanted:
+            step = created[tuple(row[name] for name in names)]
             set_committed_value(step, "person", person)
             key = (id(placement), collection)
             if key not in grown:
