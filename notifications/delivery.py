@@ -293,7 +293,9 @@ def _reply_text(code: int, message: str) -> str:
 async def _connect(target: SmtpTarget) -> aiosmtplib.SMTP:
     client = aiosmtplib.SMTP(
         hostname=target.host, port=target.port, timeout=target.timeout,
-        start_tls=target.starttls, username=target.username, password=target.password,
+        # Port 465 speaks TLS from the first byte (RFC 8314); elsewhere STARTTLS if configured.
+        use_tls=target.port == 465, start_tls=target.starttls and target.port != 465,
+        username=target.username, password=target.password,
     )
     await client.connect()
     return client
@@ -439,8 +441,17 @@ async def _keep_lease(engine: Engine, ids: Sequence[int], *, worker_id: str,
 
 
 def deliver_due_sync(**kwargs: Any) -> DeliveryReport:
-    """``deliver_due`` for callers without an event loop (the CLI, Prefect tasks)."""
-    return asyncio.run(deliver_due(**kwargs))
+    """``deliver_due`` for synchronous callers (the CLI, sync Prefect tasks). Called where an
+    event loop already runs in this thread (Playwright's sync API, notebooks), it runs in a
+    thread of its own instead of failing."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(deliver_due(**kwargs))
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, deliver_due(**kwargs)).result()
 
 
 # --- the queue for people -------------------------------------------------------------------

@@ -171,7 +171,9 @@ def _tidy(text: str) -> str:
 # --- what a template sees -------------------------------------------------------------------
 
 def _batch_cache(session: Session) -> dict[tuple[str, int], Any]:
-    """Per-session memo: a delivery batch renders many messages about the same placement."""
+    """Per-session memo: a delivery batch renders many messages about the same placement.
+    Render in a session that does not change the placement between messages (delivery reads
+    in a read-only snapshot), or the memo would show the earlier state."""
     cache: dict[tuple[str, int], Any] = session.info.setdefault("notifications.render", {})
     return cache
 

@@ -311,3 +311,18 @@ def test_hostile_names_travel_escaped_and_add_no_recipient_or_header(app: App,
     for message in to_participant:
         html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_deliver_due_sync_works_where_an_event_loop_already_runs(app: App) -> None:
+    import asyncio
+
+    load_examples(app)
+    propose_example(app, as_of=DAY)
+    with smtp_server() as server:
+        settings = settings_for(app, server)
+
+        async def inside_a_loop() -> DeliveryReport:
+            return deliver_due_sync(engine=app.engine, settings=settings, config=app.config,
+                                    now=DAY)
+
+        assert asyncio.run(inside_a_loop()).sent == 2
