@@ -21,8 +21,9 @@ from states.errors import NotFound
 from states.privacy import InsideRetention, export_person, purge
 from states.reports import build_report, report_tables
 from states.transitions import apply_event
-from tests.conftest import load_examples, propose_example
+from tests.conftest import load_examples, make_app, propose_example
 from tests.programme_builder import Built, build_programme
+from tests.test_report_programme import built_programme  # noqa: F401 - the shared fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 LATER = datetime(2031, 1, 1, 9, tzinfo=UTC)
@@ -194,3 +195,24 @@ def test_scrubbing_replaces_whole_names_and_addresses_only() -> None:
     assert scrub.text("<p>Sean O&#39;Neil</p>") == "<p>Anonymised 8</p>"
     assert scrub.data({"to": ["Anna Berg <jan@x.example>"], "n": 3}) == {
         "to": ["Anonymised 7 <anonymised-7@invalid>"], "n": 3}
+
+
+def test_purge_of_the_500_placement_programme(
+    built_programme: tuple[App, Built], tmp_path: Path,  # noqa: F811 - the imported fixture
+) -> None:
+    """The same promise at the size of the report test, on a copy of its database."""
+    source, built = built_programme
+    copy = tmp_path / "copy.db"
+    with sqlite3.connect(str(source.engine.url.database)) as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)  # WAL included
+    app = make_app(f"sqlite:///{copy}", tmp_path / "var")
+    before_people = _people(app)
+    figures = _figures(app, built)
+    done = purge(app.uow(), completed_before=date(2029, 1, 1), retention_days=365, as_of=LATER)
+    purged = {before_people[pid] for pid in done.people}
+    assert len(purged) > 200
+    terms = {t for name, email in purged for t in _forms(name) | _forms(email)}
+    assert [(table, value) for table, value in _everything_stored(app)
+            if any(term in value.lower() for term in terms)] == []
+    assert _figures(app, built) == figures
+    app.engine.dispose()
