@@ -18,7 +18,7 @@ from sqlalchemy import func, insert, select, update
 from typer.testing import CliRunner
 
 from config import Settings
-from models import ActionToken, OutboxMessage, Placement
+from models import ActionToken, AgreementAcceptance, Approval, OutboxMessage, Placement
 from notifications.delivery import DeliveryReport, deliver_due_sync
 from states.bootstrap import App
 from states.links import link_status
@@ -65,9 +65,18 @@ def check_link(app: App, message: EmailMessage, *, purpose: str, now: datetime) 
         ).one()
         assert token.id == row.token_id and token.person_id == row.person_id
         assert token.purpose == purpose
+        # ... and the step it acts on is this person's open step on this placement.
+        step = uow.session.get(STEP_ROWS[purpose], token.subject_id)
+        assert step is not None
+        assert (step.person_id, step.placement_id) == (token.person_id, token.placement_id)
         assert link_status(uow.session, token, now=now).live
         uow.session.expunge(token)
     return token
+
+
+STEP_ROWS: dict[str, type[Approval] | type[AgreementAcceptance]] = {
+    "approval": Approval, "agreement": AgreementAcceptance,
+}
 
 
 def by_recipient(messages: list[EmailMessage]) -> Counter[str]:
