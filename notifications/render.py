@@ -40,9 +40,11 @@ KINDS = frozenset({
     "placement_starts", "checkin_request", "escalation_digest",
 })
 
-# Who must decide sees the whole proposal; everyone else sees who, where and when.
+# Who must decide sees the whole proposal, and so does who evaluates it against the goals that
+# were set; everyone else sees who, where and when.
 FULL_SUMMARY_KINDS = frozenset({
     "approval_request", "approval_reminder", "agreement_request", "agreement_reminder",
+    "evaluation_request", "evaluation_reminder",
 })
 
 ROLE_WORDS: Mapping[str, Mapping[str, str]] = {
