@@ -24,7 +24,7 @@ from tests.test_machine import REGISTERED, register
 
 THREADS = 20
 ROUNDS = 50
-PAIR_ROUNDS = 20
+PAIR_ROUNDS = 30
 
 # What the 20 people try: both approvers approve, decline, or the coordinator withdraws.
 ACTIONS: tuple[dict[str, Any], ...] = (
