@@ -19,11 +19,10 @@ from typing import Any
 
 from bench.common import Result, fresh_database, load_example_programmes, make_app, proposal_rows
 from models.db import get_engine
-from states.input_files import validate_rows
+from models.schemas import ProposalIn
+from states.input_files import unflatten, validate_rows
 from states.registration import register_proposals
 from states.transitions import apply_event
-from models.schemas import ProposalIn
-from states.input_files import unflatten
 
 PLACEMENTS = 300
 
@@ -48,7 +47,7 @@ def _project(url: str) -> float:
 
 
 def _baseline(url: str) -> float:
-    app, references = _setup(url)
+    _app, references = _setup(url)
     engine = get_engine(url)
     postgres = engine.dialect.name == "postgresql"
     p = "%s" if postgres else "?"

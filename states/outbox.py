@@ -126,7 +126,8 @@ def _insert_returning_ids(
     one row per statement."""
     if not rows:
         return []
-    returned = {value: id_ for id_, value in uow.session.execute(_returning_id(table, key), rows)}
+    params = rows[0] if len(rows) == 1 else rows  # execute, or executemany (dearer per row)
+    returned = {value: id_ for id_, value in uow.session.execute(_returning_id(table, key), params)}
     return [returned[row[key]] for row in rows]
 
 

@@ -305,13 +305,20 @@ def _by_key(table: Table) -> Update:
     return update(table).where(table.c.id == bindparam("_id"))
 
 
+def one_or_many(rows: list[dict[str, Any]]) -> dict[str, Any] | list[dict[str, Any]]:
+    """Parameters for one row as a dict (execute), for more as a list (executemany): the
+    executemany path costs more per statement, and most events write one row per table."""
+    return rows[0] if len(rows) == 1 else rows
+
+
 def _update_rows(ctx: EventContext, rows: Sequence[Any], **values: Any) -> None:
     """UPDATE step rows by key and mark the loaded objects as holding the new values."""
     if not rows:
         return
     table = type(rows[0]).__table__
     with ctx.session.no_autoflush:
-        ctx.session.execute(_by_key(table), [{"_id": row.id, **values} for row in rows])
+        params = one_or_many([{"_id": row.id, **values} for row in rows])
+        ctx.session.execute(_by_key(table), params)
     for row in rows:
         for key, value in values.items():
             set_committed_value(row, key, value)
@@ -723,7 +730,7 @@ def _compare_and_set(session: Session, applied: Sequence[_Applied]) -> None:
     for rows in shapes.values():
         batches = [rows] if many_counted or len(rows) == 1 else [[row] for row in rows]
         for batch in batches:
-            won = session.execute(statement, batch)
+            won = session.execute(statement, one_or_many(batch))
             if won.rowcount != len(batch):  # type: ignore[attr-defined]
                 reference = applied[0].ctx.placement.reference if len(applied) == 1 else (
                     "a placement of this batch"
@@ -763,7 +770,9 @@ def _insert_new_steps(session: Session, applied: Sequence[_Applied]) -> None:
         names = STEP_KEYS[model]
         created = {
             tuple(getattr(step, name) for name in names): step
-            for step in session.scalars(_insert_returning(model), [row for _, _, row, _ in wanted])
+            for step in session.scalars(
+                _insert_returning(model), one_or_many([row for _, _, row, _ in wanted])
+            )
         }
         grown: dict[tuple[int, str], tuple[Placement, list[Any]]] = {}
         for placement, collection, row, person in wanted:
@@ -784,7 +793,7 @@ def _write(uow: UnitOfWork, applied: Sequence[_Applied]) -> list[TransitionResul
         _compare_and_set(session, applied)
         session.execute(
             _INSERT_HISTORY,
-            [
+            one_or_many([
                 {
                     "placement_id": item.ctx.placement.id,
                     "version": item.seen_version + 1,
@@ -798,7 +807,7 @@ def _write(uow: UnitOfWork, applied: Sequence[_Applied]) -> list[TransitionResul
                     "published_at": None,
                 }
                 for item in applied
-            ],
+            ]),
         )
         _insert_new_steps(session, applied)
     outbox_ids = queue_for_transitions(
