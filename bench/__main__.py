@@ -1,6 +1,6 @@
 """Run every benchmark and print one table: project, baseline in the same run, ratio, target.
 
-    python -m bench [--only NAME ...] [--record docs/benchmarks.md]
+python -m bench [--only NAME ...] [--record docs/benchmarks.md]
 """
 
 from __future__ import annotations
@@ -49,11 +49,11 @@ def main() -> int:
     failures = 0
     for name in selected:
         module = importlib.import_module(f"bench.{name}")
-        for backend in (["-"] if name in BACKEND_FREE else backends()):
+        for backend in ["-"] if name in BACKEND_FREE else backends():
             print(f"… {name} ({backend})", file=sys.stderr, flush=True)
             try:
                 outcome = module.run(backend)
-            except Exception:  # noqa: BLE001 - one broken benchmark must not hide the others
+            except Exception:
                 traceback.print_exc()
                 failures += 1
                 continue

@@ -105,26 +105,28 @@ def proposal_rows(count: int, *, programme: str = "paus-2027") -> list[dict[str,
     """``count`` distinct proposals in the flat CSV shape."""
     rows = []
     for n in range(count):
-        rows.append({
-            "programme": programme,
-            "participant_name": f"Participant {n}",
-            "participant_email": f"participant{n}@univ.example",
-            "participant_language": "sv" if n % 2 else "en",
-            "home_organisation": f"Department {n % 40}",
-            "home_manager_name": f"Manager {n % 200}",
-            "home_manager_email": f"manager{n % 200}@univ.example",
-            "host_organisation": f"Host {n % 500} AB",
-            "host_contact_name": f"Host Contact {n % 500}",
-            "host_contact_email": f"contact{n % 500}@host.example",
-            "host_contact_language": "sv",
-            "start": f"2027-{1 + n % 12:02d}-01",
-            "end": f"2028-{1 + n % 12:02d}-01",
-            "extent_percent": "20",
-            "purpose": "Apply research on scheduling to the host's planning.",
-            "development_plan": "Learn the host's methods.",
-            "value_for_home": "Cases for teaching.",
-            "value_for_host": "A review of the planning model.",
-            "student_involvement": "Two student projects.",
-            "funding_sek": "100000",
-        })
+        rows.append(
+            {
+                "programme": programme,
+                "participant_name": f"Participant {n}",
+                "participant_email": f"participant{n}@univ.example",
+                "participant_language": "sv" if n % 2 else "en",
+                "home_organisation": f"Department {n % 40}",
+                "home_manager_name": f"Manager {n % 200}",
+                "home_manager_email": f"manager{n % 200}@univ.example",
+                "host_organisation": f"Host {n % 500} AB",
+                "host_contact_name": f"Host Contact {n % 500}",
+                "host_contact_email": f"contact{n % 500}@host.example",
+                "host_contact_language": "sv",
+                "start": f"2027-{1 + n % 12:02d}-01",
+                "end": f"2028-{1 + n % 12:02d}-01",
+                "extent_percent": "20",
+                "purpose": "Apply research on scheduling to the host's planning.",
+                "development_plan": "Learn the host's methods.",
+                "value_for_home": "Cases for teaching.",
+                "value_for_host": "A review of the planning model.",
+                "student_involvement": "Two student projects.",
+                "funding_sek": "100000",
+            }
+        )
     return rows

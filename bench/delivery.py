@@ -51,8 +51,12 @@ async def _bare_loop(messages: list[tuple[str, str, object]], port: int) -> floa
 
 def run(backend: str) -> Result:
     port = _free_port()
-    sink = subprocess.Popen([sys.executable, "-m", "bench.smtp_sink", str(port)], cwd=ROOT,
-                            stdout=subprocess.PIPE, text=True)
+    sink = subprocess.Popen(
+        [sys.executable, "-m", "bench.smtp_sink", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
         target = SmtpTarget(host="127.0.0.1", port=port)
@@ -60,7 +64,8 @@ def run(backend: str) -> Result:
             app = make_app(url)
             load_example_programmes(app)
             proposals = validate_rows(
-                ProposalIn, [unflatten(r) for r in proposal_rows(PROPOSALS)], source="bench")
+                ProposalIn, [unflatten(r) for r in proposal_rows(PROPOSALS)], source="bench"
+            )
             register_proposals(app.uow(), proposals=proposals, actor="bench", via="cli")
             now = datetime.now(UTC) + timedelta(seconds=1)
             settings = app.settings
@@ -69,13 +74,21 @@ def run(backend: str) -> Result:
                 prepared = []
                 for row in rows:
                     message = render_message(
-                        uow.session, row, minter=app.config.minter, base_url=settings.base_url,
-                        mail_from=settings.mail_from, timezone=app.config.timezone)
+                        uow.session,
+                        row,
+                        minter=app.config.minter,
+                        base_url=settings.base_url,
+                        mail_from=settings.mail_from,
+                        timezone=app.config.timezone,
+                    )
                     prepared.append((settings.mail_from, row.to_email, message))
             baseline = asyncio.run(_bare_loop(prepared, port))
             started = time.perf_counter()
-            report = asyncio.run(deliver_due(engine=app.engine, settings=settings,
-                                             config=app.config, now=now, target=target))
+            report = asyncio.run(
+                deliver_due(
+                    engine=app.engine, settings=settings, config=app.config, now=now, target=target
+                )
+            )
             project = report.sent / (time.perf_counter() - started)
         return Result(
             benchmark="delivery",

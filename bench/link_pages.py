@@ -46,10 +46,26 @@ def _free_port() -> int:
 def _serve(factory: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(os.cpu_count() or 1), "--no-access-log",
-         "--log-level", "warning"],
-        cwd=ROOT, env=env, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            factory,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(os.cpu_count() or 1),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -69,14 +85,16 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=30)
 
 
-def _wrk(url: str, script: Path | None = None, env: dict[str, str] | None = None
-         ) -> tuple[float, float]:
+def _wrk(
+    url: str, script: Path | None = None, env: dict[str, str] | None = None
+) -> tuple[float, float]:
     """Requests per second and p99 latency in milliseconds."""
     command = ["wrk", "-t2", f"-c{CLIENTS}", f"-d{SECONDS}s", "--latency", url]
     if script is not None:
         command[1:1] = ["-s", str(script)]
-    output = subprocess.run(command, check=True, capture_output=True, text=True,
-                            env={**os.environ, **(env or {})}).stdout
+    output = subprocess.run(
+        command, check=True, capture_output=True, text=True, env={**os.environ, **(env or {})}
+    ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
     p99 = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
@@ -95,16 +113,21 @@ def run(backend: str) -> list[Result]:
         from models import ActionToken
 
         with dataset.app.reading() as uow:
-            nonces = list(uow.session.scalars(select(ActionToken.nonce)
-                                               .order_by(ActionToken.id)))
+            nonces = list(uow.session.scalars(select(ActionToken.nonce).order_by(ActionToken.id)))
         tokens = [minter.raw(nonce) for nonce in nonces]
         token_file = folder / "tokens"
         token_file.write_text("\n".join(tokens[1:]))
         script = folder / "post.lua"
         script.write_text(POST_SCRIPT)
-        env = {**os.environ, "MOBILITY_DATABASE_URL": url, "MOBILITY_SECRET_KEY": "bench-secret",
-               "MOBILITY_VAR_DIR": str(folder / "var"), "MOBILITY_SMTP_HOST": "127.0.0.1",
-               "MOBILITY_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "MOBILITY_DATABASE_URL": url,
+            "MOBILITY_SECRET_KEY": "bench-secret",
+            "MOBILITY_VAR_DIR": str(folder / "var"),
+            "MOBILITY_SMTP_HOST": "127.0.0.1",
+            "MOBILITY_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+        }
         static, static_base = _serve("bench.web_apps:static", env)
         try:
             base_rate, base_p99 = _wrk(static_base + "/static-page")
@@ -118,9 +141,26 @@ def run(backend: str) -> list[Result]:
             _stop(links)
     shutil.rmtree(folder, ignore_errors=True)
     return [
-        Result("link page GET", backend, get_rate, base_rate, "req/s", "≥ 0.5", True,
-               lambda ratio: ratio >= 0.5,
-               note=f"p99 {get_p99:.0f} ms vs {base_p99:.0f} ms static"),
-        Result("link POST decision", backend, post_rate, base_rate, "req/s", "(reported)", True,
-               lambda ratio: True, note=f"p99 {post_p99:.0f} ms"),
+        Result(
+            "link page GET",
+            backend,
+            get_rate,
+            base_rate,
+            "req/s",
+            "≥ 0.5",
+            True,
+            lambda ratio: ratio >= 0.5,
+            note=f"p99 {get_p99:.0f} ms vs {base_p99:.0f} ms static",
+        ),
+        Result(
+            "link POST decision",
+            backend,
+            post_rate,
+            base_rate,
+            "req/s",
+            "(reported)",
+            True,
+            lambda ratio: True,
+            note=f"p99 {post_p99:.0f} ms",
+        ),
     ]

@@ -46,32 +46,59 @@ def peak_rss_mib(code: str, env: dict[str, str]) -> float:
     Read from the process's VmHWM at exit: ``ru_maxrss`` from ``wait4`` would carry over the
     peak of this (large) parent across fork and exec."""
     report = "\nprint('VmHWM', open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
-    result = subprocess.run([sys.executable, "-c", code + report], cwd=ROOT, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code + report], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     if result.returncode != 0:
         raise RuntimeError(f"the measured process failed:\n{result.stderr[-2000:]}")
-    kib = next(line.split()[1] for line in result.stdout.splitlines()
-               if line.startswith("VmHWM "))
+    kib = next(line.split()[1] for line in result.stdout.splitlines() if line.startswith("VmHWM "))
     return int(kib) / 1024
 
 
 def run(backend: str) -> list[Result]:
     home = Path(tempfile.mkdtemp(prefix="mobility-bench-prefect-"))
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
     env.pop("PREFECT_API_URL", None)
     baseline = peak_rss_mib("import prefect", env)
     floor = peak_rss_mib(NOOP_FLOW, env)
     with fresh_database(backend) as url:
         build(url, total=PLACEMENTS)
-        app_env = {**env, "MOBILITY_DATABASE_URL": url, "MOBILITY_SECRET_KEY": "bench-secret",
-                   "MOBILITY_VAR_DIR": str(home / "var")}
+        app_env = {
+            **env,
+            "MOBILITY_DATABASE_URL": url,
+            "MOBILITY_SECRET_KEY": "bench-secret",
+            "MOBILITY_VAR_DIR": str(home / "var"),
+        }
         flow_run = peak_rss_mib(SWEEP, app_env)
         service = peak_rss_mib(SERVICE, app_env)
     return [
-        Result("memory: sweep flow run", backend, flow_run, baseline, "MiB", "≤ 1.5×", False,
-               lambda ratio: ratio <= 1.5,
-               note=f"an empty flow run peaks at {floor:.0f} MiB ({floor / baseline:.2f}×)"),
-        Result("memory: sweep service", backend, service, baseline, "MiB", "≤ 1.5×", False,
-               lambda ratio: ratio <= 1.5, note="`mobility run sweep` without a Prefect server"),
+        Result(
+            "memory: sweep flow run",
+            backend,
+            flow_run,
+            baseline,
+            "MiB",
+            "≤ 1.5×",
+            False,
+            lambda ratio: ratio <= 1.5,
+            note=f"an empty flow run peaks at {floor:.0f} MiB ({floor / baseline:.2f}×)",
+        ),
+        Result(
+            "memory: sweep service",
+            backend,
+            service,
+            baseline,
+            "MiB",
+            "≤ 1.5×",
+            False,
+            lambda ratio: ratio <= 1.5,
+            note="`mobility run sweep` without a Prefect server",
+        ),
     ]

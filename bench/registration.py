@@ -42,11 +42,16 @@ def run(backend: str) -> Result:
         app = make_app(url, folder / "var")
         load_example_programmes(app)
         before = {t.name for t in Base.metadata.sorted_tables}
-        env = {**os.environ, "MOBILITY_DATABASE_URL": url, "MOBILITY_VAR_DIR": str(folder / "var"),
-               "MOBILITY_SECRET_KEY": "bench-secret"}
+        env = {
+            **os.environ,
+            "MOBILITY_DATABASE_URL": url,
+            "MOBILITY_VAR_DIR": str(folder / "var"),
+            "MOBILITY_SECRET_KEY": "bench-secret",
+        }
         started = time.perf_counter()
-        subprocess.run([mobility, "propose", str(csv_path)], check=True, env=env,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [mobility, "propose", str(csv_path)], check=True, env=env, stdout=subprocess.DEVNULL
+        )
         project_seconds = time.perf_counter() - started
         with get_engine(url).connect() as connection:
             rows = {

@@ -24,7 +24,9 @@ def sweep_seconds(backend: str, total: int) -> tuple[float, dict[str, int]]:
 def run(backend: str) -> Result:
     small, small_counts = sweep_seconds(backend, SMALL)
     large, large_counts = sweep_seconds(backend, LARGE)
-    note = "" if small_counts == large_counts else f"counts differ: {small_counts} vs {large_counts}"
+    note = (
+        "" if small_counts == large_counts else f"counts differ: {small_counts} vs {large_counts}"
+    )
     return Result(
         benchmark="sweep scaling",
         backend=backend,

@@ -78,8 +78,9 @@ def report_error(error: BaseException) -> int:
         typer.echo(f"error: database error: {type(error).__name__}", err=True)
         return 3
     if isinstance(error, OSError):
-        typer.echo(f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
-                   err=True)
+        typer.echo(
+            f"error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), err=True
+        )
         return 2
     typer.echo(f"error: unexpected {type(error).__name__}: {error}", err=True)
     typer.echo("(set MOBILITY_DEBUG=1 to see the traceback)", err=True)

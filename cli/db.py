@@ -9,7 +9,8 @@ db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 def upgrade(revision: str = typer.Argument("heads", help="Target revision.")) -> None:
     """Apply the migrations to MOBILITY_DATABASE_URL (creates a SQLite file if needed)."""
     from cli.common import get_app
-    from models.migrate import current, upgrade as run_upgrade
+    from models.migrate import current
+    from models.migrate import upgrade as run_upgrade
 
     url = get_app().settings.resolved_database_url
     run_upgrade(url, revision)

@@ -76,18 +76,23 @@ class Demo:
             rows = uow.session.execute(
                 select(HistoryEntry, Placement.reference)
                 .join(Placement, Placement.id == HistoryEntry.placement_id)
-                .where(HistoryEntry.id > self.last_history).order_by(HistoryEntry.id)
+                .where(HistoryEntry.id > self.last_history)
+                .order_by(HistoryEntry.id)
             ).all()
         for entry, reference in sorted(rows, key=lambda r: (r[0].placement_id, r[0].version)):
             self.last_history = max(self.last_history, entry.id)
             self.changes += 1
-            moved = (f"{entry.from_state} → {entry.to_state}" if entry.from_state
-                     else f"→ {entry.to_state}")
+            moved = (
+                f"{entry.from_state} → {entry.to_state}"
+                if entry.from_state
+                else f"→ {entry.to_state}"
+            )
             if entry.from_state == entry.to_state:
                 moved = f"{entry.to_state} (stays)"
             why = f": {entry.comment}" if entry.comment else ""
-            self.echo(f"  ● {reference}  {moved}  [{entry.event} by {entry.actor} via "
-                      f"{entry.via}]{why}")
+            self.echo(
+                f"  ● {reference}  {moved}  [{entry.event} by {entry.actor} via {entry.via}]{why}"
+            )
 
     def deliver(self) -> None:
         """Send what is due over SMTP to the catcher, then show what arrived."""
@@ -95,12 +100,14 @@ class Demo:
         from notifications.mailbox import list_mail
 
         app = self.app
-        report = deliver_due_sync(engine=app.engine, settings=app.settings, config=app.config,
-                                  now=self.now)
+        report = deliver_due_sync(
+            engine=app.engine, settings=app.settings, config=app.config, now=self.now
+        )
         if report.dead or report.retried:
             raise RuntimeError(f"delivery failed: {report.counts()}")
-        fresh = [m for m in reversed(list_mail(app.settings.mail_dir))
-                 if m.name not in self.seen_mail]
+        fresh = [
+            m for m in reversed(list_mail(app.settings.mail_dir)) if m.name not in self.seen_mail
+        ]
         for mail in fresh:
             self.seen_mail.add(mail.name)
             self.sent += 1
@@ -134,14 +141,25 @@ class Demo:
 
     # --- people acting --------------------------------------------------------------------
 
-    def click(self, reference: str, email: str, decision: str, *,
-              comment: str | None = None, answers: Mapping[str, Sequence[str]] | None = None,
-              purpose: str | None = None) -> None:
+    def click(
+        self,
+        reference: str,
+        email: str,
+        decision: str,
+        *,
+        comment: str | None = None,
+        answers: Mapping[str, Sequence[str]] | None = None,
+        purpose: str | None = None,
+    ) -> None:
         """Open the person's latest link for the placement (GET changes nothing), then press
         the button (POST)."""
-        candidates = [link for link in self.links
-                      if link.reference == reference and link.email == email
-                      and (purpose is None or link.purpose == purpose)]
+        candidates = [
+            link
+            for link in self.links
+            if link.reference == reference
+            and link.email == email
+            and (purpose is None or link.purpose == purpose)
+        ]
         if not candidates:
             raise RuntimeError(f"no link for {email} on {reference}")
         link = candidates[-1]
@@ -160,8 +178,15 @@ class Demo:
     def coordinator(self, reference: str, event: str, *, comment: str | None = None) -> None:
         from states.transitions import apply_event
 
-        apply_event(self.app.uow(), reference=reference, event=event, actor="coordinator",
-                    via="cli", comment=comment, as_of=self.now)
+        apply_event(
+            self.app.uow(),
+            reference=reference,
+            event=event,
+            actor="coordinator",
+            via="cli",
+            comment=comment,
+            as_of=self.now,
+        )
         self.echo(f"  ↳ the coordinator runs `mobility placements {event} {reference}`")
         self.step()
 
@@ -174,9 +199,14 @@ class Demo:
         self.step()
 
 
-EVALUATION = {"goals_reached": ["4"], "value_home": ["5"], "value_host": ["4"],
-              "outcomes": ["course", "student_projects"], "again": ["yes"],
-              "outcomes_text": ["A new course module and a thesis project."]}
+EVALUATION = {
+    "goals_reached": ["4"],
+    "value_home": ["5"],
+    "value_host": ["4"],
+    "outcomes": ["course", "student_projects"],
+    "again": ["yes"],
+    "outcomes_text": ["A new course module and a thesis project."],
+}
 
 
 def story(demo: Demo) -> dict[str, str]:
@@ -190,19 +220,35 @@ def story(demo: Demo) -> dict[str, str]:
         programme, source = load_programme(EXAMPLES / name)
         register_programme(app.uow(), programme=programme, source=source, as_of=demo.now)
         demo.echo(f"  programme {programme.key}: {programme.name}")
-    proposals = [*load_proposals(EXAMPLES / "proposal.yaml"),
-                 *load_proposals(EXAMPLES / "proposals.csv")]
-    registered = register_proposals(app.uow(), proposals=proposals, actor="coordinator",
-                                    via="cli", as_of=demo.now, source="examples")
+    proposals = [
+        *load_proposals(EXAMPLES / "proposal.yaml"),
+        *load_proposals(EXAMPLES / "proposals.csv"),
+    ]
+    registered = register_proposals(
+        app.uow(),
+        proposals=proposals,
+        actor="coordinator",
+        via="cli",
+        as_of=demo.now,
+        source="examples",
+    )
     daniel, maria, ahmed = (r.reference for r in registered)
     demo.step()
 
     demo.scene("2027-01-11T10:15", "Managers answer from their inboxes")
     demo.click(daniel, "eva.holm@verktyg.example", "approve")
-    demo.click(daniel, "jan.berg@univ.example", "request_changes",
-               comment="Please name the thesis topic in the development plan.")
-    demo.click(ahmed, "per.nilsson@univ.example", "decline",
-               comment="Ahmed teaches the autumn course; let us try next year.")
+    demo.click(
+        daniel,
+        "jan.berg@univ.example",
+        "request_changes",
+        comment="Please name the thesis topic in the development plan.",
+    )
+    demo.click(
+        ahmed,
+        "per.nilsson@univ.example",
+        "decline",
+        comment="Ahmed teaches the autumn course; let us try next year.",
+    )
     demo.click(maria, "per.nilsson@univ.example", "approve")
     demo.click(maria, "lena.strom@region.example", "approve")
 
@@ -212,16 +258,20 @@ def story(demo: Demo) -> dict[str, str]:
     demo.click(daniel, "jan.berg@univ.example", "approve")
 
     demo.scene("2027-01-12T09:00", "Parties accept the agreements; one of them does not")
-    for email in ("daniel.aberg@verktyg.example", "eva.holm@verktyg.example",
-                  "jan.berg@univ.example"):
+    for email in (
+        "daniel.aberg@verktyg.example",
+        "eva.holm@verktyg.example",
+        "jan.berg@univ.example",
+    ):
         demo.click(daniel, email, "accept")
     for email in ("maria.sjoberg@univ.example", "per.nilsson@univ.example"):
         demo.click(maria, email, "accept")
 
     demo.scene("2027-01-15T06:30", "The morning sweep: a reminder to whoever has not acted")
     demo.sweep()
-    demo.scene("2027-01-21T06:30",
-               "The morning sweep: still waiting, so the coordinator gets a digest")
+    demo.scene(
+        "2027-01-21T06:30", "The morning sweep: still waiting, so the coordinator gets a digest"
+    )
     demo.sweep()
     demo.scene("2027-01-21T11:00", "Lena accepts after the nudge")
     demo.click(maria, "lena.strom@region.example", "accept")
@@ -232,24 +282,38 @@ def story(demo: Demo) -> dict[str, str]:
     demo.sweep()
     demo.scene("2027-05-03T06:30", "Halfway: a check-in for Daniel and his host")
     demo.sweep()
-    demo.click(daniel, "daniel.aberg@verktyg.example", "answer", purpose="checkin",
-               answers={"going_well": ["5"]})
+    demo.click(
+        daniel,
+        "daniel.aberg@verktyg.example",
+        "answer",
+        purpose="checkin",
+        answers={"going_well": ["5"]},
+    )
 
     demo.scene("2027-06-01T06:30", "Halfway for Maria")
     demo.sweep()
-    demo.click(maria, "lena.strom@region.example", "answer", purpose="checkin",
-               answers={"going_well": ["4"], "comment": ["Maria needs a desk in the data lab."]})
+    demo.click(
+        maria,
+        "lena.strom@region.example",
+        "answer",
+        purpose="checkin",
+        answers={"going_well": ["4"], "comment": ["Maria needs a desk in the data lab."]},
+    )
 
     demo.scene("2027-07-30T06:30", "Daniel's placement ends: evaluation requests")
     demo.sweep()
-    for email in ("daniel.aberg@verktyg.example", "eva.holm@verktyg.example",
-                  "jan.berg@univ.example"):
+    for email in (
+        "daniel.aberg@verktyg.example",
+        "eva.holm@verktyg.example",
+        "jan.berg@univ.example",
+    ):
         demo.click(daniel, email, "answer", answers=EVALUATION, purpose="evaluation")
 
     demo.scene("2027-08-31T06:30", "Maria's placement ends")
     demo.sweep()
-    demo.click(maria, "maria.sjoberg@univ.example", "answer", answers=EVALUATION,
-               purpose="evaluation")
+    demo.click(
+        maria, "maria.sjoberg@univ.example", "answer", answers=EVALUATION, purpose="evaluation"
+    )
     demo.scene("2027-09-03T06:30", "Evaluation reminders for who has not answered")
     demo.sweep()
     demo.scene("2027-09-14T06:30", "The evaluation is due: Maria's placement is closed")
@@ -273,16 +337,20 @@ def demo_stack(var_dir: Path) -> Iterator[Demo]:
     shutil.rmtree(var_dir / "mail", ignore_errors=True)
     port = free_port()
     settings = Settings(
-        var_dir=var_dir, database_url=f"sqlite:///{(var_dir / 'demo.db').as_posix()}",
-        base_url=f"http://127.0.0.1:{port}", smtp_host=None, catcher_port=free_port(),
+        var_dir=var_dir,
+        database_url=f"sqlite:///{(var_dir / 'demo.db').as_posix()}",
+        base_url=f"http://127.0.0.1:{port}",
+        smtp_host=None,
+        catcher_port=free_port(),
     )
     upgrade(settings.resolved_database_url)
     app = bootstrap(settings)
     catcher = start_catcher(settings)
     demo = Demo(app=app, base=settings.base_url)
     try:
-        with serving(create_app(app, dev_mail=True, clock=demo.clock), port=port,
-                     log_level="warning"):
+        with serving(
+            create_app(app, dev_mail=True, clock=demo.clock), port=port, log_level="warning"
+        ):
             yield demo
     finally:
         catcher.stop()
@@ -295,8 +363,7 @@ def print_follow_up(walk: Demo, programme: str) -> None:
         from states.reports import build_report, report_summary
     except ImportError:
         return
-    summary = report_summary(build_report(walk.app.reading(), programme=programme,
-                                          as_of=walk.now))
+    summary = report_summary(build_report(walk.app.reading(), programme=programme, as_of=walk.now))
     typer.echo(
         f"budget {summary['budget_sek']} SEK, committed {summary['committed_sek']} SEK; "
         f"evaluations answered {summary['evaluations_answered']} of "
@@ -306,9 +373,13 @@ def print_follow_up(walk: Demo, programme: str) -> None:
 
 
 def demo(
-    var_dir: Annotated[Path | None, typer.Option(
-        "--var-dir", help="Where the demo keeps its database and mail (default var/demo).",
-    )] = None,
+    var_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--var-dir",
+            help="Where the demo keeps its database and mail (default var/demo).",
+        ),
+    ] = None,
 ) -> None:
     """Walk the example programmes through their whole lifecycle with real emails and clicks."""
     import time
@@ -320,13 +391,17 @@ def demo(
     folder = var_dir or get_settings().var_dir / "demo"
     started = time.monotonic()
     with demo_stack(folder.resolve()) as walk:
-        typer.echo(f"Mobility Engine demo: database {walk.app.settings.resolved_database_url}, "
-                   f"links on {walk.base}")
+        typer.echo(
+            f"Mobility Engine demo: database {walk.app.settings.resolved_database_url}, "
+            f"links on {walk.base}"
+        )
         story(walk)
         typer.echo("\nWhere the programmes stand:")
         for key in ("affilierad-kompetens-2027", "paus-2027"):
             typer.echo("")
             print_overview(overview(walk.app, key, walk.now))
             print_follow_up(walk, key)
-        typer.echo(f"\n{walk.sent} emails delivered, {walk.changes} state changes, "
-                   f"{time.monotonic() - started:.1f} s. Caught mail: {folder / 'mail'}")
+        typer.echo(
+            f"\n{walk.sent} emails delivered, {walk.changes} state changes, "
+            f"{time.monotonic() - started:.1f} s. Caught mail: {folder / 'mail'}"
+        )

@@ -16,9 +16,12 @@ FORMATS = ("md", "csv", "json")
 
 def report(
     programme: str = typer.Argument(..., help="Programme key, e.g. paus-2027."),
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="Write report.md with charts/*.png, csv/*.csv and report.json here."
-    )] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Write report.md with charts/*.png, csv/*.csv and report.json here."
+        ),
+    ] = None,
     fmt: str | None = typer.Option(
         None, "--format", help="md, csv or json: what to print (or, with --out, to write)."
     ),
@@ -26,8 +29,9 @@ def report(
 ) -> None:
     """Programme follow-up: funnel, lead times, rates, money, network, evaluation results."""
     if fmt is not None and fmt not in FORMATS:
-        raise typer.BadParameter(f"{fmt!r} is not one of {', '.join(FORMATS)}",
-                                 param_hint="--format")
+        raise typer.BadParameter(
+            f"{fmt!r} is not one of {', '.join(FORMATS)}", param_hint="--format"
+        )
     from states.reports import build_report
 
     result = build_report(get_app().reading(), programme=programme, as_of=parse_as_of(as_of))
@@ -46,9 +50,7 @@ def report(
 
 def agreement(
     reference: str = typer.Argument(..., help="Placement reference, e.g. PL-2027-0001."),
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Write the HTML to this file.")
-    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the HTML to this file.")] = None,
 ) -> None:
     """The placement's agreement: the final version if every party accepted, else the latest.
 
@@ -57,8 +59,11 @@ def agreement(
     from states.agreement import current_agreement
 
     document = current_agreement(get_app().reading(), reference=reference)
-    status = (f"final since {document.final_at:%Y-%m-%d}" if document.final_at
-              else "waiting for acceptance")
+    status = (
+        f"final since {document.final_at:%Y-%m-%d}"
+        if document.final_at
+        else "waiting for acceptance"
+    )
     if out is None:
         typer.echo(document.html, nl=False)
     else:
@@ -93,22 +98,38 @@ def amend(
     from states.errors import FieldError, InvalidInput
 
     values = {
-        "start": start, "end": end, "extent_percent": extent, "purpose": purpose,
-        "development_plan": development_plan, "value_for_home": value_for_home,
-        "value_for_host": value_for_host, "student_involvement": student_involvement,
+        "start": start,
+        "end": end,
+        "extent_percent": extent,
+        "purpose": purpose,
+        "development_plan": development_plan,
+        "value_for_home": value_for_home,
+        "value_for_host": value_for_host,
+        "student_involvement": student_involvement,
         "funding_sek": funding,
     }
     try:
         changes = TermsChange.model_validate({k: v for k, v in values.items() if v is not None})
     except ValidationError as error:
         raise InvalidInput(
-            [FieldError(None, ".".join(str(p) for p in e["loc"]) or "terms",
-                        e["msg"].removeprefix("Value error, "))
-             for e in error.errors()],
+            [
+                FieldError(
+                    None,
+                    ".".join(str(p) for p in e["loc"]) or "terms",
+                    e["msg"].removeprefix("Value error, "),
+                )
+                for e in error.errors()
+            ],
             source=reference,
         ) from None
-    result = amend_terms(get_app().uow(), reference=reference, changes=changes, actor=actor(),
-                         via="cli", as_of=parse_as_of(as_of))
+    result = amend_terms(
+        get_app().uow(),
+        reference=reference,
+        changes=changes,
+        actor=actor(),
+        via="cli",
+        as_of=parse_as_of(as_of),
+    )
     what = "agreement sent again to every party" if result.event == "amend" else "revised"
     typer.echo(f"{reference}  {result.to_state}  (version {result.version}): {what}")
 
@@ -128,8 +149,10 @@ def person_export(
 
 def purge(
     completed_before: str = typer.Option(
-        ..., "--completed-before", help="Anonymise people of placements finished before this "
-        "date (YYYY-MM-DD); it must lie outside the retention period."
+        ...,
+        "--completed-before",
+        help="Anonymise people of placements finished before this "
+        "date (YYYY-MM-DD); it must lie outside the retention period.",
     ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Say what would be done; change nothing."
@@ -141,14 +164,19 @@ def purge(
     try:
         cutoff = date.fromisoformat(completed_before)
     except ValueError:
-        raise typer.BadParameter(f"{completed_before!r} is not a date (YYYY-MM-DD)",
-                                 param_hint="--completed-before") from None
+        raise typer.BadParameter(
+            f"{completed_before!r} is not a date (YYYY-MM-DD)", param_hint="--completed-before"
+        ) from None
     from states.privacy import purge as run_purge
 
     app = get_app()
-    result = run_purge(app.uow(), completed_before=cutoff,
-                       retention_days=app.settings.retention_days, as_of=parse_as_of(as_of),
-                       dry_run=dry_run)
+    result = run_purge(
+        app.uow(),
+        completed_before=cutoff,
+        retention_days=app.settings.retention_days,
+        as_of=parse_as_of(as_of),
+        dry_run=dry_run,
+    )
     if as_json:
         print_json(result.as_dict())
         return

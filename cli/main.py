@@ -8,9 +8,9 @@ import sys
 # Plain click help and errors: rich would add ~70 ms to every `mobility --help`.
 os.environ.setdefault("TYPER_USE_RICH", "0")
 
-import typer  # noqa: E402
+import typer
 
-from cli import db, followup, outbox, placements, programmes, run, web  # noqa: E402
+from cli import db, followup, outbox, placements, programmes, run, web
 
 app = typer.Typer(
     name="mobility",
@@ -32,7 +32,7 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception as error:  # noqa: BLE001 - the last line of defence for people
+    except Exception as error:
         if os.environ.get("MOBILITY_DEBUG"):
             raise
         sys.exit(report_error(error))

@@ -51,9 +51,20 @@ def _show(state: str | None, limit: int, as_json: bool) -> None:
         return
     print_table(
         ["ID", "STATE", "KIND", "TO", "LANG", "REFERENCE", "TRIES", "NEXT/SENT", "LAST ERROR"],
-        [[r.id, r.status, r.kind, r.to, r.language, r.reference or "-", r.attempts,
-          f"{(r.sent_at or r.next_attempt_at):%Y-%m-%d %H:%M}", (r.last_error or "")[:60]]
-         for r in rows],
+        [
+            [
+                r.id,
+                r.status,
+                r.kind,
+                r.to,
+                r.language,
+                r.reference or "-",
+                r.attempts,
+                f"{(r.sent_at or r.next_attempt_at):%Y-%m-%d %H:%M}",
+                (r.last_error or "")[:60],
+            ]
+            for r in rows
+        ],
     )
 
 
@@ -68,8 +79,11 @@ def send(
 
     app = get_app()
     report = deliver_due_sync(
-        engine=app.engine, settings=app.settings, config=app.config,
-        now=parse_as_of(as_of), limit=limit,
+        engine=app.engine,
+        settings=app.settings,
+        config=app.config,
+        now=parse_as_of(as_of),
+        limit=limit,
     )
     if as_json:
         print_json(report.counts())
@@ -78,10 +92,16 @@ def send(
     typer.echo("  ".join(f"{name} {value}" for name, value in counts.items()))
     if report.retried and report.retried == report.claimed:
         target = SmtpTarget.from_settings(app.settings)
-        where = "the mail catcher (run `mobility web`)" if app.settings.uses_mail_catcher else (
-            "MOBILITY_SMTP_HOST")
-        typer.echo(f"note: nothing reached {target.host}:{target.port}; check {where}. "
-                   "The messages wait in the queue.", err=True)
+        where = (
+            "the mail catcher (run `mobility web`)"
+            if app.settings.uses_mail_catcher
+            else ("MOBILITY_SMTP_HOST")
+        )
+        typer.echo(
+            f"note: nothing reached {target.host}:{target.port}; check {where}. "
+            "The messages wait in the queue.",
+            err=True,
+        )
 
 
 @outbox_app.command("retry")

@@ -18,12 +18,17 @@ def propose(
 
     proposals = load_proposals(file)
     registered = register_proposals(
-        get_app().uow(), proposals=proposals, actor=actor(), via="cli", draft=draft,
+        get_app().uow(),
+        proposals=proposals,
+        actor=actor(),
+        via="cli",
+        draft=draft,
         source=str(file),
     )
     if as_json:
-        print_json([{"reference": r.reference, "state": r.state, "created": r.created}
-                    for r in registered])
+        print_json(
+            [{"reference": r.reference, "state": r.state, "created": r.created} for r in registered]
+        )
         return
     for r in registered:
         note = "" if r.created else "  (already registered)"
@@ -44,8 +49,19 @@ def list_(
         return
     print_table(
         ["REFERENCE", "PROGRAMME", "STATE", "PARTICIPANT", "HOST", "START", "END", "WAITING FOR"],
-        [[p.reference, p.programme, p.state, p.participant, p.host_organisation, p.start, p.end,
-          "; ".join(p.waiting_for)] for p in placements],
+        [
+            [
+                p.reference,
+                p.programme,
+                p.state,
+                p.participant,
+                p.host_organisation,
+                p.start,
+                p.end,
+                "; ".join(p.waiting_for),
+            ]
+            for p in placements
+        ],
     )
 
 
@@ -64,18 +80,24 @@ def show(
         return
     typer.echo(f"{detail.reference}  {detail.state}  (version {detail.version})")
     typer.echo(f"  programme     {detail.programme} ({detail.direction})")
-    typer.echo(f"  participant   {detail.participant.name} <{detail.participant.email}>, "
-               f"{detail.home_organisation}")
+    typer.echo(
+        f"  participant   {detail.participant.name} <{detail.participant.email}>, "
+        f"{detail.home_organisation}"
+    )
     typer.echo(f"  home manager  {detail.home_manager.name} <{detail.home_manager.email}>")
-    typer.echo(f"  host          {detail.host_organisation}: {detail.host_contact.name} "
-               f"<{detail.host_contact.email}>")
+    typer.echo(
+        f"  host          {detail.host_organisation}: {detail.host_contact.name} "
+        f"<{detail.host_contact.email}>"
+    )
     typer.echo(f"  period        {detail.start} – {detail.end}, {detail.extent_percent} %")
     typer.echo(f"  purpose       {detail.purpose}")
     if detail.approvals:
         typer.echo("  approvals")
         for a in detail.approvals:
-            typer.echo(f"    round {a.round}  {a.role:<13} {a.person.name:<24} "
-                       f"{a.decision or 'waiting'}{'  – ' + a.comment if a.comment else ''}")
+            typer.echo(
+                f"    round {a.round}  {a.role:<13} {a.person.name:<24} "
+                f"{a.decision or 'waiting'}{'  – ' + a.comment if a.comment else ''}"
+            )
     if detail.acceptances:
         typer.echo("  agreement")
         for c in detail.acceptances:
@@ -83,9 +105,11 @@ def show(
             typer.echo(f"    v{c.agreement_version}  {c.role:<13} {c.person.name:<24} {status}")
     typer.echo("  history")
     for h in detail.history:
-        typer.echo(f"    {h.at:%Y-%m-%d %H:%M}  {h.event:<16} {h.from_state or '-'} → "
-                   f"{h.to_state}  by {h.actor} via {h.via}"
-                   f"{'  – ' + h.comment if h.comment else ''}")
+        typer.echo(
+            f"    {h.at:%Y-%m-%d %H:%M}  {h.event:<16} {h.from_state or '-'} → "
+            f"{h.to_state}  by {h.actor} via {h.via}"
+            f"{'  – ' + h.comment if h.comment else ''}"
+        )
 
 
 def _apply(reference: str, event: str, reason: str | None, as_of: str | None) -> None:
@@ -93,8 +117,13 @@ def _apply(reference: str, event: str, reason: str | None, as_of: str | None) ->
     from states.transitions import apply_event
 
     result = apply_event(
-        get_app().uow(), reference=reference, event=event, actor=actor(), via="cli",
-        comment=reason, as_of=parse_as_of(as_of),
+        get_app().uow(),
+        reference=reference,
+        event=event,
+        actor=actor(),
+        via="cli",
+        comment=reason,
+        as_of=parse_as_of(as_of),
     )
     typer.echo(f"{result.reference}: {result.from_state} → {result.to_state}")
 

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import typer
 
-programme_app = typer.Typer(help="Programmes: their rules for approvals, reminders, evaluation.",
-                            no_args_is_help=True)
+programme_app = typer.Typer(
+    help="Programmes: their rules for approvals, reminders, evaluation.", no_args_is_help=True
+)
 
 
 @programme_app.command("add")
@@ -32,8 +33,10 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> 
         return
     print_table(
         ["KEY", "NAME", "DIRECTION", "COORDINATOR", "BUDGET SEK", "PLACEMENTS"],
-        [[p.key, p.name, p.direction, p.coordinator.email, p.budget_sek, p.placements]
-         for p in programmes],
+        [
+            [p.key, p.name, p.direction, p.coordinator.email, p.budget_sek, p.placements]
+            for p in programmes
+        ],
     )
 
 

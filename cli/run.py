@@ -13,8 +13,7 @@ import typer
 
 from cli.common import get_app, parse_as_of, print_json, print_table
 
-run_app = typer.Typer(help="Run a flow once, now: deliver, sweep or report.",
-                      no_args_is_help=True)
+run_app = typer.Typer(help="Run a flow once, now: deliver, sweep or report.", no_args_is_help=True)
 
 
 def prefect_configured() -> bool:
@@ -51,15 +50,17 @@ def deliver(
     from notifications.delivery import deliver_due_sync
 
     app = get_app()
-    report = deliver_due_sync(engine=app.engine, settings=app.settings, config=app.config,
-                              limit=limit)
+    report = deliver_due_sync(
+        engine=app.engine, settings=app.settings, config=app.config, limit=limit
+    )
     _print_counts({k: v for k, v in report.counts().items() if v})
 
 
 @run_app.command("sweep")
 def sweep(
     as_of: str | None = typer.Option(
-        None, "--as-of", help="Sweep as if it were this time (ISO; default now)."),
+        None, "--as-of", help="Sweep as if it were this time (ISO; default now)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Do what the calendar says is due: reminders, escalations, start, check-in, end, close."""
@@ -120,9 +121,16 @@ def print_overview(data: dict[str, object]) -> None:
         typer.echo("\nwaiting longest:")
         print_table(
             ["reference", "step", "since", "business days", "waiting for"],
-            [(c["reference"], c["step"], c["waiting_since"], c["business_days"],
-              "; ".join(f"{w['name']} ({w['role']})" for w in c["waiting_for"]))
-             for c in waiting],
+            [
+                (
+                    c["reference"],
+                    c["step"],
+                    c["waiting_since"],
+                    c["business_days"],
+                    "; ".join(f"{w['name']} ({w['role']})" for w in c["waiting_for"]),
+                )
+                for c in waiting
+            ],
         )
 
 

@@ -75,8 +75,13 @@ def prefect_executable() -> str:
 
 
 class Supervisor:
-    def __init__(self, children: list[Child], env: dict[str, str], cwd: Path,
-                 echo: Callable[[str], None] = typer.echo) -> None:
+    def __init__(
+        self,
+        children: list[Child],
+        env: dict[str, str],
+        cwd: Path,
+        echo: Callable[[str], None] = typer.echo,
+    ) -> None:
         self.children = children
         self.env = env
         self.cwd = cwd
@@ -88,20 +93,25 @@ class Supervisor:
 
     def start(self, child: Child, timeout: float = 120.0) -> None:
         child.process = subprocess.Popen(
-            child.argv, env=self.env, cwd=self.cwd, start_new_session=True,
+            child.argv,
+            env=self.env,
+            cwd=self.cwd,
+            start_new_session=True,
         )
         if child.ready_url is None:
             return
         deadline = time.monotonic() + timeout
         while not answers(child.ready_url):
             if not child.alive:
-                raise StackError(f"{child.name} exited while starting "
-                                 f"(exit code {child.process.returncode})")
+                raise StackError(
+                    f"{child.name} exited while starting (exit code {child.process.returncode})"
+                )
             if self.stopping:
                 return
             if time.monotonic() > deadline:
-                raise StackError(f"{child.name} did not answer at {child.ready_url} "
-                                 f"within {timeout:.0f} s")
+                raise StackError(
+                    f"{child.name} did not answer at {child.ready_url} within {timeout:.0f} s"
+                )
             time.sleep(0.25)
 
     def stop(self) -> None:
@@ -152,10 +162,12 @@ class Supervisor:
 
 def up(
     web_port: int = typer.Option(8000, "--web-port", help="Port of the link web app."),
-    prefect_port: int = typer.Option(4200, "--prefect-port",
-                                     help="Port of the Prefect server (when up starts it)."),
+    prefect_port: int = typer.Option(
+        4200, "--prefect-port", help="Port of the Prefect server (when up starts it)."
+    ),
     deliver_every: float = typer.Option(
-        60.0, "--deliver-every", min=1.0, help="Seconds between outbox deliveries."),
+        60.0, "--deliver-every", min=1.0, help="Seconds between outbox deliveries."
+    ),
 ) -> None:
     """Run everything on this machine: migrations, Prefect server and UI, the scheduled flows,
     the link web app and (without MOBILITY_SMTP_HOST) the mail catcher. Ctrl-C stops it all."""
@@ -179,30 +191,51 @@ def up(
     own_server = not env.get("PREFECT_API_URL")
     if own_server:
         if not port_free(host, prefect_port):
-            raise StackError(f"port {prefect_port} is taken; stop what runs there, set "
-                             "PREFECT_API_URL to a running Prefect server, or pass --prefect-port")
+            raise StackError(
+                f"port {prefect_port} is taken; stop what runs there, set "
+                "PREFECT_API_URL to a running Prefect server, or pass --prefect-port"
+            )
         env["PREFECT_API_URL"] = f"http://{host}:{prefect_port}/api"
         env["PREFECT_UI_API_URL"] = env["PREFECT_API_URL"]
-        children.append(Child(
-            "prefect server",
-            [prefect_executable(), "server", "start", "--host", host, "--port", str(prefect_port)],
-            ready_url=f"http://{host}:{prefect_port}/api/health",
-        ))
+        children.append(
+            Child(
+                "prefect server",
+                [
+                    prefect_executable(),
+                    "server",
+                    "start",
+                    "--host",
+                    host,
+                    "--port",
+                    str(prefect_port),
+                ],
+                ready_url=f"http://{host}:{prefect_port}/api/health",
+            )
+        )
     api_url = env["PREFECT_API_URL"]
-    taken = [p for p in (web_port, settings.catcher_port)
-             if (p == web_port or settings.uses_mail_catcher) and not port_free(host, p)]
+    taken = [
+        p
+        for p in (web_port, settings.catcher_port)
+        if (p == web_port or settings.uses_mail_catcher) and not port_free(host, p)
+    ]
     if taken:
-        raise StackError(f"port {taken[0]} is taken; stop what runs there or choose another "
-                         "(--web-port, MOBILITY_CATCHER_PORT)")
-    children.append(Child(
-        "scheduled flows",
-        [sys.executable, "-m", "flows.serve", "--deliver-every", str(deliver_every)],
-    ))
-    children.append(Child(
-        "web app",
-        [sys.executable, "-m", "cli.main", "web", "--host", host, "--port", str(web_port)],
-        ready_url=f"http://{host}:{web_port}/healthz",
-    ))
+        raise StackError(
+            f"port {taken[0]} is taken; stop what runs there or choose another "
+            "(--web-port, MOBILITY_CATCHER_PORT)"
+        )
+    children.append(
+        Child(
+            "scheduled flows",
+            [sys.executable, "-m", "flows.serve", "--deliver-every", str(deliver_every)],
+        )
+    )
+    children.append(
+        Child(
+            "web app",
+            [sys.executable, "-m", "cli.main", "web", "--host", host, "--port", str(web_port)],
+            ready_url=f"http://{host}:{web_port}/healthz",
+        )
+    )
 
     def announce() -> None:
         ui = api_url.removesuffix("/api")
@@ -214,13 +247,18 @@ def up(
             f"  database        {settings.resolved_database_url}",
         ]
         if settings.uses_mail_catcher:
-            lines.append(f"  caught mail     http://{host}:{web_port}/dev/mail"
-                         f"  (SMTP catcher on {host}:{settings.catcher_port})")
+            lines.append(
+                f"  caught mail     http://{host}:{web_port}/dev/mail"
+                f"  (SMTP catcher on {host}:{settings.catcher_port})"
+            )
         else:
             lines.append(f"  mail            via {settings.smtp_host}:{settings.smtp_port}")
-        lines += [f"  deliveries      every {deliver_every:g} s; sweep on weekday mornings "
-                  "and hourly 8-17 (Europe/Stockholm)",
-                  "Press Ctrl-C to stop.", ""]
+        lines += [
+            f"  deliveries      every {deliver_every:g} s; sweep on weekday mornings "
+            "and hourly 8-17 (Europe/Stockholm)",
+            "Press Ctrl-C to stop.",
+            "",
+        ]
         typer.echo("\n".join(lines))
 
     code = Supervisor(children, env, Path.cwd()).run(announce)

@@ -15,8 +15,10 @@ def web(
 
     app = get_app()
     if app.settings.uses_mail_catcher:
-        typer.echo(f"dev mail: SMTP catcher on 127.0.0.1:{app.settings.catcher_port}, "
-                   f"caught mail at http://{host}:{port}/dev/mail")
+        typer.echo(
+            f"dev mail: SMTP catcher on 127.0.0.1:{app.settings.catcher_port}, "
+            f"caught mail at http://{host}:{port}/dev/mail"
+        )
     run(app, host=host, port=port)
 
 
@@ -27,8 +29,9 @@ def resend(
     """Send fresh links to whoever still has to act in the current step; their old links die."""
     from states.links import resend_links
 
-    resent = resend_links(get_app().uow(), reference=reference, actor=actor(),
-                          now=parse_as_of(as_of))
+    resent = resend_links(
+        get_app().uow(), reference=reference, actor=actor(), now=parse_as_of(as_of)
+    )
     for link in resent:
         typer.echo(f"{reference}  new link queued for {link.role}: {link.person_name}")
     typer.echo("run `mobility outbox send` (or keep `mobility up` running) to deliver them")

@@ -20,8 +20,9 @@ async def deliver_batch(limit: int | None = None) -> dict[str, int]:
     from notifications.delivery import deliver_due
 
     app = current_app()
-    report = await deliver_due(engine=app.engine, settings=app.settings, config=app.config,
-                               limit=limit)
+    report = await deliver_due(
+        engine=app.engine, settings=app.settings, config=app.config, limit=limit
+    )
     return report.counts()
 
 
@@ -32,7 +33,8 @@ async def deliver_notifications(limit: int | None = None) -> dict[str, Any]:
     counts = await deliver_batch(limit)
     logger.info("delivered: %s", ", ".join(f"{k} {v}" for k, v in counts.items()))
     if counts.get("dead"):
-        logger.warning("%d message(s) given up; see `mobility outbox show --state dead`",
-                       counts["dead"])
+        logger.warning(
+            "%d message(s) given up; see `mobility outbox show --state dead`", counts["dead"]
+        )
     published = await publish_events(current_app())
     return {**counts, "events_published": published}

@@ -26,25 +26,29 @@ def _flow_run_related() -> list[dict[str, str]]:
     context = FlowRunContext.get()
     if context is None or context.flow_run is None:
         return []
-    return [{
-        "prefect.resource.id": f"prefect.flow-run.{context.flow_run.id}",
-        "prefect.resource.role": "flow-run",
-        "prefect.resource.name": context.flow_run.name,
-    }]
+    return [
+        {
+            "prefect.resource.id": f"prefect.flow-run.{context.flow_run.id}",
+            "prefect.resource.role": "flow-run",
+            "prefect.resource.name": context.flow_run.name,
+        }
+    ]
 
 
 def _prefect_event(event: PlacementEvent, extra: list[dict[str, str]], now: datetime) -> Any:
     from prefect.events.schemas.events import Event
 
-    return Event.model_validate({
-        "id": event.id,
-        "event": event.event,
-        # A history row written with a future as_of (demo, tests) is shown as happening now.
-        "occurred": min(event.occurred, now),
-        "resource": event.resource,
-        "related": [*event.related, *extra],
-        "payload": event.payload,
-    })
+    return Event.model_validate(
+        {
+            "id": event.id,
+            "event": event.event,
+            # A history row written with a future as_of (demo, tests) is shown as happening now.
+            "occurred": min(event.occurred, now),
+            "resource": event.resource,
+            "related": [*event.related, *extra],
+            "payload": event.payload,
+        }
+    )
 
 
 def api_configured() -> bool:

@@ -22,13 +22,22 @@ def overview(app: App, programme: str, as_of: datetime) -> dict[str, Any]:
         if found is None:
             keys = ", ".join(uow.session.scalars(select(Programme.key).order_by(Programme.key)))
             raise NotFound(f"no programme {programme!r}; programmes are: {keys or 'none yet'}")
-        counts = dict(uow.session.execute(
-            select(Placement.state, func.count()).where(Placement.programme_id == found)
-            .group_by(Placement.state).order_by(Placement.state)
-        ).all())
+        counts = dict(
+            uow.session.execute(
+                select(Placement.state, func.count())
+                .where(Placement.programme_id == found)
+                .group_by(Placement.state)
+                .order_by(Placement.state)
+            ).all()
+        )
         waiting = waiting_longest(uow, programme=programme, as_of=as_of)
-    return {"programme": programme, "as_of": as_of.isoformat(), "states": counts,
-            "waiting_longest": waiting, "markdown": follow_up_markdown(app, programme, as_of)}
+    return {
+        "programme": programme,
+        "as_of": as_of.isoformat(),
+        "states": counts,
+        "waiting_longest": waiting,
+        "markdown": follow_up_markdown(app, programme, as_of),
+    }
 
 
 def follow_up_markdown(app: App, programme: str, as_of: datetime) -> str:

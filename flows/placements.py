@@ -24,8 +24,13 @@ async def propose_placement(proposal: ProposalIn, draft: bool = False) -> dict[s
     logger = get_run_logger()
     app = current_app()
     registered = await asyncio.to_thread(
-        register_proposals, app.uow(), proposals=[proposal], actor=flow_actor(), via="flow",
-        draft=draft, source="propose-placement",
+        register_proposals,
+        app.uow(),
+        proposals=[proposal],
+        actor=flow_actor(),
+        via="flow",
+        draft=draft,
+        source="propose-placement",
     )
     result = registered[0]
     verb = "registered" if result.created else "already registered"
@@ -42,8 +47,13 @@ async def withdraw_placement(reference: str, reason: str) -> dict[str, Any]:
     logger = get_run_logger()
     app = current_app()
     result = await asyncio.to_thread(
-        apply_event, app.uow(), reference=reference.strip(), event="withdraw",
-        actor=flow_actor(), via="flow", comment=reason,
+        apply_event,
+        app.uow(),
+        reference=reference.strip(),
+        event="withdraw",
+        actor=flow_actor(),
+        via="flow",
+        comment=reason,
     )
     logger.info("%s withdrawn (was %s)", result.reference, result.from_state)
     await publish_events(app)

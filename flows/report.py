@@ -30,24 +30,34 @@ async def programme_report(programme: str) -> dict[str, Any]:
     data = await asyncio.to_thread(overview, current_app(), programme.strip(), datetime.now(UTC))
     states = [{"state": s, "placements": n} for s, n in data["states"].items()]
     await acreate_table_artifact(
-        key=artifact_key(programme, "states"), table=states,
+        key=artifact_key(programme, "states"),
+        table=states,
         description=f"Placements per state in {programme}",
     )
     waiting = [
-        {"reference": c["reference"], "state": c["state"], "waiting_since": c["waiting_since"],
-         "business_days": c["business_days"],
-         "waiting_for": "; ".join(f"{w['name']} ({w['role']})" for w in c["waiting_for"])}
+        {
+            "reference": c["reference"],
+            "state": c["state"],
+            "waiting_since": c["waiting_since"],
+            "business_days": c["business_days"],
+            "waiting_for": "; ".join(f"{w['name']} ({w['role']})" for w in c["waiting_for"]),
+        }
         for c in data["waiting_longest"]
     ]
     await acreate_table_artifact(
-        key=artifact_key(programme, "waiting"), table=waiting,
+        key=artifact_key(programme, "waiting"),
+        table=waiting,
         description=f"Placements in {programme} waiting longest, and who holds them",
     )
     await acreate_markdown_artifact(
-        key=artifact_key(programme, "follow-up"), markdown=data["markdown"],
+        key=artifact_key(programme, "follow-up"),
+        markdown=data["markdown"],
         description=f"Follow-up of {programme}",
     )
-    logger.info("%s: %s; %d waiting", programme,
-                ", ".join(f"{s['state']} {s['placements']}" for s in states) or "no placements",
-                len(waiting))
+    logger.info(
+        "%s: %s; %d waiting",
+        programme,
+        ", ".join(f"{s['state']} {s['placements']}" for s in states) or "no placements",
+        len(waiting),
+    )
     return {k: v for k, v in data.items() if k != "markdown"}

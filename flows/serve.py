@@ -50,18 +50,27 @@ def build(specs: list[dict[str, Any]], *, deliver_every: float | None = None) ->
             else:
                 every = deliver_every if spec["name"] == "deliver-notifications" else None
                 schedules.append(Interval(every or entry["interval"]))
-        deployments.append(load_flow(spec["entrypoint"]).to_deployment(
-            name=spec["name"], schedules=schedules, description=spec.get("description"),
-            tags=spec.get("tags"), parameters=spec.get("parameters") or {},
-            concurrency_limit=concurrency(spec.get("concurrency_limit")),
-        ))
+        deployments.append(
+            load_flow(spec["entrypoint"]).to_deployment(
+                name=spec["name"],
+                schedules=schedules,
+                description=spec.get("description"),
+                tags=spec.get("tags"),
+                parameters=spec.get("parameters") or {},
+                concurrency_limit=concurrency(spec.get("concurrency_limit")),
+            )
+        )
     return deployments
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--deliver-every", type=float, default=None,
-                        help="seconds between deliveries (default: prefect.yaml's interval)")
+    parser.add_argument(
+        "--deliver-every",
+        type=float,
+        default=None,
+        help="seconds between deliveries (default: prefect.yaml's interval)",
+    )
     parser.add_argument("--limit", type=int, default=4, help="flow runs at once")
     args = parser.parse_args(argv)
     from prefect import serve

@@ -1,6 +1,6 @@
 """The tables. Framework-free: no Prefect, web, CLI or SMTP imports here."""
 
-from models.base import Base, utcnow
+from models.base import Base, table_of, utcnow
 from models.messaging import ActionToken, OutboxMessage
 from models.placement import (
     AgreementAcceptance,
@@ -29,5 +29,6 @@ __all__ = [
     "Programme",
     "ReferenceCounter",
     "ReminderLog",
+    "table_of",
     "utcnow",
 ]

@@ -25,7 +25,10 @@ class Placement(Base):
     __tablename__ = "placement"
     __table_args__ = (
         UniqueConstraint(
-            "programme_id", "participant_id", "host_organisation_id", "start_date",
+            "programme_id",
+            "participant_id",
+            "host_organisation_id",
+            "start_date",
             name="uq_placement_same_proposal",
         ),
         CheckConstraint("extent_percent BETWEEN 1 AND 100", name="extent_range"),
@@ -211,9 +214,7 @@ class ReminderLog(Base):
     """Every reminder and escalation sent; its unique key makes the sweep idempotent."""
 
     __tablename__ = "reminder_log"
-    __table_args__ = (
-        UniqueConstraint("placement_id", "step", "person_id", "kind", "number"),
-    )
+    __table_args__ = (UniqueConstraint("placement_id", "step", "person_id", "kind", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     placement_id: Mapped[int] = mapped_column(ForeignKey("placement.id"), index=True)

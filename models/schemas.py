@@ -131,6 +131,7 @@ class ProposalIn(Strict):
 
 # --- output -------------------------------------------------------------------------------
 
+
 class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

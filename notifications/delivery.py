@@ -75,8 +75,11 @@ class DeliveryReport:
 
     def counts(self) -> dict[str, int]:
         return {
-            "claimed": self.claimed, "sent": self.sent, "retried": self.retried,
-            "dead": self.dead, "cancelled": self.cancelled,
+            "claimed": self.claimed,
+            "sent": self.sent,
+            "retried": self.retried,
+            "dead": self.dead,
+            "cancelled": self.cancelled,
         }
 
 
@@ -93,14 +96,16 @@ class SmtpTarget:
     def from_settings(cls, settings: Settings) -> SmtpTarget:
         """The configured relay, or the local catcher when no SMTP host is set."""
         if settings.uses_mail_catcher:
-            return cls(host="127.0.0.1", port=settings.catcher_port,
-                       timeout=settings.smtp_timeout_seconds)
+            return cls(
+                host="127.0.0.1", port=settings.catcher_port, timeout=settings.smtp_timeout_seconds
+            )
         return cls(
             host=settings.smtp_host or "127.0.0.1",
             port=settings.smtp_port,
             username=settings.smtp_username,
-            password=(settings.smtp_password.get_secret_value()
-                      if settings.smtp_password else None),
+            password=(
+                settings.smtp_password.get_secret_value() if settings.smtp_password else None
+            ),
             starttls=settings.smtp_starttls,
             timeout=settings.smtp_timeout_seconds,
         )
@@ -130,6 +135,7 @@ def default_worker_id() -> str:
 
 
 # --- claiming -------------------------------------------------------------------------------
+
 
 def claim_due(
     engine: Engine, *, now: datetime, limit: int, worker_id: str, lease: timedelta
@@ -164,14 +170,18 @@ def _record(engine: Engine, row_id: int, worker_id: str, **values: Any) -> bool:
     with engine.begin() as connection:
         result = connection.execute(
             update(OUTBOX)
-            .where(OUTBOX.c.id == row_id, OUTBOX.c.status == "sending",
-                   OUTBOX.c.claimed_by == worker_id)
+            .where(
+                OUTBOX.c.id == row_id,
+                OUTBOX.c.status == "sending",
+                OUTBOX.c.claimed_by == worker_id,
+            )
             .values(lease_expires_at=None, **values)
         )
         return result.rowcount == 1
 
 
 # --- outcomes -------------------------------------------------------------------------------
+
 
 def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
     """Exponential backoff with jitter: half the step fixed, half random, capped."""
@@ -183,8 +193,14 @@ def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
 class Outcomes:
     """Writes each row's outcome as soon as it is known, and counts them."""
 
-    def __init__(self, engine: Engine, settings: Settings, worker_id: str, now: datetime,
-                 report: DeliveryReport) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        worker_id: str,
+        now: datetime,
+        report: DeliveryReport,
+    ) -> None:
         self.engine = engine
         self.worker_id = worker_id
         self.now = now
@@ -192,8 +208,15 @@ class Outcomes:
         self.give_up = timedelta(hours=settings.delivery_give_up_hours)
 
     def sent(self, item: Prepared) -> None:
-        if self._record(item.id, status="sent", sent_at=self.now, attempts=item.attempts + 1,
-                        subject=item.subject[:300], last_error=None, claimed_by=None):
+        if self._record(
+            item.id,
+            status="sent",
+            sent_at=self.now,
+            attempts=item.attempts + 1,
+            subject=item.subject[:300],
+            last_error=None,
+            claimed_by=None,
+        ):
             self.report.sent += 1
             self.report.sent_ids.append(item.id)
 
@@ -214,8 +237,14 @@ class Outcomes:
             self.dead(item.id, attempts, f"gave up after {attempts} attempts: {error}")
             return
         next_at = min(self.now + backoff(attempts), deadline)
-        if self._record(item.id, status="pending", attempts=attempts, next_attempt_at=next_at,
-                        last_error=error[:2000], claimed_by=None):
+        if self._record(
+            item.id,
+            status="pending",
+            attempts=attempts,
+            next_attempt_at=next_at,
+            last_error=error[:2000],
+            claimed_by=None,
+        ):
             self.report.retried += 1
             self.report.retried_ids.append(item.id)
 
@@ -229,12 +258,20 @@ class Outcomes:
 
 # --- rendering ------------------------------------------------------------------------------
 
+
 class Renderer:
     """Renders claimed rows just before they are sent (so nothing is rendered while the relay
     is unreachable); a row whose link died is cancelled, one that cannot be rendered is dead."""
 
-    def __init__(self, session: Session, *, settings: Settings, config: ServiceConfig,
-                 now: datetime, outcomes: Outcomes) -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        settings: Settings,
+        config: ServiceConfig,
+        now: datetime,
+        outcomes: Outcomes,
+    ) -> None:
         from notifications.render import sender_address
 
         self.session = session
@@ -259,15 +296,22 @@ class Renderer:
         row = self.rows[claimed.id]
         if row.token_id is not None:
             token = self.session.get(ActionToken, row.token_id)
-            reason = (link_status(self.session, token, now=self.now).reason
-                      if token is not None else "token missing")
+            reason = (
+                link_status(self.session, token, now=self.now).reason
+                if token is not None
+                else "token missing"
+            )
             if reason is not None:
                 self.outcomes.cancelled(row.id, f"link no longer live: {reason}")
                 return None
         try:
             email = render_message(
-                self.session, row, minter=self.config.minter, base_url=self.settings.base_url,
-                mail_from=self.settings.mail_from, timezone=self.config.timezone,
+                self.session,
+                row,
+                minter=self.config.minter,
+                base_url=self.settings.base_url,
+                mail_from=self.settings.mail_from,
+                timezone=self.config.timezone,
             )
             data = email.as_bytes(policy=SMTP_POLICY)
         except MobilityError as error:
@@ -275,16 +319,23 @@ class Renderer:
             return None
         except Exception as error:  # one bad row must not stop the batch
             log.exception("outbox %s: rendering failed", row.id)
-            self.outcomes.dead(row.id, row.attempts,
-                               f"cannot render: {type(error).__name__}: {error}")
+            self.outcomes.dead(
+                row.id, row.attempts, f"cannot render: {type(error).__name__}: {error}"
+            )
             return None
         return Prepared(
-            id=row.id, attempts=row.attempts, created_at=row.created_at, sender=self.sender,
-            recipient=row.to_email, data=data, subject=str(email["Subject"]),
+            id=row.id,
+            attempts=row.attempts,
+            created_at=row.created_at,
+            sender=self.sender,
+            recipient=row.to_email,
+            data=data,
+            subject=str(email["Subject"]),
         )
 
 
 # --- sending --------------------------------------------------------------------------------
+
 
 def _reply_text(code: int, message: str) -> str:
     return f"{code} {' '.join(str(message).split())}"
@@ -292,10 +343,14 @@ def _reply_text(code: int, message: str) -> str:
 
 async def _connect(target: SmtpTarget) -> aiosmtplib.SMTP:
     client = aiosmtplib.SMTP(
-        hostname=target.host, port=target.port, timeout=target.timeout,
+        hostname=target.host,
+        port=target.port,
+        timeout=target.timeout,
         # Port 465 speaks TLS from the first byte (RFC 8314); elsewhere STARTTLS if configured.
-        use_tls=target.port == 465, start_tls=target.starttls and target.port != 465,
-        username=target.username, password=target.password,
+        use_tls=target.port == 465,
+        start_tls=target.starttls and target.port != 465,
+        username=target.username,
+        password=target.password,
     )
     await client.connect()
     return client
@@ -307,8 +362,9 @@ async def _send_one(client: aiosmtplib.SMTP, item: Prepared, outcomes: Outcomes)
         # The message is flattened once by us; sendmail sends those bytes as they are.
         refused, _reply = await client.sendmail(item.sender, [item.recipient], item.data)
     except aiosmtplib.SMTPRecipientsRefused as error:
-        replies = [(r.code, f"{r.recipient}: {_reply_text(r.code, r.message)}")
-                   for r in error.recipients]
+        replies = [
+            (r.code, f"{r.recipient}: {_reply_text(r.code, r.message)}") for r in error.recipients
+        ]
         _by_code(item, replies, outcomes)
         return
     except aiosmtplib.SMTPResponseException as error:
@@ -316,8 +372,9 @@ async def _send_one(client: aiosmtplib.SMTP, item: Prepared, outcomes: Outcomes)
         return
     if refused:
         # Partial refusal: the server took the message for some recipients but not all.
-        replies = [(r.code, f"{addr}: {_reply_text(r.code, r.message)}")
-                   for addr, r in refused.items()]
+        replies = [
+            (r.code, f"{addr}: {_reply_text(r.code, r.message)}") for addr, r in refused.items()
+        ]
         _by_code(item, replies, outcomes)
         return
     outcomes.sent(item)
@@ -331,8 +388,13 @@ def _by_code(item: Prepared, replies: list[tuple[int, str]], outcomes: Outcomes)
         outcomes.retry(item, text)
 
 
-async def _send_all(items: list[Claimed], target: SmtpTarget, connections: int,
-                    outcomes: Outcomes, prepare: Callable[[Claimed], Prepared | None]) -> None:
+async def _send_all(
+    items: list[Claimed],
+    target: SmtpTarget,
+    connections: int,
+    outcomes: Outcomes,
+    prepare: Callable[[Claimed], Prepared | None],
+) -> None:
     queue: asyncio.Queue[Claimed] = asyncio.Queue()
     for item in items:
         queue.put_nowait(item)
@@ -373,6 +435,7 @@ async def _send_all(items: list[Claimed], target: SmtpTarget, connections: int,
 
 # --- the entry points -----------------------------------------------------------------------
 
+
 async def deliver_due(
     *,
     engine: Engine,
@@ -399,8 +462,11 @@ async def deliver_due(
     while remaining is None or remaining > 0:
         batch_now = now or datetime.now(UTC)
         outcomes.now = batch_now
-        size = settings.delivery_batch_size if remaining is None else min(
-            remaining, settings.delivery_batch_size)
+        size = (
+            settings.delivery_batch_size
+            if remaining is None
+            else min(remaining, settings.delivery_batch_size)
+        )
         ids = claim_due(engine, now=batch_now, limit=size, worker_id=worker_id, lease=lease)
         if not ids:
             break
@@ -409,22 +475,29 @@ async def deliver_due(
             remaining -= len(ids)
         # One read snapshot per batch; outcomes are written on other connections meanwhile.
         with Session(engine.execution_options(sqlite_begin="DEFERRED")) as session:
-            renderer = Renderer(session, settings=settings, config=config, now=batch_now,
-                                outcomes=outcomes)
+            renderer = Renderer(
+                session, settings=settings, config=config, now=batch_now, outcomes=outcomes
+            )
             items = renderer.load(ids)
             keeper = asyncio.create_task(
                 _keep_lease(engine, ids, worker_id=worker_id, lease=lease, since=batch_now)
             )
             try:
-                await _send_all(items, target, settings.delivery_parallel_connections,
-                                outcomes, renderer.prepare)
+                await _send_all(
+                    items,
+                    target,
+                    settings.delivery_parallel_connections,
+                    outcomes,
+                    renderer.prepare,
+                )
             finally:
                 keeper.cancel()
     return report
 
 
-async def _keep_lease(engine: Engine, ids: Sequence[int], *, worker_id: str,
-                      lease: timedelta, since: datetime) -> None:
+async def _keep_lease(
+    engine: Engine, ids: Sequence[int], *, worker_id: str, lease: timedelta, since: datetime
+) -> None:
     """Renew the lease on the rows this sender still holds while it is alive, so a slow relay
     never lets another sender take (and send again) the tail of a live batch."""
     started = time.monotonic()
@@ -434,8 +507,11 @@ async def _keep_lease(engine: Engine, ids: Sequence[int], *, worker_id: str,
         with engine.begin() as connection:
             connection.execute(
                 update(OUTBOX)
-                .where(OUTBOX.c.id.in_(ids), OUTBOX.c.status == "sending",
-                       OUTBOX.c.claimed_by == worker_id)
+                .where(
+                    OUTBOX.c.id.in_(ids),
+                    OUTBOX.c.status == "sending",
+                    OUTBOX.c.claimed_by == worker_id,
+                )
                 .values(lease_expires_at=until)
             )
 
@@ -455,6 +531,7 @@ def deliver_due_sync(**kwargs: Any) -> DeliveryReport:
 
 
 # --- the queue for people -------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class OutboxRow:
@@ -486,9 +563,17 @@ def list_outbox(session: Session, *, state: str | None = None, limit: int = 500)
         query = query.where(OutboxMessage.status == state)
     return [
         OutboxRow(
-            id=m.id, status=m.status, kind=m.kind, to=m.to_email, language=m.language,
-            attempts=m.attempts, next_attempt_at=m.next_attempt_at, sent_at=m.sent_at,
-            last_error=m.last_error, reference=reference, message_id=m.message_id,
+            id=m.id,
+            status=m.status,
+            kind=m.kind,
+            to=m.to_email,
+            language=m.language,
+            attempts=m.attempts,
+            next_attempt_at=m.next_attempt_at,
+            sent_at=m.sent_at,
+            last_error=m.last_error,
+            reference=reference,
+            message_id=m.message_id,
         )
         for m, reference in session.execute(query).all()
     ]

@@ -33,55 +33,92 @@ from states.tokens import TokenMinter
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 LANGUAGES = ("sv", "en")
 
-KINDS = frozenset({
-    "approval_request", "decision_notice", "changes_requested", "agreement_request",
-    "placement_confirmed", "evaluation_request", "completion_notice", "withdrawn_notice",
-    "cancelled_notice", "approval_reminder", "agreement_reminder", "evaluation_reminder",
-    "placement_starts", "checkin_request", "escalation_digest",
-})
+KINDS = frozenset(
+    {
+        "approval_request",
+        "decision_notice",
+        "changes_requested",
+        "agreement_request",
+        "placement_confirmed",
+        "evaluation_request",
+        "completion_notice",
+        "withdrawn_notice",
+        "cancelled_notice",
+        "approval_reminder",
+        "agreement_reminder",
+        "evaluation_reminder",
+        "placement_starts",
+        "checkin_request",
+        "escalation_digest",
+    }
+)
 
 # Who must decide sees the whole proposal, and so does who evaluates it against the goals that
 # were set; everyone else sees who, where and when.
-FULL_SUMMARY_KINDS = frozenset({
-    "approval_request", "approval_reminder", "agreement_request", "agreement_reminder",
-    "evaluation_request", "evaluation_reminder",
-})
+FULL_SUMMARY_KINDS = frozenset(
+    {
+        "approval_request",
+        "approval_reminder",
+        "agreement_request",
+        "agreement_reminder",
+        "evaluation_request",
+        "evaluation_reminder",
+    }
+)
 
 ROLE_WORDS: Mapping[str, Mapping[str, str]] = {
     "sv": {
-        "participant": "deltagare", "home_manager": "chef i hemorganisationen",
-        "host_contact": "kontaktperson hos värden", "coordinator": "koordinator",
+        "participant": "deltagare",
+        "home_manager": "chef i hemorganisationen",
+        "host_contact": "kontaktperson hos värden",
+        "coordinator": "koordinator",
     },
     "en": {
-        "participant": "participant", "home_manager": "manager at the home organisation",
-        "host_contact": "host contact", "coordinator": "coordinator",
+        "participant": "participant",
+        "home_manager": "manager at the home organisation",
+        "host_contact": "host contact",
+        "coordinator": "coordinator",
     },
 }
 
 # The same roles in the definite form, for "declined by the manager".
 ACTOR_WORDS: Mapping[str, Mapping[str, str]] = {
     "sv": {
-        "participant": "deltagaren", "home_manager": "chefen i hemorganisationen",
-        "host_contact": "kontaktpersonen hos värden", "coordinator": "koordinatorn",
+        "participant": "deltagaren",
+        "home_manager": "chefen i hemorganisationen",
+        "host_contact": "kontaktpersonen hos värden",
+        "coordinator": "koordinatorn",
     },
     "en": {
-        "participant": "participant", "home_manager": "manager at the home organisation",
-        "host_contact": "host contact", "coordinator": "coordinator",
+        "participant": "participant",
+        "home_manager": "manager at the home organisation",
+        "host_contact": "host contact",
+        "coordinator": "coordinator",
     },
 }
 
 STATE_WORDS: Mapping[str, Mapping[str, str]] = {
     "sv": {
-        "proposal": "förslag", "manager_approval": "väntar på godkännande",
-        "agreement": "väntar på avtal", "placement": "pågår", "evaluation": "utvärdering",
-        "completed": "avslutad", "declined": "avslagen", "withdrawn": "återkallad",
+        "proposal": "förslag",
+        "manager_approval": "väntar på godkännande",
+        "agreement": "väntar på avtal",
+        "placement": "pågår",
+        "evaluation": "utvärdering",
+        "completed": "avslutad",
+        "declined": "avslagen",
+        "withdrawn": "återkallad",
         "cancelled": "avbruten",
     },
     "en": {
-        "proposal": "proposal", "manager_approval": "waiting for approval",
-        "agreement": "waiting for the agreement", "placement": "running",
-        "evaluation": "in evaluation", "completed": "completed", "declined": "declined",
-        "withdrawn": "withdrawn", "cancelled": "cancelled",
+        "proposal": "proposal",
+        "manager_approval": "waiting for approval",
+        "agreement": "waiting for the agreement",
+        "placement": "running",
+        "evaluation": "in evaluation",
+        "completed": "completed",
+        "declined": "declined",
+        "withdrawn": "withdrawn",
+        "cancelled": "cancelled",
     },
 }
 
@@ -153,8 +190,7 @@ def render_parts(kind: str, language: str, context: Mapping[str, Any]) -> Render
         text_template = env.get_template(f"{kind}.{language}.txt")
         html_template = env.get_template(f"{kind}.{language}.html")
         subject_block = text_template.blocks["subject"]
-        subject = clean("".join(subject_block(text_template.new_context(dict(context)))),
-                        limit=250)
+        subject = clean("".join(subject_block(text_template.new_context(dict(context)))), limit=250)
         full = {**context, "subject": subject}
         text = text_template.render(full)
         html = html_template.render(full)
@@ -171,6 +207,7 @@ def _tidy(text: str) -> str:
 
 
 # --- what a template sees -------------------------------------------------------------------
+
 
 def _batch_cache(session: Session) -> dict[tuple[str, int], Any]:
     """Per-session memo: a delivery batch renders many messages about the same placement.
@@ -227,7 +264,8 @@ def placement_view(placement: Placement, language: str) -> dict[str, Any]:
         "student_involvement": (placement.student_involvement or "").strip(),
         "evaluation_due": (
             long_date(placement.evaluation_due_on, language)
-            if placement.evaluation_due_on else None
+            if placement.evaluation_due_on
+            else None
         ),
         "state": STATE_WORDS[language].get(placement.state, placement.state),
     }
@@ -255,22 +293,26 @@ def _digest_cases(cases: list[dict[str, Any]], language: str) -> list[dict[str, 
     rows = []
     for case in cases:
         since = case.get("waiting_since")
-        rows.append({
-            "reference": clean(case.get("reference")),
-            "programme": clean(case.get("programme"), limit=300),
-            "state": STATE_WORDS[language].get(str(case.get("state")), clean(case.get("state"))),
-            "step": clean(case.get("step")),
-            "waiting_since": long_date(date.fromisoformat(since), language) if since else "",
-            "business_days": int(case.get("business_days") or 0),
-            "waiting_for": [
-                {
-                    "name": clean(w.get("name")),
-                    "role": ROLE_WORDS[language].get(str(w.get("role")), clean(w.get("role"))),
-                    "email": clean(w.get("email"), limit=320),
-                }
-                for w in case.get("waiting_for", [])
-            ],
-        })
+        rows.append(
+            {
+                "reference": clean(case.get("reference")),
+                "programme": clean(case.get("programme"), limit=300),
+                "state": STATE_WORDS[language].get(
+                    str(case.get("state")), clean(case.get("state"))
+                ),
+                "step": clean(case.get("step")),
+                "waiting_since": long_date(date.fromisoformat(since), language) if since else "",
+                "business_days": int(case.get("business_days") or 0),
+                "waiting_for": [
+                    {
+                        "name": clean(w.get("name")),
+                        "role": ROLE_WORDS[language].get(str(w.get("role")), clean(w.get("role"))),
+                        "email": clean(w.get("email"), limit=320),
+                    }
+                    for w in case.get("waiting_for", [])
+                ],
+            }
+        )
     return rows
 
 
@@ -368,6 +410,7 @@ def render_message(
 
 # --- attachments per kind -------------------------------------------------------------------
 
+
 def _no_attachments(*_args: Any) -> None:
     return None
 
@@ -400,19 +443,25 @@ def _confirmed_attachments(
     )
     # base64 keeps the bytes exact: iCalendar's CRLF, and the agreement as hashed.
     email.add_attachment(
-        ics.encode("utf-8"), maintype="text", subtype="calendar",
-        filename=f"{placement.reference}.ics", params={"charset": "utf-8", "method": "PUBLISH"},
+        ics.encode("utf-8"),
+        maintype="text",
+        subtype="calendar",
+        filename=f"{placement.reference}.ics",
+        params={"charset": "utf-8", "method": "PUBLISH"},
     )
     document = session.scalars(
         select(AgreementDocument)
-        .where(AgreementDocument.placement_id == placement.id,
-               AgreementDocument.final_at.is_not(None))
+        .where(
+            AgreementDocument.placement_id == placement.id, AgreementDocument.final_at.is_not(None)
+        )
         .order_by(AgreementDocument.version.desc())
         .limit(1)
     ).one_or_none()
     if document is not None:
         email.add_attachment(
-            document.content_html.encode("utf-8"), maintype="text", subtype="html",
+            document.content_html.encode("utf-8"),
+            maintype="text",
+            subtype="html",
             params={"charset": "utf-8"},
             filename=f"{placement.reference}-agreement-v{document.version}.html",
         )

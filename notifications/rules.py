@@ -47,11 +47,7 @@ def pending_parties(placement: Placement) -> Iterable[Recipient]:
 
 
 def all_parties(placement: Placement) -> Iterable[Recipient]:
-    return [
-        Recipient(a.person, a.role, a.id)
-        for a in placement.acceptances
-        if a.voided_at is None
-    ]
+    return [Recipient(a.person, a.role, a.id) for a in placement.acceptances if a.voided_at is None]
 
 
 def pending_respondents(placement: Placement) -> Iterable[Recipient]:
@@ -84,27 +80,37 @@ class NotificationRule:
 
 
 RULES: tuple[NotificationRule, ...] = (
-    NotificationRule("submit", "manager_approval", "approval_request", pending_approvers,
-                     link="approval"),
-    NotificationRule("approve", "agreement", "decision_notice",
-                     _roles("participant", "coordinator")),
-    NotificationRule("approve", "agreement", "agreement_request", pending_parties,
-                     link="agreement"),
-    NotificationRule("decline", "declined", "decision_notice",
-                     _roles("participant", "coordinator")),
+    NotificationRule(
+        "submit", "manager_approval", "approval_request", pending_approvers, link="approval"
+    ),
+    NotificationRule(
+        "approve", "agreement", "decision_notice", _roles("participant", "coordinator")
+    ),
+    NotificationRule(
+        "approve", "agreement", "agreement_request", pending_parties, link="agreement"
+    ),
+    NotificationRule(
+        "decline", "declined", "decision_notice", _roles("participant", "coordinator")
+    ),
     NotificationRule("request_changes", "proposal", "changes_requested", _roles("coordinator")),
-    NotificationRule("amend", "agreement", "agreement_request", pending_parties,
-                     link="agreement"),
+    NotificationRule("amend", "agreement", "agreement_request", pending_parties, link="agreement"),
     NotificationRule("accept", "placement", "placement_confirmed", all_parties),
-    NotificationRule("end", "evaluation", "evaluation_request", pending_respondents,
-                     link="evaluation"),
-    NotificationRule("answer", "completed", "completion_notice",
-                     _roles("participant", "coordinator")),
-    NotificationRule("close", "completed", "completion_notice",
-                     _roles("participant", "coordinator")),
+    NotificationRule(
+        "end", "evaluation", "evaluation_request", pending_respondents, link="evaluation"
+    ),
+    NotificationRule(
+        "answer", "completed", "completion_notice", _roles("participant", "coordinator")
+    ),
+    NotificationRule(
+        "close", "completed", "completion_notice", _roles("participant", "coordinator")
+    ),
     NotificationRule("withdraw", "withdrawn", "withdrawn_notice", asked_so_far),
-    NotificationRule("cancel", "cancelled", "cancelled_notice",
-                     _roles("participant", "home_manager", "host_contact", "coordinator")),
+    NotificationRule(
+        "cancel",
+        "cancelled",
+        "cancelled_notice",
+        _roles("participant", "home_manager", "host_contact", "coordinator"),
+    ),
 )
 
 

@@ -49,12 +49,17 @@ def lead_time_chart(report: ProgrammeReport) -> Figure:
             if tuple(int(p) for p in matplotlib.__version__.split(".")[:2]) >= (3, 10)
             else {"vert": False}
         )
-        axes.boxplot([list(t.days) for t in stages], whis=(10, 90), **sideways,
-                     tick_labels=[t.stage.replace("_", " ") for t in stages])
+        axes.boxplot(
+            [list(t.days) for t in stages],
+            whis=(10, 90),
+            **sideways,
+            tick_labels=[t.stage.replace("_", " ") for t in stages],
+        )
         axes.invert_yaxis()
     else:
-        axes.text(0.5, 0.5, "no placement has passed a stage yet", ha="center",
-                  transform=axes.transAxes)
+        axes.text(
+            0.5, 0.5, "no placement has passed a stage yet", ha="center", transform=axes.transAxes
+        )
     axes.set_xlabel("days (box: quartiles, whiskers: 10th–90th percentile)")
     axes.set_title(CHART_TITLES["lead_times"])
     return figure
@@ -71,8 +76,9 @@ def budget_chart(report: ProgrammeReport) -> Figure:
     ):
         axes.barh(["funding"], [value], left=left, color=colour, label=f"{label} {value:,} SEK")
         left += value
-    axes.axvline(money.budget_sek, color="#b22222", linestyle="--",
-                 label=f"budget {money.budget_sek:,} SEK")
+    axes.axvline(
+        money.budget_sek, color="#b22222", linestyle="--", label=f"budget {money.budget_sek:,} SEK"
+    )
     axes.legend(loc="lower right", fontsize="small")
     axes.xaxis.set_major_formatter(lambda x, _: f"{x / 1e6:g} M")
     axes.set_xlabel("SEK")
@@ -89,10 +95,17 @@ def evaluation_chart(report: ProgrammeReport) -> Figure:
     width = 0.8 / max(len(roles), 1)
     for n, role in enumerate(roles):
         means = {r.question: r.mean for r in rows if r.role == role}
-        axes.bar([q + n * width for q in range(len(questions))],
-                 [means.get(q) or 0 for q in questions], width, label=role.replace("_", " "))
-    axes.set_xticks([q + width * (len(roles) - 1) / 2 for q in range(len(questions))],
-                    [q.replace("_", " ") for q in questions], rotation=15)
+        axes.bar(
+            [q + n * width for q in range(len(questions))],
+            [means.get(q) or 0 for q in questions],
+            width,
+            label=role.replace("_", " "),
+        )
+    axes.set_xticks(
+        [q + width * (len(roles) - 1) / 2 for q in range(len(questions))],
+        [q.replace("_", " ") for q in questions],
+        rotation=15,
+    )
     axes.set_ylim(0, 5)
     axes.set_ylabel("mean score (1–5)")
     if roles:

@@ -28,10 +28,16 @@ TEMPLATE_DIR = Path(__file__).parent / "templates" / "agreement"
 STANDARD_TEMPLATES = ("affiliation", "secondment")
 
 ROLE_NAMES: Mapping[str, Mapping[str, str]] = {
-    "sv": {"participant": "Deltagare", "home_manager": "Hemorganisationens chef",
-           "host_contact": "Värdens kontaktperson"},
-    "en": {"participant": "Participant", "home_manager": "Home manager",
-           "host_contact": "Host contact"},
+    "sv": {
+        "participant": "Deltagare",
+        "home_manager": "Hemorganisationens chef",
+        "host_contact": "Värdens kontaktperson",
+    },
+    "en": {
+        "participant": "Participant",
+        "home_manager": "Home manager",
+        "host_contact": "Host contact",
+    },
 }
 
 

@@ -101,8 +101,14 @@ def amend_terms(
             setattr(placement, COLUMNS[name], value)
         session.flush()
         result = apply_event_in(
-            uow, reference=reference, event=event, actor=actor, via=via,
-            comment=_describe(changed), as_of=as_of, placement=placement,
+            uow,
+            reference=reference,
+            event=event,
+            actor=actor,
+            via=via,
+            comment=_describe(changed),
+            as_of=as_of,
+            placement=placement,
         )
         uow.commit()
     return result

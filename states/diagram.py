@@ -15,7 +15,7 @@ def dot() -> str:
         "digraph PlacementMachine {",
         "  rankdir=LR;",
         '  node [shape=box, style=rounded, fontname="Helvetica"];',
-        '  start [shape=point];',
+        "  start [shape=point];",
     ]
     for state in PlacementMachine.states:
         shape = ", peripheries=2" if state.final else ""

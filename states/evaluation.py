@@ -34,8 +34,10 @@ _Labels = Mapping[str, str]
 
 OUTCOMES: tuple[tuple[str, _Labels], ...] = (
     ("course", {"sv": "Ny eller förändrad kurs", "en": "New or changed course"}),
-    ("student_projects", {"sv": "Studentprojekt eller examensarbeten",
-                          "en": "Student projects or theses"}),
+    (
+        "student_projects",
+        {"sv": "Studentprojekt eller examensarbeten", "en": "Student projects or theses"},
+    ),
     ("joint_application", {"sv": "Gemensam ansökan", "en": "Joint application"}),
     ("new_contacts", {"sv": "Nya kontakter", "en": "New contacts"}),
     ("continued_collaboration", {"sv": "Fortsatt samverkan", "en": "Continued collaboration"}),
@@ -43,29 +45,67 @@ OUTCOMES: tuple[tuple[str, _Labels], ...] = (
 )
 
 _EVALUATION: tuple[tuple[str, QuestionKind, bool, _Labels], ...] = (
-    ("goals_reached", "scale", True,
-     {"sv": "I vilken grad nåddes målen i utvecklingsplanen? (1 = inte alls, 5 = helt)",
-      "en": "How far were the goals of the development plan reached? (1 = not at all, 5 = fully)"}),
-    ("value_home", "scale", True,
-     {"sv": "Värde för hemorganisationen (1–5)", "en": "Value for the home organisation (1–5)"}),
-    ("value_host", "scale", True,
-     {"sv": "Värde för värdorganisationen (1–5)", "en": "Value for the host organisation (1–5)"}),
-    ("outcomes", "multi", False,
-     {"sv": "Vad kom ut av det?", "en": "What came of it?"}),
-    ("outcomes_text", "text", False,
-     {"sv": "Beskriv gärna resultaten", "en": "Tell us about the results"}),
-    ("again", "yesno", True,
-     {"sv": "Skulle du göra det igen eller rekommendera det?",
-      "en": "Would you do it again, or recommend it?"}),
+    (
+        "goals_reached",
+        "scale",
+        True,
+        {
+            "sv": "I vilken grad nåddes målen i utvecklingsplanen? (1 = inte alls, 5 = helt)",
+            "en": (
+                "How far were the goals of the development plan reached? "
+                "(1 = not at all, 5 = fully)"
+            ),
+        },
+    ),
+    (
+        "value_home",
+        "scale",
+        True,
+        {"sv": "Värde för hemorganisationen (1–5)", "en": "Value for the home organisation (1–5)"},
+    ),
+    (
+        "value_host",
+        "scale",
+        True,
+        {"sv": "Värde för värdorganisationen (1–5)", "en": "Value for the host organisation (1–5)"},
+    ),
+    ("outcomes", "multi", False, {"sv": "Vad kom ut av det?", "en": "What came of it?"}),
+    (
+        "outcomes_text",
+        "text",
+        False,
+        {"sv": "Beskriv gärna resultaten", "en": "Tell us about the results"},
+    ),
+    (
+        "again",
+        "yesno",
+        True,
+        {
+            "sv": "Skulle du göra det igen eller rekommendera det?",
+            "en": "Would you do it again, or recommend it?",
+        },
+    ),
 )
 
 _CHECKIN: tuple[tuple[str, QuestionKind, bool, _Labels], ...] = (
-    ("going_well", "scale", True,
-     {"sv": "Hur går det hittills? (1 = dåligt, 5 = mycket bra)",
-      "en": "How is it going so far? (1 = badly, 5 = very well)"}),
-    ("comment", "text", False,
-     {"sv": "Något vi borde veta eller hjälpa till med?",
-      "en": "Anything we should know or help with?"}),
+    (
+        "going_well",
+        "scale",
+        True,
+        {
+            "sv": "Hur går det hittills? (1 = dåligt, 5 = mycket bra)",
+            "en": "How is it going so far? (1 = badly, 5 = very well)",
+        },
+    ),
+    (
+        "comment",
+        "text",
+        False,
+        {
+            "sv": "Något vi borde veta eller hjälpa till med?",
+            "en": "Anything we should know or help with?",
+        },
+    ),
 )
 
 
@@ -167,8 +207,7 @@ def validate_answers(
             continue
         value, problem = _PARSERS[question.kind](question, raw)
         if problem is not None:
-            message = _MESSAGES[problem][language].format(lo=question.minimum,
-                                                          hi=question.maximum)
+            message = _MESSAGES[problem][language].format(lo=question.minimum, hi=question.maximum)
             errors.append(FieldError(None, question.key, message))
             continue
         answers[question.key] = value
@@ -207,8 +246,16 @@ def submit_evaluation(
         if errors:
             raise InvalidInput(errors, source=f"{reference} evaluation")
         result = apply_event_in(
-            uow, reference=reference, event="answer", role=role, actor=actor, via=via,
-            answers=answers, as_of=as_of, token_id=token_id, placement=placement,
+            uow,
+            reference=reference,
+            event="answer",
+            role=role,
+            actor=actor,
+            via=via,
+            answers=answers,
+            as_of=as_of,
+            token_id=token_id,
+            placement=placement,
         )
         uow.commit()
     return result

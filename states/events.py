@@ -54,11 +54,13 @@ def _as_event(entry: HistoryEntry, reference: str, programme: Programme) -> Plac
             "prefect.resource.id": placement_resource_id(reference),
             "prefect.resource.name": reference,
         },
-        related=[{
-            "prefect.resource.id": programme_resource_id(programme.key),
-            "prefect.resource.role": "programme",
-            "prefect.resource.name": programme.name,
-        }],
+        related=[
+            {
+                "prefect.resource.id": programme_resource_id(programme.key),
+                "prefect.resource.role": "programme",
+                "prefect.resource.name": programme.name,
+            }
+        ],
         payload={
             "reference": reference,
             "event": entry.event,
@@ -98,6 +100,11 @@ def mark_published(uow: UnitOfWork, *, history_ids: Sequence[int], at: datetime)
 
 
 def count_unpublished(uow: UnitOfWork) -> int:
-    return int(uow.session.scalar(
-        select(func.count()).select_from(HistoryEntry).where(HistoryEntry.published_at.is_(None))
-    ) or 0)
+    return int(
+        uow.session.scalar(
+            select(func.count())
+            .select_from(HistoryEntry)
+            .where(HistoryEntry.published_at.is_(None))
+        )
+        or 0
+    )

@@ -51,8 +51,8 @@ def unflatten(row: dict[str, Any]) -> dict[str, Any]:
             continue
         for person in NESTED_PEOPLE:
             prefix = person + "_"
-            if key.startswith(prefix) and key[len(prefix):] in PERSON_FIELDS:
-                nested.setdefault(person, {})[key[len(prefix):]] = value
+            if key.startswith(prefix) and key[len(prefix) :] in PERSON_FIELDS:
+                nested.setdefault(person, {})[key[len(prefix) :]] = value
                 break
         else:
             nested[key] = value

@@ -325,7 +325,10 @@ def open_link(uow: UnitOfWork, *, raw_token: str, now: datetime) -> LinkView:
 
 
 def _validate(
-    view: LinkView, *, decision: str | None, comment: str | None,
+    view: LinkView,
+    *,
+    decision: str | None,
+    comment: str | None,
     answers_form: Mapping[str, Sequence[str]],
 ) -> tuple[str, dict[str, Any] | None, list[FieldError]]:
     """The event, the answers and every form error, in the person's language."""
@@ -361,8 +364,9 @@ def _claim(session: Session, token: ActionToken, now: datetime) -> bool:
     return bool(won.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def _record_checkin(session: Session, token: ActionToken, answers: dict[str, Any],
-                    now: datetime) -> None:
+def _record_checkin(
+    session: Session, token: ActionToken, answers: dict[str, Any], now: datetime
+) -> None:
     # A check-in is no step of the state machine: its answers are stored, the state stays.
     response = session.get(EvaluationResponse, token.subject_id)
     assert response is not None
@@ -414,20 +418,34 @@ def act_on_link(
                 _record_checkin(session, token, answers or {}, now)
             else:
                 result = apply_event_in(
-                    uow, reference=placement.reference, event=event, actor=person.email,
-                    via="link", role=view.role, comment=comment, answers=answers,
-                    as_of=now, token_id=token.id, placement=placement,
+                    uow,
+                    reference=placement.reference,
+                    event=event,
+                    actor=person.email,
+                    via="link",
+                    role=view.role,
+                    comment=comment,
+                    answers=answers,
+                    as_of=now,
+                    token_id=token.id,
+                    placement=placement,
                 )
                 to_state = result.to_state
         except TransitionRefused:
             session.rollback()
             return _gone(uow, raw_token, now)
         uow.commit()
-    return LinkOutcome("done", view, decision=event if token.purpose != "approval" else decision,
-                       to_state=to_state, at=now)
+    return LinkOutcome(
+        "done",
+        view,
+        decision=event if token.purpose != "approval" else decision,
+        to_state=to_state,
+        at=now,
+    )
 
 
 # --- resend: fresh links for whoever still has to act ---------------------------------------
+
 
 def pending_checkins(placement: Placement) -> Iterable[Recipient]:
     return [
@@ -446,9 +464,7 @@ RESEND_STEPS: dict[str, tuple[str, str, Callable[[Placement], Iterable[Recipient
 """State → (link purpose, template of the original request, who still has to act)."""
 
 
-def resend_links(
-    uow: UnitOfWork, *, reference: str, actor: str, now: datetime
-) -> list[ResentLink]:
+def resend_links(uow: UnitOfWork, *, reference: str, actor: str, now: datetime) -> list[ResentLink]:
     """Fresh links by email to whoever still has to act in the current step; their earlier
     links for that step die (revoked, reason 'resent'). Commits."""
     with uow:
@@ -477,15 +493,27 @@ def resend_links(
                 .values(revoked_at=now, revoked_reason="resent")
                 .execution_options(synchronize_session=False)
             )
-            token = mint_link(uow, placement=placement, recipient=recipient, purpose=purpose,
-                              now=now)
+            token = mint_link(
+                uow, placement=placement, recipient=recipient, purpose=purpose, now=now
+            )
             session.flush()
             message = queue_message(
-                uow, kind=template, person=recipient.person, placement=placement, now=now,
+                uow,
+                kind=template,
+                person=recipient.person,
+                placement=placement,
+                now=now,
                 token=token,
-                context={"event": "resend", "from_state": placement.state,
-                         "to_state": placement.state, "comment": None, "role": None,
-                         "actor": actor, "recipient_role": recipient.role, "resent": True},
+                context={
+                    "event": "resend",
+                    "from_state": placement.state,
+                    "to_state": placement.state,
+                    "comment": None,
+                    "role": None,
+                    "actor": actor,
+                    "recipient_role": recipient.role,
+                    "resent": True,
+                },
             )
             session.flush()
             resent.append(ResentLink(recipient.role, recipient.person.name, message.id))

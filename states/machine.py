@@ -64,9 +64,7 @@ class PlacementMachine(StateMachine):
     def last_acceptance(self, role: str | None = None, **_: Any) -> bool:
         model = self.model
         waiting = {
-            a.role
-            for a in model.acceptances
-            if a.voided_at is None and a.accepted_at is None
+            a.role for a in model.acceptances if a.voided_at is None and a.accepted_at is None
         }
         return waiting <= {role}
 
@@ -91,7 +89,7 @@ class PlacementMachine(StateMachine):
 
 STATES: tuple[str, ...] = tuple(s.value for s in PlacementMachine.states)
 FINAL_STATES: frozenset[str] = frozenset(s.value for s in PlacementMachine.final_states)
-EVENTS: tuple[str, ...] = tuple(e.id for e in PlacementMachine.events)
+EVENTS: tuple[str, ...] = tuple(e.id for e in PlacementMachine.events)  # type: ignore[attr-defined]
 
 
 def events_from(state: str) -> frozenset[str]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Insert, Table, insert
 
-from models import ActionToken, OutboxMessage, Person, Placement
+from models import ActionToken, OutboxMessage, Person, Placement, table_of
 from notifications.rules import Recipient, recipients, rules_for
 from states.unit_of_work import UnitOfWork
 
@@ -72,8 +72,14 @@ def queue_message(
 ) -> OutboxMessage:
     message = OutboxMessage(
         **message_values(
-            uow, kind=kind, person=person, placement=placement, now=now, context=context,
-            token_id=token.id if token is not None else None, dedupe_key=dedupe_key,
+            uow,
+            kind=kind,
+            person=person,
+            placement=placement,
+            now=now,
+            context=context,
+            token_id=token.id if token is not None else None,
+            dedupe_key=dedupe_key,
             language=language,
         )
     )
@@ -164,14 +170,17 @@ def queue_for_transitions(uow: UnitOfWork, caused: Sequence[Caused]) -> list[tup
     if not planned:
         return [() for _ in caused]
     token_rows = [
-        _token_values(uow, placement=caused[number].placement, recipient=recipient,
-                      purpose=link, now=caused[number].now)
+        _token_values(
+            uow,
+            placement=caused[number].placement,
+            recipient=recipient,
+            purpose=link,
+            now=caused[number].now,
+        )
         for number, _, recipient, link in planned
         if link is not None
     ]
-    token_ids = iter(
-        _insert_returning_ids(uow, ActionToken.__table__, token_rows, "token_hash")  # type: ignore[arg-type]
-    )
+    token_ids = iter(_insert_returning_ids(uow, table_of(ActionToken), token_rows, "token_hash"))
     message_rows = []
     for number, template, recipient, link in planned:
         item = caused[number]
@@ -187,7 +196,10 @@ def queue_for_transitions(uow: UnitOfWork, caused: Sequence[Caused]) -> list[tup
             )
         )
     message_ids = _insert_returning_ids(
-        uow, OutboxMessage.__table__, message_rows, "message_id"  # type: ignore[arg-type]
+        uow,
+        table_of(OutboxMessage),
+        message_rows,
+        "message_id",
     )
     per_transition: list[list[int]] = [[] for _ in caused]
     for (number, _, _, _), message_id in zip(planned, message_ids, strict=True):

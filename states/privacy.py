@@ -53,6 +53,7 @@ ROLE_COLUMNS = {
 
 # --- export ---------------------------------------------------------------------------------
 
+
 def _row(obj: Any, *, drop: Iterable[str] = ()) -> dict[str, Any]:
     """A row as plain data; bytes (nonces) and secrets are left out."""
     skip = set(drop)
@@ -92,21 +93,25 @@ def export_person(uow: UnitOfWork, *, email: str) -> dict[str, Any]:
             "programmes_coordinated": list(coordinated),
             "placements": sorted(placements, key=lambda p: (p["reference"], p["role"])),
             "approvals": rows(Approval, Approval.person_id == pid),
-            "agreement_acceptances": rows(AgreementAcceptance,
-                                          AgreementAcceptance.person_id == pid),
+            "agreement_acceptances": rows(
+                AgreementAcceptance, AgreementAcceptance.person_id == pid
+            ),
             "evaluation_responses": rows(EvaluationResponse, EvaluationResponse.person_id == pid),
             "history_as_actor": rows(
-                HistoryEntry, or_(HistoryEntry.actor == person.email,
-                                  HistoryEntry.actor == person.name)),
-            "emails": rows(OutboxMessage, or_(OutboxMessage.person_id == pid,
-                                               OutboxMessage.to_email == person.email)),
-            "link_tokens": rows(ActionToken, ActionToken.person_id == pid,
-                                drop=("token_hash",)),
+                HistoryEntry,
+                or_(HistoryEntry.actor == person.email, HistoryEntry.actor == person.name),
+            ),
+            "emails": rows(
+                OutboxMessage,
+                or_(OutboxMessage.person_id == pid, OutboxMessage.to_email == person.email),
+            ),
+            "link_tokens": rows(ActionToken, ActionToken.person_id == pid, drop=("token_hash",)),
             "reminders": rows(ReminderLog, ReminderLog.person_id == pid),
         }
 
 
 # --- purge ----------------------------------------------------------------------------------
+
 
 @dataclass
 class PurgeResult:
@@ -176,8 +181,9 @@ class _Scrubber:
         return re.compile(rf"(?<![\w.+-])(?:{alternatives})(?![\w@-]|\.\w)", re.IGNORECASE)
 
     def text(self, value: str) -> str:
-        candidates = {t for word in set(_WORD.findall(value.lower()))
-                      for t in self.index.get(word, ())}
+        candidates = {
+            t for word in set(_WORD.findall(value.lower())) for t in self.index.get(word, ())
+        }
         if not candidates:
             return value
         return self._pattern(candidates).sub(lambda m: self.pairs[m.group(0).lower()], value)
@@ -202,14 +208,17 @@ def _text_columns() -> Iterable[tuple[Any, Any, bool]]:
         for column in table.columns:
             if isinstance(column.type, JSON):
                 yield table, column, True
-            elif isinstance(column.type, String | Text) and not column.primary_key and (
-                column.type.length is None or column.type.length > CODE_LENGTH
+            elif (
+                isinstance(column.type, String | Text)
+                and not column.primary_key
+                and (column.type.length is None or column.type.length > CODE_LENGTH)
             ):
                 yield table, column, False
 
 
-def _scrub_everywhere(session: Session, scrubber: _Scrubber, result: PurgeResult,
-                      page_size: int = 1000) -> None:
+def _scrub_everywhere(
+    session: Session, scrubber: _Scrubber, result: PurgeResult, page_size: int = 1000
+) -> None:
     """Every value of every such column, a page of rows at a time. (JSON keeps non-ASCII
     names \\u-escaped, so a LIKE in SQL could not find them.)"""
     for table, column, is_json in _text_columns():
@@ -227,7 +236,8 @@ def _scrub_everywhere(session: Session, scrubber: _Scrubber, result: PurgeResult
                 cleaned = clean(value)
                 if cleaned != value:
                     session.execute(
-                        update(table).where(key == row_id).values({column.key: cleaned}))
+                        update(table).where(key == row_id).values({column.key: cleaned})
+                    )
                     changed += 1
         if changed:
             result.texts_scrubbed[f"{table.name}.{column.name}"] = changed
@@ -271,8 +281,9 @@ def purge(
             is_old = state in FINISHED and changed_at < boundary
             result.placements += is_old
             (old if is_old else keep).update(people)
-        anonymised = set(session.scalars(
-            select(Person.id).where(Person.anonymised_at.is_not(None))))
+        anonymised = set(
+            session.scalars(select(Person.id).where(Person.anonymised_at.is_not(None)))
+        )
         chosen = sorted(old - keep - anonymised)
         result.kept = len(old & keep - anonymised)
         result.people = chosen
@@ -287,8 +298,7 @@ def purge(
 
 def _anonymise(session: Session, ids: Sequence[int], now: datetime, result: PurgeResult) -> None:
     people = {
-        p.id: (p.name, p.email)
-        for p in session.scalars(select(Person).where(Person.id.in_(ids)))
+        p.id: (p.name, p.email) for p in session.scalars(select(Person).where(Person.id.in_(ids)))
     }
     # Their links die: nothing may act in their name any more.
     tokens = select(ActionToken.id).where(ActionToken.person_id.in_(ids))
@@ -305,8 +315,12 @@ def _anonymise(session: Session, ids: Sequence[int], now: datetime, result: Purg
     ).rowcount  # type: ignore[attr-defined]
     for pid in ids:
         session.execute(
-            update(Person).where(Person.id == pid).values(
-                name=anonymous_name(pid), email=anonymous_email(pid), language=None,
+            update(Person)
+            .where(Person.id == pid)
+            .values(
+                name=anonymous_name(pid),
+                email=anonymous_email(pid),
+                language=None,
                 anonymised_at=now,
             )
         )

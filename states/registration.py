@@ -15,7 +15,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from models import HistoryEntry, Organisation, Person, Placement, Programme, ReferenceCounter
+from models import (
+    HistoryEntry,
+    Organisation,
+    Person,
+    Placement,
+    Programme,
+    ReferenceCounter,
+    table_of,
+)
 from models.schemas import PersonIn, ProgrammeIn, ProposalIn
 from states.errors import FieldError, InvalidInput
 from states.transitions import COLLECTIONS, apply_event_to_many_in
@@ -47,7 +55,7 @@ def insert_ignoring_conflicts(
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), CHUNK):
-        yield items[start:start + CHUNK]
+        yield items[start : start + CHUNK]
 
 
 class _Directory:
@@ -71,9 +79,16 @@ class _Directory:
         if missing:
             insert_ignoring_conflicts(
                 self.session,
-                Person.__table__,  # type: ignore[arg-type]
-                [{"email": g.email, "name": g.name, "language": g.language,
-                  "created_at": self.now} for g in missing],
+                table_of(Person),
+                [
+                    {
+                        "email": g.email,
+                        "name": g.name,
+                        "language": g.language,
+                        "created_at": self.now,
+                    }
+                    for g in missing
+                ],
             )
             self.people.update(self._people_by_email([g.email for g in missing]))
 
@@ -84,7 +99,7 @@ class _Directory:
         if missing:
             insert_ignoring_conflicts(
                 self.session,
-                Organisation.__table__,  # type: ignore[arg-type]
+                table_of(Organisation),
                 [{"name": name, "created_at": self.now} for name in missing],
             )
             self.organisations.update(self._organisations_by_name(missing))
@@ -112,9 +127,13 @@ class _Directory:
             if person is None:
                 insert_ignoring_conflicts(
                     self.session,
-                    Person.__table__,  # type: ignore[arg-type]
-                    {"email": given.email, "name": given.name, "language": given.language,
-                     "created_at": self.now},
+                    table_of(Person),
+                    {
+                        "email": given.email,
+                        "name": given.name,
+                        "language": given.language,
+                        "created_at": self.now,
+                    },
                 )
                 person = self.session.scalars(query).one()
             self.people[given.email] = person
@@ -132,7 +151,7 @@ class _Directory:
             if organisation is None:
                 insert_ignoring_conflicts(
                     self.session,
-                    Organisation.__table__,  # type: ignore[arg-type]
+                    table_of(Organisation),
                     {"name": name, "created_at": self.now},
                 )
                 organisation = self.session.scalars(query).one()
@@ -185,7 +204,9 @@ def _reserve_references(session: Session, years: Counter[int]) -> dict[int, Iter
     reserved: dict[int, Iterator[str]] = {}
     for year, count in sorted(years.items()):
         insert_ignoring_conflicts(
-            session, ReferenceCounter.__table__, {"year": year, "last": 0}  # type: ignore[arg-type]
+            session,
+            table_of(ReferenceCounter),
+            {"year": year, "last": 0},
         )
         last = session.execute(
             update(ReferenceCounter)
@@ -217,7 +238,8 @@ def _check_against_programmes(
         ):
             errors.append(
                 FieldError(
-                    number, "direction",
+                    number,
+                    "direction",
                     f"{proposal.direction} is not allowed in {programme.key} "
                     f"({programme.direction})",
                 )
@@ -287,8 +309,14 @@ def _existing(session: Session, participant_ids: Sequence[int]) -> dict[SameProp
         for placement in session.scalars(
             select(Placement).where(Placement.participant_id.in_(chunk))
         ):
-            found[(placement.programme_id, placement.participant_id,
-                   placement.host_organisation_id, placement.start_date)] = placement
+            found[
+                (
+                    placement.programme_id,
+                    placement.participant_id,
+                    placement.host_organisation_id,
+                    placement.start_date,
+                )
+            ] = placement
     return found
 
 
@@ -349,8 +377,9 @@ def _register_batch(
     results = []
     for number, key in enumerate(same_as):
         placement = existing.get(key) or placements[key]
-        results.append(Registered(placement.reference, placement.state,
-                                  created=new_rows.get(key) == number))
+        results.append(
+            Registered(placement.reference, placement.state, created=new_rows.get(key) == number)
+        )
     return results
 
 
@@ -373,37 +402,40 @@ def _insert_placements(
     rows = []
     for proposal in proposals:
         programme = programmes[proposal.programme]
-        rows.append({
-            "reference": next(references[proposal.start.year]),
-            "programme_id": programme.id,
-            "direction": proposal.direction or programme.direction,
-            "state": "proposal",
-            "version": 1,
-            "state_changed_at": now,
-            "participant_id": directory.people[proposal.participant.email].id,
-            "home_organisation_id": directory.organisations[proposal.home_organisation].id,
-            "home_manager_id": directory.people[proposal.home_manager.email].id,
-            "host_organisation_id": directory.organisations[proposal.host_organisation].id,
-            "host_contact_id": directory.people[proposal.host_contact.email].id,
-            "start_date": proposal.start,
-            "end_date": proposal.end,
-            "extent_percent": proposal.extent_percent,
-            "purpose": proposal.purpose,
-            "development_plan": proposal.development_plan,
-            "value_for_home": proposal.value_for_home,
-            "value_for_host": proposal.value_for_host,
-            "student_involvement": proposal.student_involvement,
-            "funding_sek": proposal.funding_sek,
-            "approval_round": 0,
-            "agreement_version": 0,
-            "evaluation_due_on": None,
-            "created_at": now,
-        })
+        rows.append(
+            {
+                "reference": next(references[proposal.start.year]),
+                "programme_id": programme.id,
+                "direction": proposal.direction or programme.direction,
+                "state": "proposal",
+                "version": 1,
+                "state_changed_at": now,
+                "participant_id": directory.people[proposal.participant.email].id,
+                "home_organisation_id": directory.organisations[proposal.home_organisation].id,
+                "home_manager_id": directory.people[proposal.home_manager.email].id,
+                "host_organisation_id": directory.organisations[proposal.host_organisation].id,
+                "host_contact_id": directory.people[proposal.host_contact.email].id,
+                "start_date": proposal.start,
+                "end_date": proposal.end,
+                "extent_percent": proposal.extent_percent,
+                "purpose": proposal.purpose,
+                "development_plan": proposal.development_plan,
+                "value_for_home": proposal.value_for_home,
+                "value_for_host": proposal.value_for_host,
+                "student_involvement": proposal.student_involvement,
+                "funding_sek": proposal.funding_sek,
+                "approval_round": 0,
+                "agreement_version": 0,
+                "evaluation_due_on": None,
+                "created_at": now,
+            }
+        )
     # Matched back by reference: SQLite does not promise the order of RETURNING, and asking
     # SQLAlchemy to sort makes it insert there one row per statement.
-    by_reference = {p.reference: p for p in session.scalars(insert(Placement).returning(Placement),
-                                                             rows)}
-    placements = [by_reference[row["reference"]] for row in rows]
+    by_reference = {
+        p.reference: p for p in session.scalars(insert(Placement).returning(Placement), rows)
+    }
+    placements = [by_reference[str(row["reference"])] for row in rows]
     for placement, proposal in zip(placements, proposals, strict=True):
         related = {
             "programme": programmes[proposal.programme],
@@ -418,11 +450,20 @@ def _insert_placements(
         for name in COLLECTIONS:
             set_committed_value(placement, name, [])
     session.execute(
-        insert(HistoryEntry.__table__),
+        insert(table_of(HistoryEntry)),
         [
-            {"placement_id": placement.id, "version": 1, "event": "register",
-             "from_state": None, "to_state": "proposal", "actor": actor, "via": via,
-             "comment": None, "at": now, "published_at": None}
+            {
+                "placement_id": placement.id,
+                "version": 1,
+                "event": "register",
+                "from_state": None,
+                "to_state": "proposal",
+                "actor": actor,
+                "via": via,
+                "comment": None,
+                "at": now,
+                "published_at": None,
+            }
             for placement in placements
         ],
     )

@@ -51,12 +51,15 @@ STAGES: tuple[tuple[str, str, str], ...] = (
 
 # A reminder's step names its stage: approval-r2 → approval, agreement-v3 → agreement.
 REMINDER_STAGES: Mapping[str, str] = {
-    "approval": "approval", "agreement": "agreement", "evaluation": "evaluation",
+    "approval": "approval",
+    "agreement": "agreement",
+    "evaluation": "evaluation",
 }
 REMINDER_KINDS = ("reminder", "escalation")
 
 
 # --- rows ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class CountRow:
@@ -209,6 +212,7 @@ class ProgrammeReport:
 
 # --- figures -------------------------------------------------------------------------------
 
+
 def percentile(values: Sequence[float], share: float) -> float:
     """Linear interpolation between the closest ranks (numpy's default, Excel's PERCENTILE)."""
     ordered = sorted(values)
@@ -248,13 +252,15 @@ def _lead_times(milestones: Mapping[int, Mapping[str, datetime]]) -> tuple[LeadT
             for marks in milestones.values()
             if start in marks and end in marks
         )
-        result.append(LeadTime(
-            stage=stage,
-            placements=len(days),
-            median_days=_rounded(statistics.median(days)) if days else None,
-            p90_days=_rounded(percentile(days, 0.9)) if days else None,
-            days=days,
-        ))
+        result.append(
+            LeadTime(
+                stage=stage,
+                placements=len(days),
+                median_days=_rounded(statistics.median(days)) if days else None,
+                p90_days=_rounded(percentile(days, 0.9)) if days else None,
+                days=days,
+            )
+        )
     return tuple(result)
 
 
@@ -268,8 +274,9 @@ def _reminders(logs: Sequence[ReminderLog]) -> tuple[ReminderRow, ...]:
         counts[(stage, log.kind)] += 1
         reminded[stage].add(log.placement_id)
     return tuple(
-        ReminderRow(stage, counts[(stage, "reminder")], counts[(stage, "escalation")],
-                    len(reminded[stage]))
+        ReminderRow(
+            stage, counts[(stage, "reminder")], counts[(stage, "escalation")], len(reminded[stage])
+        )
         for stage in dict.fromkeys(REMINDER_STAGES.values())
     )
 
@@ -278,8 +285,11 @@ def _rate(measure: str, count: int, out_of: int) -> RateRow:
     return RateRow(measure, count, out_of, round(count / out_of, 4) if out_of else None)
 
 
-def _rates(placements: Sequence[Placement], milestones: Mapping[int, Mapping[str, datetime]],
-           events: Mapping[int, set[str]]) -> tuple[RateRow, ...]:
+def _rates(
+    placements: Sequence[Placement],
+    milestones: Mapping[int, Mapping[str, datetime]],
+    events: Mapping[int, set[str]],
+) -> tuple[RateRow, ...]:
     submitted = [p for p in placements if "submitted" in milestones[p.id]]
     n = len(submitted)
     return (
@@ -313,13 +323,15 @@ def _hosts(placements: Sequence[Placement], earlier: Mapping[int, date]) -> tupl
     rows = []
     for host_id, here in by_host.items():
         first = min(p.start_date for p in here)
-        rows.append(HostRow(
-            host_organisation=here[0].host_organisation.name,
-            placements=len(here),
-            went_ahead=sum(MONEY_STATUS[p.state] == "committed" for p in here),
-            first_start=first,
-            returning=host_id in earlier and earlier[host_id] < first,
-        ))
+        rows.append(
+            HostRow(
+                host_organisation=here[0].host_organisation.name,
+                placements=len(here),
+                went_ahead=sum(MONEY_STATUS[p.state] == "committed" for p in here),
+                first_start=first,
+                returning=host_id in earlier and earlier[host_id] < first,
+            )
+        )
     return tuple(sorted(rows, key=lambda r: (-r.placements, r.host_organisation)))
 
 
@@ -327,15 +339,20 @@ def _money(
     programme: Programme, placements: Sequence[Placement]
 ) -> tuple[Money, tuple[MoneyRow, ...]]:
     rows = tuple(
-        MoneyRow(p.reference, p.state, p.direction, p.host_organisation.name, p.funding_sek,
-                 MONEY_STATUS[p.state])
+        MoneyRow(
+            p.reference,
+            p.state,
+            p.direction,
+            p.host_organisation.name,
+            p.funding_sek,
+            MONEY_STATUS[p.state],
+        )
         for p in sorted(placements, key=lambda p: p.reference)
     )
     totals: Counter[str] = Counter()
     for row in rows:
         totals[row.status] += row.funding_sek
-    money = Money(programme.budget_sek, totals["committed"], totals["pipeline"],
-                  totals["released"])
+    money = Money(programme.budget_sek, totals["committed"], totals["pipeline"], totals["released"])
     return money, rows
 
 
@@ -352,38 +369,53 @@ def _score_row(kind: str, role: str, q: Question, values: list[Any]) -> ScoreRow
     numbers = [int(v) for v in values if isinstance(v, int) and not isinstance(v, bool)]
     counts = Counter(numbers)
     return ScoreRow(
-        kind, role, q.key, q.label, len(numbers),
+        kind,
+        role,
+        q.key,
+        q.label,
+        len(numbers),
         _rounded(statistics.fmean(numbers)) if numbers else None,
         _rounded(statistics.median(numbers)) if numbers else None,
-        counts[1], counts[2], counts[3], counts[4], counts[5],
+        counts[1],
+        counts[2],
+        counts[3],
+        counts[4],
+        counts[5],
     )
 
 
-def _add_scores(out: _Evaluation, kind: str, role: str, q: Question,
-                rows: Sequence[EvaluationResponse]) -> None:
+def _add_scores(
+    out: _Evaluation, kind: str, role: str, q: Question, rows: Sequence[EvaluationResponse]
+) -> None:
     out.scores.append(_score_row(kind, role, q, _values(rows, q)))
 
 
-def _add_yes_no(out: _Evaluation, kind: str, role: str, q: Question,
-                rows: Sequence[EvaluationResponse]) -> None:
+def _add_yes_no(
+    out: _Evaluation, kind: str, role: str, q: Question, rows: Sequence[EvaluationResponse]
+) -> None:
     values = _values(rows, q)
     yes = sum(v is True for v in values)
     out.yes_no.append(YesNoRow(kind, role, q.key, q.label, len(values), yes, len(values) - yes))
 
 
-def _add_options(out: _Evaluation, kind: str, role: str, q: Question,
-                 rows: Sequence[EvaluationResponse]) -> None:
-    ticked = Counter(v for value in _values(rows, q)
-                     for v in (value if isinstance(value, list) else [value]))
-    out.options.extend(OptionRow(kind, role, q.key, option, label, ticked[option])
-                       for option, label in q.options)
+def _add_options(
+    out: _Evaluation, kind: str, role: str, q: Question, rows: Sequence[EvaluationResponse]
+) -> None:
+    ticked = Counter(
+        v for value in _values(rows, q) for v in (value if isinstance(value, list) else [value])
+    )
+    out.options.extend(
+        OptionRow(kind, role, q.key, option, label, ticked[option]) for option, label in q.options
+    )
 
 
-def _add_texts(out: _Evaluation, kind: str, role: str, q: Question,
-               rows: Sequence[EvaluationResponse]) -> None:
+def _add_texts(
+    out: _Evaluation, kind: str, role: str, q: Question, rows: Sequence[EvaluationResponse]
+) -> None:
     out.texts.extend(
         TextRow(kind, out.references[r.placement_id], role, q.key, str(r.answers[q.key]))
-        for r in rows if r.answers and r.answers.get(q.key)
+        for r in rows
+        if r.answers and r.answers.get(q.key)
     )
 
 
@@ -401,8 +433,9 @@ def _values(rows: Sequence[EvaluationResponse], q: Question) -> list[Any]:
     return [r.answers[q.key] for r in rows if r.answers and q.key in r.answers]
 
 
-def _evaluation(programme: Programme, responses: Sequence[EvaluationResponse],
-                references: Mapping[int, str]) -> _Evaluation:
+def _evaluation(
+    programme: Programme, responses: Sequence[EvaluationResponse], references: Mapping[int, str]
+) -> _Evaluation:
     result = _Evaluation(references=references)
     answered: dict[tuple[str, str], list[EvaluationResponse]] = defaultdict(list)
     for r in responses:
@@ -425,31 +458,54 @@ def build_report(uow: UnitOfWork, *, programme: str, as_of: datetime) -> Program
         if found is None:
             keys = ", ".join(session.scalars(select(Programme.key).order_by(Programme.key)))
             raise NotFound(f"no programme {programme!r}; programmes are: {keys or 'none yet'}")
-        placements = list(session.scalars(
-            select(Placement).where(Placement.programme_id == found.id)
-            .options(joinedload(Placement.host_organisation))
-            .order_by(Placement.id)
-        ))
+        placements = list(
+            session.scalars(
+                select(Placement)
+                .where(Placement.programme_id == found.id)
+                .options(joinedload(Placement.host_organisation))
+                .order_by(Placement.id)
+            )
+        )
         ids = [p.id for p in placements]
         references = {p.id: p.reference for p in placements}
-        history = session.scalars(
-            select(HistoryEntry).where(HistoryEntry.placement_id.in_(ids))
-            .order_by(HistoryEntry.placement_id, HistoryEntry.version)
-        ).all() if ids else []
-        responses = session.scalars(
-            select(EvaluationResponse).where(EvaluationResponse.placement_id.in_(ids))
-            .order_by(EvaluationResponse.id)
-        ).all() if ids else []
-        logs = session.scalars(
-            select(ReminderLog).where(ReminderLog.placement_id.in_(ids))
-        ).all() if ids else []
+        history = (
+            session.scalars(
+                select(HistoryEntry)
+                .where(HistoryEntry.placement_id.in_(ids))
+                .order_by(HistoryEntry.placement_id, HistoryEntry.version)
+            ).all()
+            if ids
+            else []
+        )
+        responses = (
+            session.scalars(
+                select(EvaluationResponse)
+                .where(EvaluationResponse.placement_id.in_(ids))
+                .order_by(EvaluationResponse.id)
+            ).all()
+            if ids
+            else []
+        )
+        logs = (
+            session.scalars(select(ReminderLog).where(ReminderLog.placement_id.in_(ids))).all()
+            if ids
+            else []
+        )
         hosts = {p.host_organisation_id for p in placements}
-        earlier = dict(session.execute(
-            select(Placement.host_organisation_id, Placement.start_date)
-            .where(Placement.host_organisation_id.in_(hosts),
-                   Placement.programme_id != found.id)
-            .order_by(Placement.start_date.desc())
-        ).all()) if hosts else {}
+        earlier = (
+            dict(
+                session.execute(
+                    select(Placement.host_organisation_id, Placement.start_date)
+                    .where(
+                        Placement.host_organisation_id.in_(hosts),
+                        Placement.programme_id != found.id,
+                    )
+                    .order_by(Placement.start_date.desc())
+                ).all()
+            )
+            if hosts
+            else {}
+        )
 
         per_placement: dict[int, list[HistoryEntry]] = defaultdict(list)
         for entry in history:
@@ -457,9 +513,14 @@ def build_report(uow: UnitOfWork, *, programme: str, as_of: datetime) -> Program
         milestones = {pid: _milestones(per_placement[pid]) for pid in ids}
         events = {pid: {e.event for e in per_placement[pid]} for pid in ids}
         reasons = tuple(
-            ReasonRow(references[e.placement_id], e.event,
-                      e.at.astimezone(uow.config.timezone).date(), e.comment or "")
-            for e in history if e.event in REASON_EVENTS
+            ReasonRow(
+                references[e.placement_id],
+                e.event,
+                e.at.astimezone(uow.config.timezone).date(),
+                e.comment or "",
+            )
+            for e in history
+            if e.event in REASON_EVENTS
         )
         funnel, grouped = _funnel(placements)
         money, money_rows = _money(found, placements)
@@ -487,12 +548,15 @@ def build_report(uow: UnitOfWork, *, programme: str, as_of: datetime) -> Program
             yes_no=tuple(evaluation.yes_no),
             options=tuple(evaluation.options),
             texts=tuple(evaluation.texts),
-            responses={kind: {"asked": c["asked"], "answered": c["answered"]}
-                       for kind, c in sorted(asked.items())},
+            responses={
+                kind: {"asked": c["asked"], "answered": c["answered"]}
+                for kind, c in sorted(asked.items())
+            },
         )
 
 
 # --- tables and Markdown -------------------------------------------------------------------
+
 
 def _plain(value: Any) -> Any:
     """Dates as ISO text: the tables go to CSV, JSON and Prefect table artifacts as they are."""
@@ -610,36 +674,51 @@ def report_markdown(report: ProgrammeReport, *, charts: Mapping[str, str] | None
         f"released {_cell(money.released_sek)} SEK; "
         f"remaining {_cell(money.remaining_sek)} SEK.\n"
     )
-    answered = ", ".join(f"{kind} {c['answered']} of {c['asked']}"
-                         for kind, c in report.responses.items()) or "none asked yet"
+    answered = (
+        ", ".join(f"{kind} {c['answered']} of {c['asked']}" for kind, c in report.responses.items())
+        or "none asked yet"
+    )
     parts = [
-        section(f"# Follow-up: {report.name} ({report.programme})",
-                f"As of {report.as_of:%Y-%m-%d %H:%M %Z}: {report.placements} placements, "
-                f"direction {report.direction}."),
+        section(
+            f"# Follow-up: {report.name} ({report.programme})",
+            f"As of {report.as_of:%Y-%m-%d %H:%M %Z}: {report.placements} placements, "
+            f"direction {report.direction}.",
+        ),
         section("## Funnel", picture("funnel"), markdown_table(tables["funnel"])),
         section("### Per direction", markdown_table(_pivot(report, "direction"))),
-        section("### Per host organisation",
-                markdown_table(_pivot(report, "host_organisation"))),
-        section("## Lead times (days)", picture("lead_times"),
-                "From the first submission of the proposal to the last manager's approval, "
-                "from there to the last party's acceptance of the agreement, and the whole way.\n",
-                markdown_table(tables["lead_times"])),
+        section("### Per host organisation", markdown_table(_pivot(report, "host_organisation"))),
+        section(
+            "## Lead times (days)",
+            picture("lead_times"),
+            "From the first submission of the proposal to the last manager's approval, "
+            "from there to the last party's acceptance of the agreement, and the whole way.\n",
+            markdown_table(tables["lead_times"]),
+        ),
         section("### Reminders and escalations it took", markdown_table(tables["reminders"])),
-        section("## Approval, decline and withdrawal rates",
-                "Out of the placements submitted for approval.\n",
-                markdown_table([{**r, "rate": _percent(r["rate"])} for r in tables["rates"]])),
+        section(
+            "## Approval, decline and withdrawal rates",
+            "Out of the placements submitted for approval.\n",
+            markdown_table([{**r, "rate": _percent(r["rate"])} for r in tables["rates"]]),
+        ),
         section("### Reasons given", markdown_table(tables["reasons"])),
         section("## Money", picture("budget"), money_line, markdown_table(tables["money"])),
-        section("## Network",
-                f"{len(report.hosts)} host organisations: "
-                f"{sum(not h.returning for h in report.hosts)} first-time, "
-                f"{sum(h.returning for h in report.hosts)} returning (hosted in an earlier "
-                "programme).\n",
-                markdown_table(tables["hosts"])),
-        section("## Evaluation", picture("evaluation"), f"Answers: {answered}.\n",
-                markdown_table(tables["evaluation_scores"])),
-        section("### Would do it again / recommend it",
-                markdown_table(tables["evaluation_yes_no"])),
+        section(
+            "## Network",
+            f"{len(report.hosts)} host organisations: "
+            f"{sum(not h.returning for h in report.hosts)} first-time, "
+            f"{sum(h.returning for h in report.hosts)} returning (hosted in an earlier "
+            "programme).\n",
+            markdown_table(tables["hosts"]),
+        ),
+        section(
+            "## Evaluation",
+            picture("evaluation"),
+            f"Answers: {answered}.\n",
+            markdown_table(tables["evaluation_scores"]),
+        ),
+        section(
+            "### Would do it again / recommend it", markdown_table(tables["evaluation_yes_no"])
+        ),
         section("### What came of it", markdown_table(tables["evaluation_options"])),
         section("### In their own words", markdown_table(tables["evaluation_texts"])),
     ]
@@ -649,10 +728,17 @@ def report_markdown(report: ProgrammeReport, *, charts: Mapping[str, str] | None
 def table_columns(name: str) -> list[str]:
     """The columns of table ``name`` even when it has no rows (for CSV headers)."""
     row_types: Mapping[str, type] = {
-        "funnel_by_group": CountRow, "lead_times": LeadTime, "reminders": ReminderRow,
-        "rates": RateRow, "reasons": ReasonRow, "money": MoneyRow, "hosts": HostRow,
-        "evaluation_scores": ScoreRow, "evaluation_yes_no": YesNoRow,
-        "evaluation_options": OptionRow, "evaluation_texts": TextRow,
+        "funnel_by_group": CountRow,
+        "lead_times": LeadTime,
+        "reminders": ReminderRow,
+        "rates": RateRow,
+        "reasons": ReasonRow,
+        "money": MoneyRow,
+        "hosts": HostRow,
+        "evaluation_scores": ScoreRow,
+        "evaluation_yes_no": YesNoRow,
+        "evaluation_options": OptionRow,
+        "evaluation_texts": TextRow,
     }
     if name == "funnel":
         return ["state", "placements"]

@@ -49,6 +49,7 @@ from models import (
     Placement,
     Programme,
     ReminderLog,
+    table_of,
 )
 from notifications.rules import Recipient
 from states.calendar import business_days_between, is_business_day
@@ -113,6 +114,7 @@ class Moment:
 
 # --- the reminder policy (pure) -------------------------------------------------------------
 
+
 def reminder_number(waited: int, *, first_after: int, repeat_every: int) -> int:
     """Which reminder is due after ``waited`` business days: 0 (none yet), 1, 2, ..."""
     if waited < first_after:
@@ -146,22 +148,33 @@ def claim_many(session: Session, keys: Sequence[ClaimKey], *, at: datetime) -> s
     if not keys:
         return set()
     insert = _INSERTS[session.get_bind().dialect.name]
-    table = ReminderLog.__table__
+    table = table_of(ReminderLog)
     rows = session.execute(
         insert(table)
-        .values([
-            {"placement_id": p, "step": s, "person_id": who, "kind": k, "number": n, "at": at}
-            for p, s, who, k, n in keys
-        ])
+        .values(
+            [
+                {"placement_id": p, "step": s, "person_id": who, "kind": k, "number": n, "at": at}
+                for p, s, who, k, n in keys
+            ]
+        )
         .on_conflict_do_nothing()
-        .returning(table.c.placement_id, table.c.step, table.c.person_id, table.c.kind,
-                   table.c.number)
+        .returning(
+            table.c.placement_id, table.c.step, table.c.person_id, table.c.kind, table.c.number
+        )
     ).all()
     return {(row[0], row[1], row[2], row[3], row[4]) for row in rows}
 
 
-def claim(session: Session, *, placement_id: int, step: str, person_id: int, kind: str,
-          number: int, at: datetime) -> bool:
+def claim(
+    session: Session,
+    *,
+    placement_id: int,
+    step: str,
+    person_id: int,
+    kind: str,
+    number: int,
+    at: datetime,
+) -> bool:
     """``claim_many`` for one key: True if this call inserted it."""
     key = (placement_id, step, person_id, kind, number)
     return key in claim_many(session, [key], at=at)
@@ -172,7 +185,7 @@ T = TypeVar("T")
 
 def chunks(items: Sequence[T], size: int = BATCH_SIZE) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _each_in_savepoint(
@@ -192,6 +205,7 @@ def _each_in_savepoint(
 
 # --- 1 and 2: transitions by date -----------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class DateTransition:
     event: str
@@ -201,8 +215,9 @@ class DateTransition:
 
 
 DATE_TRANSITIONS: tuple[DateTransition, ...] = (
-    DateTransition("close", "evaluation",
-                   lambda today: Placement.evaluation_due_on <= today, "closed"),
+    DateTransition(
+        "close", "evaluation", lambda today: Placement.evaluation_due_on <= today, "closed"
+    ),
     DateTransition("end", "placement", lambda today: Placement.end_date <= today, "ended"),
 )
 
@@ -210,25 +225,36 @@ DATE_TRANSITIONS: tuple[DateTransition, ...] = (
 def _run_transitions(uow_factory: UowFactory, moment: Moment, report: SweepReport) -> None:
     for rule in DATE_TRANSITIONS:
         with uow_factory().reading() as reader:
-            references = list(reader.session.scalars(
-                select(Placement.reference)
-                .where(Placement.state == rule.state, rule.due(moment.today))
-                .order_by(Placement.id)
-            ))
+            references = list(
+                reader.session.scalars(
+                    select(Placement.reference)
+                    .where(Placement.state == rule.state, rule.due(moment.today))
+                    .order_by(Placement.id)
+                )
+            )
         for batch in chunks(references):
             with uow_factory() as uow:
                 for reference in batch:
                     _each_in_savepoint(
-                        uow.session, report, f"{rule.event} {reference}",
+                        uow.session,
+                        report,
+                        f"{rule.event} {reference}",
                         partial(_transition, uow, rule, reference, moment, report),
                     )
                 uow.commit()
 
 
-def _transition(uow: UnitOfWork, rule: DateTransition, reference: str, moment: Moment,
-                report: SweepReport) -> None:
-    apply_event_in(uow, reference=reference, event=rule.event, actor=SWEEP_ACTOR, via="flow",
-                   as_of=moment.as_of)
+def _transition(
+    uow: UnitOfWork, rule: DateTransition, reference: str, moment: Moment, report: SweepReport
+) -> None:
+    apply_event_in(
+        uow,
+        reference=reference,
+        event=rule.event,
+        actor=SWEEP_ACTOR,
+        via="flow",
+        as_of=moment.as_of,
+    )
     report.add(rule.count_as)
 
 
@@ -238,29 +264,33 @@ START_ROLES = ("participant", "host_contact")
 
 
 def _placements_with_people(session: Session, ids: Iterable[int]) -> list[Placement]:
-    return list(session.scalars(
-        select(Placement)
-        .where(Placement.id.in_(list(ids)))
-        .options(
-            joinedload(Placement.programme).joinedload(Programme.coordinator),
-            joinedload(Placement.participant),
-            joinedload(Placement.host_contact),
-            joinedload(Placement.home_manager),
-        )
-        .order_by(Placement.id)
-    ).unique())
+    return list(
+        session.scalars(
+            select(Placement)
+            .where(Placement.id.in_(list(ids)))
+            .options(
+                joinedload(Placement.programme).joinedload(Programme.coordinator),
+                joinedload(Placement.participant),
+                joinedload(Placement.host_contact),
+                joinedload(Placement.home_manager),
+            )
+            .order_by(Placement.id)
+        ).unique()
+    )
 
 
 def _start_notices(uow_factory: UowFactory, moment: Moment, report: SweepReport) -> None:
-    noticed = exists().where(ReminderLog.placement_id == Placement.id,
-                             ReminderLog.kind == "start")
+    noticed = exists().where(ReminderLog.placement_id == Placement.id, ReminderLog.kind == "start")
     with uow_factory().reading() as reader:
-        ids = list(reader.session.scalars(
-            select(Placement.id)
-            .where(Placement.state == "placement", Placement.start_date <= moment.today,
-                   ~noticed)
-            .order_by(Placement.id)
-        ))
+        ids = list(
+            reader.session.scalars(
+                select(Placement.id)
+                .where(
+                    Placement.state == "placement", Placement.start_date <= moment.today, ~noticed
+                )
+                .order_by(Placement.id)
+            )
+        )
     for batch in chunks(ids):
         with uow_factory() as uow:
             session = uow.session
@@ -269,11 +299,22 @@ def _start_notices(uow_factory: UowFactory, moment: Moment, report: SweepReport)
                     continue
                 for role in START_ROLES:
                     person = placement.person_for_role(role)
-                    if claim(session, placement_id=placement.id, step="start",
-                             person_id=person.id, kind="start", number=1, at=moment.as_of):
+                    if claim(
+                        session,
+                        placement_id=placement.id,
+                        step="start",
+                        person_id=person.id,
+                        kind="start",
+                        number=1,
+                        at=moment.as_of,
+                    ):
                         queue_message(
-                            uow, kind="placement_starts", person=person, placement=placement,
-                            now=moment.as_of, context={"recipient_role": role},
+                            uow,
+                            kind="placement_starts",
+                            person=person,
+                            placement=placement,
+                            now=moment.as_of,
+                            context={"recipient_role": role},
                             dedupe_key=f"placement_starts:{placement.id}:{person.id}",
                         )
                         report.add("placement_starts")
@@ -292,37 +333,48 @@ def midpoint(start: date, end: date) -> date:
 def _past_midpoint(dialect: str, today: date) -> ColumnElement[bool]:
     """start + end <= 2 × today, in each dialect's date arithmetic (days, not timestamps)."""
     if dialect == "sqlite":
-        return (func.julianday(Placement.start_date) + func.julianday(Placement.end_date)
-                <= 2 * func.julianday(literal(today.isoformat())))
+        return func.julianday(Placement.start_date) + func.julianday(
+            Placement.end_date
+        ) <= 2 * func.julianday(literal(today.isoformat()))
     day = cast(literal(today), Date)
     return (Placement.start_date - day) + (Placement.end_date - day) <= 0
 
 
 def _checkins(uow_factory: UowFactory, moment: Moment, report: SweepReport) -> None:
-    asked = exists().where(EvaluationResponse.placement_id == Placement.id,
-                           EvaluationResponse.kind == "checkin")
+    asked = exists().where(
+        EvaluationResponse.placement_id == Placement.id, EvaluationResponse.kind == "checkin"
+    )
     with uow_factory().reading() as reader:
         dialect = reader.dialect
-        ids = list(reader.session.scalars(
-            select(Placement.id)
-            .where(Placement.state == "placement", Placement.start_date <= moment.today,
-                   _past_midpoint(dialect, moment.today), ~asked)
-            .order_by(Placement.id)
-        ))
+        ids = list(
+            reader.session.scalars(
+                select(Placement.id)
+                .where(
+                    Placement.state == "placement",
+                    Placement.start_date <= moment.today,
+                    _past_midpoint(dialect, moment.today),
+                    ~asked,
+                )
+                .order_by(Placement.id)
+            )
+        )
     for batch in chunks(ids):
         with uow_factory() as uow:
             for placement in _placements_with_people(uow.session, batch):
                 if placement.state != "placement":
                     continue
                 _each_in_savepoint(
-                    uow.session, report, f"check-in {placement.reference}",
+                    uow.session,
+                    report,
+                    f"check-in {placement.reference}",
                     partial(_ask_checkin, uow, placement, moment, report),
                 )
             uow.commit()
 
 
-def _ask_checkin(uow: UnitOfWork, placement: Placement, moment: Moment,
-                 report: SweepReport) -> None:
+def _ask_checkin(
+    uow: UnitOfWork, placement: Placement, moment: Moment, report: SweepReport
+) -> None:
     session = uow.session
     asked: set[int] = set()
     for role in CHECKIN_ROLES:
@@ -330,20 +382,38 @@ def _ask_checkin(uow: UnitOfWork, placement: Placement, moment: Moment,
         if person.id in asked:
             continue
         asked.add(person.id)
-        response = EvaluationResponse(placement_id=placement.id, kind="checkin", role=role,
-                                      person_id=person.id, requested_at=moment.as_of)
+        response = EvaluationResponse(
+            placement_id=placement.id,
+            kind="checkin",
+            role=role,
+            person_id=person.id,
+            requested_at=moment.as_of,
+        )
         session.add(response)
         session.flush()  # a concurrent sweep's row makes this raise: the savepoint undoes all
-        token = mint_link(uow, placement=placement, recipient=Recipient(person, role, response.id),
-                          purpose="checkin", now=moment.as_of)
+        token = mint_link(
+            uow,
+            placement=placement,
+            recipient=Recipient(person, role, response.id),
+            purpose="checkin",
+            now=moment.as_of,
+        )
         session.flush()
-        queue_message(uow, kind="checkin_request", person=person, placement=placement,
-                      now=moment.as_of, token=token, context={"recipient_role": role},
-                      dedupe_key=f"checkin_request:{placement.id}:{person.id}")
+        queue_message(
+            uow,
+            kind="checkin_request",
+            person=person,
+            placement=placement,
+            now=moment.as_of,
+            token=token,
+            context={"recipient_role": role},
+            dedupe_key=f"checkin_request:{placement.id}:{person.id}",
+        )
         report.add("checkin_request")
 
 
 # --- 5 and 6: who has not acted yet ---------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class WaitingStep:
@@ -362,25 +432,37 @@ class WaitingStep:
 
 WAITING_STEPS: tuple[WaitingStep, ...] = (
     WaitingStep(
-        name="approval", state="manager_approval", model=Approval,
-        pending=lambda: and_(Approval.decision.is_(None),
-                             Approval.round == Placement.approval_round),
+        name="approval",
+        state="manager_approval",
+        model=Approval,
+        pending=lambda: and_(
+            Approval.decision.is_(None), Approval.round == Placement.approval_round
+        ),
         step_key=lambda p: f"approval-r{p.approval_round}",
-        reminder="approval_reminder", purpose="approval",
+        reminder="approval_reminder",
+        purpose="approval",
     ),
     WaitingStep(
-        name="agreement", state="agreement", model=AgreementAcceptance,
-        pending=lambda: and_(AgreementAcceptance.voided_at.is_(None),
-                             AgreementAcceptance.accepted_at.is_(None)),
+        name="agreement",
+        state="agreement",
+        model=AgreementAcceptance,
+        pending=lambda: and_(
+            AgreementAcceptance.voided_at.is_(None), AgreementAcceptance.accepted_at.is_(None)
+        ),
         step_key=lambda p: f"agreement-v{p.agreement_version}",
-        reminder="agreement_reminder", purpose="agreement",
+        reminder="agreement_reminder",
+        purpose="agreement",
     ),
     WaitingStep(
-        name="evaluation", state="evaluation", model=EvaluationResponse,
-        pending=lambda: and_(EvaluationResponse.kind == "evaluation",
-                             EvaluationResponse.submitted_at.is_(None)),
+        name="evaluation",
+        state="evaluation",
+        model=EvaluationResponse,
+        pending=lambda: and_(
+            EvaluationResponse.kind == "evaluation", EvaluationResponse.submitted_at.is_(None)
+        ),
         step_key=lambda p: "evaluation",
-        reminder="evaluation_reminder", purpose="evaluation",
+        reminder="evaluation_reminder",
+        purpose="evaluation",
     ),
 )
 
@@ -422,23 +504,29 @@ class Case:
         }
 
 
-def _live_tokens(session: Session, step: WaitingStep, placement_ids: Sequence[int],
-                 as_of: datetime) -> dict[tuple[int, int], ActionToken]:
+def _live_tokens(
+    session: Session, step: WaitingStep, placement_ids: Sequence[int], as_of: datetime
+) -> dict[tuple[int, int], ActionToken]:
     """The newest usable link of each (person, subject) in these placements for this step."""
     tokens: dict[tuple[int, int], ActionToken] = {}
     for token in session.scalars(
         select(ActionToken)
-        .where(ActionToken.placement_id.in_(placement_ids), ActionToken.purpose == step.purpose,
-               ActionToken.used_at.is_(None), ActionToken.revoked_at.is_(None),
-               ActionToken.expires_at > as_of)
+        .where(
+            ActionToken.placement_id.in_(placement_ids),
+            ActionToken.purpose == step.purpose,
+            ActionToken.used_at.is_(None),
+            ActionToken.revoked_at.is_(None),
+            ActionToken.expires_at > as_of,
+        )
         .order_by(ActionToken.id)
     ):
         tokens[(token.person_id, token.subject_id)] = token
     return tokens
 
 
-def _waiting(uow_factory: UowFactory, moment: Moment, report: SweepReport,
-             cases: dict[tuple[int, str], Case]) -> None:
+def _waiting(
+    uow_factory: UowFactory, moment: Moment, report: SweepReport, cases: dict[tuple[int, str], Case]
+) -> None:
     business_day = is_business_day(moment.today)
     with uow_factory().reading() as reader:
         thresholds = reader.session.execute(
@@ -452,48 +540,73 @@ def _waiting(uow_factory: UowFactory, moment: Moment, report: SweepReport,
     for step in WAITING_STEPS:
         model = step.model
         with uow_factory().reading() as reader:
-            ids = list(reader.session.scalars(
-                select(model.id)
-                .join(Placement, Placement.id == model.placement_id)
-                .where(Placement.state == step.state, step.pending(), model.requested_at < bound)
-                .order_by(model.placement_id, model.id)
-            ))
+            ids = list(
+                reader.session.scalars(
+                    select(model.id)
+                    .join(Placement, Placement.id == model.placement_id)
+                    .where(
+                        Placement.state == step.state, step.pending(), model.requested_at < bound
+                    )
+                    .order_by(model.placement_id, model.id)
+                )
+            )
         for batch in chunks(ids):
             with uow_factory() as uow:
                 _remind_batch(uow, step, batch, moment, report, cases)
                 uow.commit()
 
 
-def _remind_batch(uow: UnitOfWork, step: WaitingStep, ids: Sequence[int], moment: Moment,
-                  report: SweepReport, cases: dict[tuple[int, str], Case]) -> None:
+def _remind_batch(
+    uow: UnitOfWork,
+    step: WaitingStep,
+    ids: Sequence[int],
+    moment: Moment,
+    report: SweepReport,
+    cases: dict[tuple[int, str], Case],
+) -> None:
     session = uow.session
     model = step.model
-    rows = session.execute(
-        select(model, Placement)
-        .join(Placement, Placement.id == model.placement_id)
-        .where(model.id.in_(ids), Placement.state == step.state, step.pending())
-        .options(joinedload(model.person),
-                 joinedload(Placement.programme).joinedload(Programme.coordinator))
-        .order_by(model.placement_id, model.id)
-    ).unique().all()
+    rows = (
+        session.execute(
+            select(model, Placement)
+            .join(Placement, Placement.id == model.placement_id)
+            .where(model.id.in_(ids), Placement.state == step.state, step.pending())
+            .options(
+                joinedload(model.person),
+                joinedload(Placement.programme).joinedload(Programme.coordinator),
+            )
+            .order_by(model.placement_id, model.id)
+        )
+        .unique()
+        .all()
+    )
     tokens = _live_tokens(session, step, sorted({p.id for _, p in rows}), moment.as_of)
     due: list[tuple[ClaimKey, Any, Placement]] = []
     for row, placement in rows:
         programme = placement.programme
         since = moment.local_day(row.requested_at)
         waited = business_days_between(since, moment.today)
-        number = reminder_number(waited, first_after=programme.reminder_first_after,
-                                 repeat_every=programme.reminder_repeat_every)
+        number = reminder_number(
+            waited,
+            first_after=programme.reminder_first_after,
+            repeat_every=programme.reminder_repeat_every,
+        )
         key = step.step_key(placement)
         person: Person = row.person
         if waited >= programme.escalate_after:
             case = cases.get((placement.id, key))
             if case is None:
                 case = cases[(placement.id, key)] = Case(
-                    placement_id=placement.id, reference=placement.reference,
-                    programme=programme.name, coordinator_id=programme.coordinator_id,
-                    state=placement.state, step=step.name, step_key=key, waiting_since=since,
-                    business_days=waited, language=programme.language,
+                    placement_id=placement.id,
+                    reference=placement.reference,
+                    programme=programme.name,
+                    coordinator_id=programme.coordinator_id,
+                    state=placement.state,
+                    step=step.name,
+                    step_key=key,
+                    waiting_since=since,
+                    business_days=waited,
+                    language=programme.language,
                 )
             case.waiting_since = min(case.waiting_since, since)
             case.business_days = max(case.business_days, waited)
@@ -513,13 +626,22 @@ def _remind_batch(uow: UnitOfWork, step: WaitingStep, ids: Sequence[int], moment
         told = sent.get((placement.id, key, person.id), number)
         token = tokens.get((person.id, row.id))
         if token is None:  # expired, or never made (a person in two roles): a fresh link
-            token = mint_link(uow, placement=placement,
-                              recipient=Recipient(person, row.role, row.id),
-                              purpose=step.purpose, now=moment.as_of)
+            token = mint_link(
+                uow,
+                placement=placement,
+                recipient=Recipient(person, row.role, row.id),
+                purpose=step.purpose,
+                now=moment.as_of,
+            )
             session.flush()
         queue_message(
-            uow, kind=step.reminder, person=person, placement=placement, now=moment.as_of,
-            token=token, context={"number": told, "recipient_role": row.role},
+            uow,
+            kind=step.reminder,
+            person=person,
+            placement=placement,
+            now=moment.as_of,
+            token=token,
+            context={"number": told, "recipient_role": row.role},
             dedupe_key=f"{step.reminder}:{placement.id}:{key}:{person.id}:{number}",
         )
         report.add(step.reminder)
@@ -539,8 +661,9 @@ def _reminders_sent(session: Session, keys: set[ClaimKey]) -> dict[tuple[int, st
     return {(p, s, who): int(n) for p, s, who, n in rows}
 
 
-def _escalate(uow_factory: UowFactory, moment: Moment, report: SweepReport,
-              cases: dict[tuple[int, str], Case]) -> None:
+def _escalate(
+    uow_factory: UowFactory, moment: Moment, report: SweepReport, cases: dict[tuple[int, str], Case]
+) -> None:
     """One digest per coordinator listing the cases not escalated before; each case is claimed
     in the digest's own transaction, in a fixed order, so concurrent sweeps split nothing."""
     by_coordinator: dict[int, list[Case]] = defaultdict(list)
@@ -554,8 +677,11 @@ def _escalate(uow_factory: UowFactory, moment: Moment, report: SweepReport,
                 [(c.placement_id, c.step_key, coordinator_id, "escalation", 1) for c in waiting],
                 at=moment.as_of,
             )
-            won = [c for c in waiting
-                   if (c.placement_id, c.step_key, coordinator_id, "escalation", 1) in claimed]
+            won = [
+                c
+                for c in waiting
+                if (c.placement_id, c.step_key, coordinator_id, "escalation", 1) in claimed
+            ]
             if won:
                 coordinator = session.get(Person, coordinator_id)
                 assert coordinator is not None
@@ -563,8 +689,12 @@ def _escalate(uow_factory: UowFactory, moment: Moment, report: SweepReport,
                     "|".join(f"{c.placement_id}:{c.step_key}" for c in won).encode()
                 ).hexdigest()[:32]
                 queue_message(
-                    uow, kind="escalation_digest", person=coordinator, placement=None,
-                    now=moment.as_of, context={"cases": [c.as_context() for c in won]},
+                    uow,
+                    kind="escalation_digest",
+                    person=coordinator,
+                    placement=None,
+                    now=moment.as_of,
+                    context={"cases": [c.as_context() for c in won]},
                     dedupe_key=f"escalation_digest:{coordinator_id}:{fingerprint}",
                     language=coordinator.language or won[0].language,
                 )
@@ -574,6 +704,7 @@ def _escalate(uow_factory: UowFactory, moment: Moment, report: SweepReport,
 
 
 # --- the whole sweep ------------------------------------------------------------------------
+
 
 def run_sweep(uow_factory: UowFactory, *, as_of: datetime) -> SweepReport:
     """Do what is due at ``as_of``; safe to run twice or twice at once. ``uow_factory`` makes a
@@ -591,8 +722,10 @@ def run_sweep(uow_factory: UowFactory, *, as_of: datetime) -> SweepReport:
 
 # --- who holds things up (reports, the demo) ------------------------------------------------
 
-def waiting_longest(uow: UnitOfWork, *, programme: str | None, as_of: datetime,
-                    limit: int = 10) -> list[dict[str, Any]]:
+
+def waiting_longest(
+    uow: UnitOfWork, *, programme: str | None, as_of: datetime, limit: int = 10
+) -> list[dict[str, Any]]:
     """The placements whose current step has waited longest, with who holds each one (inside
     the caller's ``with``); one row per placement step, oldest first."""
     moment = Moment.of(as_of, uow)
@@ -614,12 +747,20 @@ def waiting_longest(uow: UnitOfWork, *, programme: str | None, as_of: datetime,
         for row, placement in session.execute(query).unique():
             key = step.step_key(placement)
             since = moment.local_day(row.requested_at)
-            case = found.setdefault((placement.id, key), Case(
-                placement_id=placement.id, reference=placement.reference,
-                programme=placement.programme.key, coordinator_id=0, state=placement.state,
-                step=step.name, step_key=key, waiting_since=since,
-                business_days=business_days_between(since, moment.today),
-            ))
+            case = found.setdefault(
+                (placement.id, key),
+                Case(
+                    placement_id=placement.id,
+                    reference=placement.reference,
+                    programme=placement.programme.key,
+                    coordinator_id=0,
+                    state=placement.state,
+                    step=step.name,
+                    step_key=key,
+                    waiting_since=since,
+                    business_days=business_days_between(since, moment.today),
+                ),
+            )
             case.waiting_for.append(Waiter(row.person.name, row.role, row.person.email))
     ordered = sorted(found.values(), key=lambda c: (c.waiting_since, c.reference))[:limit]
     return [case.as_context() for case in ordered]

@@ -46,8 +46,13 @@ class TokenMinter:
         self, *, placement_id: int, person_id: int, purpose: str, subject_id: int, now: datetime
     ) -> ActionToken:
         return ActionToken(
-            **self.values(placement_id=placement_id, person_id=person_id, purpose=purpose,
-                          subject_id=subject_id, now=now)
+            **self.values(
+                placement_id=placement_id,
+                person_id=person_id,
+                purpose=purpose,
+                subject_id=subject_id,
+                now=now,
+            )
         )
 
     def raw_for(self, token: ActionToken) -> str:

@@ -24,11 +24,13 @@ from models import (
     AgreementAcceptance,
     AgreementDocument,
     Approval,
+    Base,
     EvaluationResponse,
     HistoryEntry,
     Person,
     Placement,
     Programme,
+    table_of,
 )
 from states.agreement import render_agreement
 from states.calendar import add_business_days
@@ -151,7 +153,8 @@ COLLECTIONS_FOR_ENTERING: Mapping[str, tuple[str, ...]] = {
     "evaluation": ("responses",),
 }
 
-def _load_statement(lock: bool, joined: str | None) -> Select[tuple[Placement]]:
+
+def _load_statement(lock: bool, joined: str | None) -> Select[Placement]:
     """The placement and its people in one query; ``joined`` names a collection joined into the
     same query (one round trip less than loading it after)."""
     statement = (
@@ -172,7 +175,7 @@ def _load_statement(lock: bool, joined: str | None) -> Select[tuple[Placement]]:
 
 
 # Built once: constructing a statement and its loader options costs more than running it.
-_LOAD_STATEMENTS: Mapping[tuple[bool, str | None], Select[tuple[Placement]]] = {
+_LOAD_STATEMENTS: Mapping[tuple[bool, str | None], Select[Placement]] = {
     (lock, joined): _load_statement(lock, joined)
     for lock in (False, True)
     for joined in (None, *COLLECTIONS)
@@ -180,7 +183,8 @@ _LOAD_STATEMENTS: Mapping[tuple[bool, str | None], Select[tuple[Placement]]] = {
 _COLLECTION_STATEMENTS: Mapping[str, Select[Any]] = {
     name: select(model).where(model.placement_id == bindparam("placement_id")).order_by(model.id)
     for name, model in (
-        ("approvals", Approval), ("acceptances", AgreementAcceptance),
+        ("approvals", Approval),
+        ("acceptances", AgreementAcceptance),
         ("responses", EvaluationResponse),
     )
 }
@@ -214,9 +218,11 @@ def load_for_update(
     # joined from other tables stay as the query first saw them. Step rows another transaction
     # just changed must be read after the lock, by a query of their own.
     joined = collections[0] if collections and not lock else None
-    placement = session.scalars(
-        _LOAD_STATEMENTS[lock, joined], {"reference": reference}
-    ).unique().one_or_none()
+    placement = (
+        session.scalars(_LOAD_STATEMENTS[lock, joined], {"reference": reference})
+        .unique()
+        .one_or_none()
+    )
     if placement is None:
         raise NotFound(f"no placement with reference {reference}")
     load_collections(session, placement, collections)
@@ -239,6 +245,7 @@ def _check_version(session: Session, reference: str, expected_version: int) -> N
 
 
 # --- the actor's part in a step -------------------------------------------------------------
+
 
 def _current_approval(ctx: EventContext) -> Approval:
     placement = ctx.placement
@@ -299,6 +306,7 @@ PRECHECKS: Mapping[str, Callable[[EventContext], object]] = {
 # the others of the batch (``_insert_new_steps``). No ORM flush runs on the hot path; that flush
 # cost more than all the event's statements together.
 
+
 @lru_cache(maxsize=16)
 def _by_key(table: Table) -> Update:
     """UPDATE <table> SET <the parameters' columns> WHERE id = :_id, built once per table."""
@@ -315,7 +323,7 @@ def _update_rows(ctx: EventContext, rows: Sequence[Any], **values: Any) -> None:
     """UPDATE step rows by key and mark the loaded objects as holding the new values."""
     if not rows:
         return
-    table = type(rows[0]).__table__
+    table = table_of(type(rows[0]))
     with ctx.session.no_autoflush:
         params = one_or_many([{"_id": row.id, **values} for row in rows])
         ctx.session.execute(_by_key(table), params)
@@ -327,10 +335,18 @@ def _update_rows(ctx: EventContext, rows: Sequence[Any], **values: Any) -> None:
 def _record_decision(ctx: EventContext) -> None:
     approval = _current_approval(ctx)
     decision = {
-        "approve": "approved", "decline": "declined", "request_changes": "changes_requested"
+        "approve": "approved",
+        "decline": "declined",
+        "request_changes": "changes_requested",
     }
-    _update_rows(ctx, [approval], decision=decision[ctx.event], decided_at=ctx.now,
-                 comment=ctx.comment, via=ctx.via)
+    _update_rows(
+        ctx,
+        [approval],
+        decision=decision[ctx.event],
+        decided_at=ctx.now,
+        comment=ctx.comment,
+        via=ctx.via,
+    )
 
 
 def _open_approval_round(ctx: EventContext) -> None:
@@ -338,34 +354,41 @@ def _open_approval_round(ctx: EventContext) -> None:
     ctx.change(approval_round=placement.approval_round + 1)
     for role in placement.programme.approval_roles:
         person = placement.person_for_role(role)
-        ctx.new_steps.append((Approval, "approvals", {
-            "placement_id": placement.id,
-            "round": placement.approval_round,
-            "role": role,
-            "person_id": person.id,
-            "requested_at": ctx.now,
-        }, person))
+        ctx.new_steps.append(
+            (
+                Approval,
+                "approvals",
+                {
+                    "placement_id": placement.id,
+                    "round": placement.approval_round,
+                    "role": role,
+                    "person_id": person.id,
+                    "requested_at": ctx.now,
+                },
+                person,
+            )
+        )
 
 
 def _record_acceptance(ctx: EventContext) -> None:
     acceptance = _open_acceptance(ctx)
-    documents = AgreementDocument.__table__
+    documents = table_of(AgreementDocument)
     with ctx.session.no_autoflush:
         sha256 = ctx.session.execute(
             select(documents.c.sha256).where(documents.c.id == acceptance.document_id)
         ).scalar_one()
-    _update_rows(ctx, [acceptance], accepted_at=ctx.now, via=ctx.via, token_id=ctx.token_id,
-                 sha256=sha256)
+    _update_rows(
+        ctx, [acceptance], accepted_at=ctx.now, via=ctx.via, token_id=ctx.token_id, sha256=sha256
+    )
 
 
 def _issue_agreement(ctx: EventContext) -> None:
     """A new agreement version: earlier acceptances become void, every party is asked again."""
     placement = ctx.placement
-    _update_rows(ctx, [a for a in placement.acceptances if a.voided_at is None],
-                 voided_at=ctx.now)
+    _update_rows(ctx, [a for a in placement.acceptances if a.voided_at is None], voided_at=ctx.now)
     ctx.change(agreement_version=placement.agreement_version + 1)
     rendered = render_agreement(placement, version=placement.agreement_version)
-    documents = AgreementDocument.__table__
+    documents = table_of(AgreementDocument)
     with ctx.session.no_autoflush:
         document_id = ctx.session.execute(
             insert(documents).returning(documents.c.id),
@@ -381,17 +404,24 @@ def _issue_agreement(ctx: EventContext) -> None:
         ).scalar_one()
     for role in placement.programme.agreement_parties:
         person = placement.person_for_role(role)
-        ctx.new_steps.append((AgreementAcceptance, "acceptances", {
-            "placement_id": placement.id,
-            "document_id": document_id,
-            "role": role,
-            "person_id": person.id,
-            "requested_at": ctx.now,
-        }, person))
+        ctx.new_steps.append(
+            (
+                AgreementAcceptance,
+                "acceptances",
+                {
+                    "placement_id": placement.id,
+                    "document_id": document_id,
+                    "role": role,
+                    "person_id": person.id,
+                    "requested_at": ctx.now,
+                },
+                person,
+            )
+        )
 
 
 def _finalise_agreement(ctx: EventContext) -> None:
-    documents = AgreementDocument.__table__
+    documents = table_of(AgreementDocument)
     with ctx.session.no_autoflush:
         ctx.session.execute(
             update(documents)
@@ -411,13 +441,20 @@ def _open_evaluation(ctx: EventContext) -> None:
     )
     for role in programme.evaluation_respondents:
         person = placement.person_for_role(role)
-        ctx.new_steps.append((EvaluationResponse, "responses", {
-            "placement_id": placement.id,
-            "kind": "evaluation",
-            "role": role,
-            "person_id": person.id,
-            "requested_at": ctx.now,
-        }, person))
+        ctx.new_steps.append(
+            (
+                EvaluationResponse,
+                "responses",
+                {
+                    "placement_id": placement.id,
+                    "kind": "evaluation",
+                    "role": role,
+                    "person_id": person.id,
+                    "requested_at": ctx.now,
+                },
+                person,
+            )
+        )
 
 
 def _record_answers(ctx: EventContext) -> None:
@@ -443,6 +480,7 @@ ON_ENTER: Mapping[str, Callable[[EventContext], None]] = {
 
 
 # --- asking the machine -------------------------------------------------------------------
+
 
 class _GuardView:
     """What a guard of ``PlacementMachine`` reads as ``self``: the model, nothing else."""
@@ -497,8 +535,7 @@ def decide(placement: Placement, event: str, *, role: str | None, as_of: datetim
         return _decide_with_instance(placement, event, role=role, as_of=as_of)
     view = _GuardView(placement)
     for target, guards in _ROUTES.get((placement.state, event), ()):
-        if all(bool(guard(view, role=role, as_of=as_of)) is expected
-               for guard, expected in guards):
+        if all(bool(guard(view, role=role, as_of=as_of)) is expected for guard, expected in guards):
             return target
     return None
 
@@ -518,6 +555,7 @@ def _decide_with_instance(
 
 
 # --- the service ---------------------------------------------------------------------------
+
 
 def refusal(placement: Placement, event: str, as_of: datetime) -> TransitionRefused:
     """Why ``event`` cannot happen to ``placement`` now, in words."""
@@ -609,8 +647,18 @@ def apply_event_in(
             session, reference, collections=COLLECTIONS_FOR_EVENT.get(event, COLLECTIONS)
         )
     ctx = EventContext(
-        session=session, uow=uow, placement=placement, event=event, role=role, actor=actor,
-        via=via, comment=comment, answers=answers, now=now, as_of=now, token_id=token_id,
+        session=session,
+        uow=uow,
+        placement=placement,
+        event=event,
+        role=role,
+        actor=actor,
+        via=via,
+        comment=comment,
+        answers=answers,
+        now=now,
+        as_of=now,
+        token_id=token_id,
     )
     return _write(uow, [_decide_and_record(ctx, expected_version)])[0]
 
@@ -637,8 +685,17 @@ def apply_event_to_many_in(
     applied = [
         _decide_and_record(
             EventContext(
-                session=uow.session, uow=uow, placement=placement, event=event, role=role,
-                actor=actor, via=via, comment=comment, answers=None, now=now, as_of=now,
+                session=uow.session,
+                uow=uow,
+                placement=placement,
+                event=event,
+                role=role,
+                actor=actor,
+                via=via,
+                comment=comment,
+                answers=None,
+                now=now,
+                as_of=now,
                 token_id=None,
             ),
             None,
@@ -711,11 +768,11 @@ def _decide_and_record(ctx: EventContext, expected_version: int | None) -> _Appl
     return _Applied(ctx, from_state, to_state, seen_version, values)
 
 
-_COMPARE_AND_SET = update(Placement.__table__).where(
-    Placement.__table__.c.id == bindparam("_id"),
-    Placement.__table__.c.version == bindparam("_seen"),
+_COMPARE_AND_SET = update(table_of(Placement)).where(
+    table_of(Placement).c.id == bindparam("_id"),
+    table_of(Placement).c.version == bindparam("_seen"),
 )
-_INSERT_HISTORY = insert(HistoryEntry.__table__)
+_INSERT_HISTORY = insert(table_of(HistoryEntry))
 
 
 def _compare_and_set(session: Session, applied: Sequence[_Applied]) -> None:
@@ -732,8 +789,10 @@ def _compare_and_set(session: Session, applied: Sequence[_Applied]) -> None:
         for batch in batches:
             won = session.execute(statement, one_or_many(batch))
             if won.rowcount != len(batch):  # type: ignore[attr-defined]
-                reference = applied[0].ctx.placement.reference if len(applied) == 1 else (
-                    "a placement of this batch"
+                reference = (
+                    applied[0].ctx.placement.reference
+                    if len(applied) == 1
+                    else ("a placement of this batch")
                 )
                 raise AlreadyDecided(
                     f"{reference} was already decided by someone else at the same moment"
@@ -755,14 +814,14 @@ STEP_KEYS: Mapping[type[Any], tuple[str, ...]] = {
 
 
 @lru_cache(maxsize=16)
-def _insert_returning(model: type[Any]) -> Any:
+def _insert_returning(model: type[Base]) -> Any:
     return insert(model).returning(model)
 
 
 def _insert_new_steps(session: Session, applied: Sequence[_Applied]) -> None:
     """One INSERT … RETURNING per kind of step row for the whole batch; the returned objects
     are persistent and join their placement's loaded collection."""
-    by_model: dict[type[Any], list[tuple[Placement, str, dict[str, Any], Person]]] = {}
+    by_model: dict[type[Base], list[tuple[Placement, str, dict[str, Any], Person]]] = {}
     for item in applied:
         for model, collection, row, person in item.ctx.new_steps:
             by_model.setdefault(model, []).append((item.ctx.placement, collection, row, person))
@@ -793,32 +852,41 @@ def _write(uow: UnitOfWork, applied: Sequence[_Applied]) -> list[TransitionResul
         _compare_and_set(session, applied)
         session.execute(
             _INSERT_HISTORY,
-            one_or_many([
-                {
-                    "placement_id": item.ctx.placement.id,
-                    "version": item.seen_version + 1,
-                    "event": item.ctx.event,
-                    "from_state": item.from_state,
-                    "to_state": item.to_state,
-                    "actor": item.ctx.actor,
-                    "via": item.ctx.via,
-                    "comment": item.ctx.comment,
-                    "at": item.ctx.now,
-                    "published_at": None,
-                }
-                for item in applied
-            ]),
+            one_or_many(
+                [
+                    {
+                        "placement_id": item.ctx.placement.id,
+                        "version": item.seen_version + 1,
+                        "event": item.ctx.event,
+                        "from_state": item.from_state,
+                        "to_state": item.to_state,
+                        "actor": item.ctx.actor,
+                        "via": item.ctx.via,
+                        "comment": item.ctx.comment,
+                        "at": item.ctx.now,
+                        "published_at": None,
+                    }
+                    for item in applied
+                ]
+            ),
         )
         _insert_new_steps(session, applied)
     outbox_ids = queue_for_transitions(
         uow,
         [
             Caused(
-                placement=item.ctx.placement, event=item.ctx.event, to_state=item.to_state,
+                placement=item.ctx.placement,
+                event=item.ctx.event,
+                to_state=item.to_state,
                 now=item.ctx.now,
-                context={"event": item.ctx.event, "from_state": item.from_state,
-                         "to_state": item.to_state, "comment": item.ctx.comment,
-                         "role": item.ctx.role, "actor": item.ctx.actor},
+                context={
+                    "event": item.ctx.event,
+                    "from_state": item.from_state,
+                    "to_state": item.to_state,
+                    "comment": item.ctx.comment,
+                    "role": item.ctx.role,
+                    "actor": item.ctx.actor,
+                },
             )
             for item in applied
         ],

@@ -24,14 +24,19 @@ from states.registration import register_programme, register_proposals
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 POSTGRES_URL = os.environ.get("MOBILITY_TEST_POSTGRES_URL")
 
-os.environ.setdefault("PREFECT_HOME", str(Path(__file__).resolve().parent.parent / "var" / "prefect-test"))
+os.environ.setdefault(
+    "PREFECT_HOME", str(Path(__file__).resolve().parent.parent / "var" / "prefect-test")
+)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
 def make_app(url: str, var_dir: Path) -> App:
     settings = Settings(
-        database_url=url, var_dir=var_dir, secret_key="test-secret-key", _env_file=None,  # type: ignore[call-arg]
+        database_url=url,
+        var_dir=var_dir,
+        secret_key="test-secret-key",
+        _env_file=None,  # type: ignore[call-arg]
     )
     return bootstrap(settings)
 
@@ -114,7 +119,11 @@ def propose_example(app: App, *, draft: bool = False, as_of: datetime | None = N
     """Register the example proposal (two approvers: home manager, host contact)."""
     proposals = load_proposals(EXAMPLES / "proposal.yaml")
     registered = register_proposals(
-        app.uow(), proposals=proposals, actor="sara.lind@univ.example", via="cli", draft=draft,
+        app.uow(),
+        proposals=proposals,
+        actor="sara.lind@univ.example",
+        via="cli",
+        draft=draft,
         as_of=as_of or datetime(2026, 12, 1, 8, tzinfo=UTC),
     )
     return registered[0].reference

@@ -23,15 +23,28 @@ from states.registration import register_programme, register_proposals
 from states.transitions import apply_event_in, load_for_update
 
 TARGETS: dict[str, int] = {
-    "proposal": 6, "manager_approval": 8, "agreement": 10, "placement": 12, "evaluation": 10,
-    "completed": 30, "declined": 8, "withdrawn": 8, "cancelled": 8,
+    "proposal": 6,
+    "manager_approval": 8,
+    "agreement": 10,
+    "placement": 12,
+    "evaluation": 10,
+    "completed": 30,
+    "declined": 8,
+    "withdrawn": 8,
+    "cancelled": 8,
 }
 """Final state → weight; every state of the machine is reached."""
 
 PARTIES = ("participant", "home_manager", "host_contact")
 APPROVERS = ("home_manager", "host_contact")
-OUTCOME_KEYS = ("course", "student_projects", "joint_application", "new_contacts",
-                "continued_collaboration", "other")
+OUTCOME_KEYS = (
+    "course",
+    "student_projects",
+    "joint_application",
+    "new_contacts",
+    "continued_collaboration",
+    "other",
+)
 FUNDING = (0, 40_000, 80_000, 120_000, 160_000)
 HOSTS = 40
 PILOT_HOSTS = 8
@@ -80,36 +93,67 @@ class Built:
 
 
 def _programme(key: str, *, budget: int, coordinator: int) -> ProgrammeIn:
-    return ProgrammeIn.model_validate({
-        "key": key, "name": f"Programme {key}", "direction": "both", "language": "sv",
-        "coordinator": {"name": person_name("Coord", coordinator),
-                        "email": person_email("Coord", coordinator)},
-        "budget_sek": budget,
-        "approvals": list(APPROVERS),
-        "agreement": {"template": "secondment", "parties": list(PARTIES)},
-        "reminders": {"first_after": 3, "repeat_every": 3, "escalate_after": 8},
-        "evaluation": {
-            "respondents": list(PARTIES), "due_after": 10,
-            "questions": [{"key": "students", "kind": "scale", "roles": ["participant"],
-                           "label": {"sv": "Nytta för studenterna", "en": "Use for students"}}],
-        },
-    })
+    return ProgrammeIn.model_validate(
+        {
+            "key": key,
+            "name": f"Programme {key}",
+            "direction": "both",
+            "language": "sv",
+            "coordinator": {
+                "name": person_name("Coord", coordinator),
+                "email": person_email("Coord", coordinator),
+            },
+            "budget_sek": budget,
+            "approvals": list(APPROVERS),
+            "agreement": {"template": "secondment", "parties": list(PARTIES)},
+            "reminders": {"first_after": 3, "repeat_every": 3, "escalate_after": 8},
+            "evaluation": {
+                "respondents": list(PARTIES),
+                "due_after": 10,
+                "questions": [
+                    {
+                        "key": "students",
+                        "kind": "scale",
+                        "roles": ["participant"],
+                        "label": {"sv": "Nytta för studenterna", "en": "Use for students"},
+                    }
+                ],
+            },
+        }
+    )
 
 
-def _proposal(key: str, n: int, *, host: int, direction: str, start: date, end: date,
-              funding: int) -> ProposalIn:
-    return ProposalIn.model_validate({
-        "programme": key, "direction": direction,
-        "participant": {"name": person_name("Part", n), "email": person_email("Part", n),
-                        "language": "en" if n % 3 == 0 else "sv"},
-        "home_organisation": f"Home Organisation {n % 25:02d}",
-        "home_manager": {"name": person_name("Mgr", n % 30), "email": person_email("Mgr", n % 30)},
-        "host_organisation": host_name(host),
-        "host_contact": {"name": person_name("Host", host), "email": person_email("Host", host)},
-        "start": start, "end": end, "extent_percent": 20,
-        "purpose": f"Exchange number {n}.", "value_for_home": "Methods.",
-        "value_for_host": "Cases.", "funding_sek": funding,
-    })
+def _proposal(
+    key: str, n: int, *, host: int, direction: str, start: date, end: date, funding: int
+) -> ProposalIn:
+    return ProposalIn.model_validate(
+        {
+            "programme": key,
+            "direction": direction,
+            "participant": {
+                "name": person_name("Part", n),
+                "email": person_email("Part", n),
+                "language": "en" if n % 3 == 0 else "sv",
+            },
+            "home_organisation": f"Home Organisation {n % 25:02d}",
+            "home_manager": {
+                "name": person_name("Mgr", n % 30),
+                "email": person_email("Mgr", n % 30),
+            },
+            "host_organisation": host_name(host),
+            "host_contact": {
+                "name": person_name("Host", host),
+                "email": person_email("Host", host),
+            },
+            "start": start,
+            "end": end,
+            "extent_percent": 20,
+            "purpose": f"Exchange number {n}.",
+            "value_for_home": "Methods.",
+            "value_for_host": "Cases.",
+            "funding_sek": funding,
+        }
+    )
 
 
 class _Run:
@@ -124,9 +168,16 @@ class _Run:
         placement = load_for_update(self.uow.session, self.record.reference)
 
         def event(name: str, at: datetime, **kwargs: Any) -> str:
-            result = apply_event_in(self.uow, reference=self.record.reference, event=name,
-                                    actor="builder", via="cli", as_of=at, placement=placement,
-                                    **kwargs)
+            result = apply_event_in(
+                self.uow,
+                reference=self.record.reference,
+                event=name,
+                actor="builder",
+                via="cli",
+                as_of=at,
+                placement=placement,
+                **kwargs,
+            )
             return result.to_state
 
         return event
@@ -169,18 +220,34 @@ def _stored(form: dict[str, list[str]]) -> dict[str, Any]:
     return stored
 
 
-def build_programme(app: App, *, key: str = "followup-2027", n: int = 500,
-                    seed: int = 2027) -> Built:
+def build_programme(
+    app: App, *, key: str = "followup-2027", n: int = 500, seed: int = 2027
+) -> Built:
     rng = random.Random(seed)
     budget = 20_000_000
     register_programme(app.uow(), programme=_programme("pilot-2026", budget=0, coordinator=2))
     register_programme(app.uow(), programme=_programme(key, budget=budget, coordinator=1))
     # the pilot: earlier placements at the first hosts, left as proposals
-    pilot = [_proposal("pilot-2026", 9000 + h, host=h, direction="outgoing",
-                       start=date(2026, 3, 2), end=date(2026, 8, 31), funding=0)
-             for h in range(PILOT_HOSTS)]
-    register_proposals(app.uow(), proposals=pilot, actor="builder", via="cli", draft=True,
-                       as_of=datetime(2026, 1, 10, 9, tzinfo=UTC))
+    pilot = [
+        _proposal(
+            "pilot-2026",
+            9000 + h,
+            host=h,
+            direction="outgoing",
+            start=date(2026, 3, 2),
+            end=date(2026, 8, 31),
+            funding=0,
+        )
+        for h in range(PILOT_HOSTS)
+    ]
+    register_proposals(
+        app.uow(),
+        proposals=pilot,
+        actor="builder",
+        via="cli",
+        draft=True,
+        as_of=datetime(2026, 1, 10, 9, tzinfo=UTC),
+    )
 
     targets = [t for t, w in TARGETS.items() for _ in range(w)]
     people: dict[str, str] = {}
@@ -192,8 +259,15 @@ def build_programme(app: App, *, key: str = "followup-2027", n: int = 500,
         direction = rng.choice(("incoming", "outgoing"))
         start = date(2027, 1, 11) + timedelta(days=rng.randrange(60))
         end = start + timedelta(days=rng.randrange(60, 200))
-        proposal = _proposal(key, number, host=host, direction=direction, start=start, end=end,
-                             funding=rng.choice(FUNDING))
+        proposal = _proposal(
+            key,
+            number,
+            host=host,
+            direction=direction,
+            start=start,
+            end=end,
+            funding=rng.choice(FUNDING),
+        )
         for person in (proposal.participant, proposal.home_manager, proposal.host_contact):
             people[person.email] = person.name
         submitted = datetime(2026, 9, 1, 7, tzinfo=UTC) + timedelta(days=rng.randrange(90))
@@ -207,16 +281,25 @@ def build_programme(app: App, *, key: str = "followup-2027", n: int = 500,
     references: dict[int, str] = {}
     for (submitted, draft), numbers in sorted(batches.items()):
         registered = register_proposals(
-            app.uow(), proposals=[plans[i][2] for i in numbers], actor="builder", via="cli",
-            draft=draft, as_of=submitted,
+            app.uow(),
+            proposals=[plans[i][2] for i in numbers],
+            actor="builder",
+            via="cli",
+            draft=draft,
+            as_of=submitted,
         )
         references.update((i, r.reference) for i, r in zip(numbers, registered, strict=True))
 
     records: list[Record] = []
     for number, target, proposal, submitted, draft in plans:
-        record = Record(references[number], target, proposal.direction or "",
-                        proposal.host_organisation, proposal.funding_sek,
-                        (proposal.participant.name, proposal.participant.email))
+        record = Record(
+            references[number],
+            target,
+            proposal.direction or "",
+            proposal.host_organisation,
+            proposal.funding_sek,
+            (proposal.participant.name, proposal.participant.email),
+        )
         records.append(record)
         if not draft:
             record.submitted_at = submitted
@@ -225,8 +308,9 @@ def build_programme(app: App, *, key: str = "followup-2027", n: int = 500,
     return Built(key, budget, records, people, as_of)
 
 
-def _play(app: App, rng: random.Random, record: Record, *, submitted: datetime, start: date,
-          end: date) -> None:
+def _play(
+    app: App, rng: random.Random, record: Record, *, submitted: datetime, start: date, end: date
+) -> None:
     target = record.target
     if record.submitted_at is None:
         return
@@ -296,6 +380,13 @@ def _play(app: App, rng: random.Random, record: Record, *, submitted: datetime, 
             return
     for role in respondents:
         form = _answers(rng, role, record)
-        submit_evaluation(app.uow(), reference=record.reference, role=role, form=form,
-                          actor=role, via="link", as_of=ended + timedelta(days=2))
+        submit_evaluation(
+            app.uow(),
+            reference=record.reference,
+            role=role,
+            form=form,
+            actor=role,
+            via="link",
+            as_of=ended + timedelta(days=2),
+        )
         record.answers[role] = _stored(form)

@@ -108,7 +108,7 @@ class SmtpTestServer:
         handler = self.handler
         with handler.lock:
             raw = list(handler.raw)
-        for content in raw[len(handler._parsed):]:
+        for content in raw[len(handler._parsed) :]:
             parsed = email.message_from_bytes(content, policy=email.policy.default)
             handler._parsed.append(parsed)  # type: ignore[arg-type]
         return list(handler._parsed[: len(raw)])

@@ -23,23 +23,60 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Words each template must contain for each term the issue lists.
 TERMS = {
-    ("affiliation", "sv"): ["ingen anställning vid lärosätet", "Ingen ersättning betalas",
-                            "1 februari 2027", "30 juli 2027", "20 %", "Utvecklingsplan",
-                            "fokusområde", "handledare", "Sekretess", "Resultat och rättigheter",
-                            "Försäkring", "Passerkort", "IT-konto", "lokala regler"],
-    ("affiliation", "en"): ["no employment at the university", "No payment passes",
-                            "February 1, 2027", "July 30, 2027", "20 %", "Development plan",
-                            "focus area", "supervisor", "Confidentiality", "Results and rights",
-                            "Insurance", "access card", "IT account", "local rules"],
-    ("secondment", "sv"): ["fortsatt anställd av och får lön från", "1 februari 2027",
-                           "Förväntat resultat för lärosätet",
-                           "Förväntat resultat för värdorganisationen",
-                           "Studenternas medverkan", "Sekretess", "Resultat och rättigheter",
-                           "Försäkring", "Publicering"],
-    ("secondment", "en"): ["remains employed and paid by", "February 1, 2027",
-                           "Expected results for the university",
-                           "Expected results for the host organisation", "Student involvement",
-                           "Confidentiality", "Results and rights", "Insurance", "Publication"],
+    ("affiliation", "sv"): [
+        "ingen anställning vid lärosätet",
+        "Ingen ersättning betalas",
+        "1 februari 2027",
+        "30 juli 2027",
+        "20 %",
+        "Utvecklingsplan",
+        "fokusområde",
+        "handledare",
+        "Sekretess",
+        "Resultat och rättigheter",
+        "Försäkring",
+        "Passerkort",
+        "IT-konto",
+        "lokala regler",
+    ],
+    ("affiliation", "en"): [
+        "no employment at the university",
+        "No payment passes",
+        "February 1, 2027",
+        "July 30, 2027",
+        "20 %",
+        "Development plan",
+        "focus area",
+        "supervisor",
+        "Confidentiality",
+        "Results and rights",
+        "Insurance",
+        "access card",
+        "IT account",
+        "local rules",
+    ],
+    ("secondment", "sv"): [
+        "fortsatt anställd av och får lön från",
+        "1 februari 2027",
+        "Förväntat resultat för lärosätet",
+        "Förväntat resultat för värdorganisationen",
+        "Studenternas medverkan",
+        "Sekretess",
+        "Resultat och rättigheter",
+        "Försäkring",
+        "Publicering",
+    ],
+    ("secondment", "en"): [
+        "remains employed and paid by",
+        "February 1, 2027",
+        "Expected results for the university",
+        "Expected results for the host organisation",
+        "Student involvement",
+        "Confidentiality",
+        "Results and rights",
+        "Insurance",
+        "Publication",
+    ],
 }
 
 
@@ -72,24 +109,29 @@ def test_each_template_states_every_term(app: App, template: str, language: str)
 def test_a_programme_may_name_its_own_template_file(app: App, tmp_path: Path) -> None:
     load_examples(app)
     own = tmp_path / "own.sv.html"
-    own.write_text("<article>Eget avtal för {{ placement.participant.name }}, "
-                   "från {{ long_date(placement.start_date) }}, v{{ version }}</article>")
+    own.write_text(
+        "<article>Eget avtal för {{ placement.participant.name }}, "
+        "från {{ long_date(placement.start_date) }}, v{{ version }}</article>"
+    )
     _set_programme(app, agreement_template=str(tmp_path / "own.{language}.html"))
     ref = _approved(app)
     document = current_agreement(app.reading(), reference=ref)
     assert document.html == (
-        "<article>Eget avtal för Daniel Åberg, från 1 februari 2027, v1</article>")
+        "<article>Eget avtal för Daniel Åberg, från 1 februari 2027, v1</article>"
+    )
 
 
 def test_a_missing_template_file_refuses_the_step_and_changes_nothing(app: App) -> None:
     load_examples(app)
     _set_programme(app, agreement_template="/no/such/template.html")
     ref = propose_example(app)
-    apply_event(app.uow(), reference=ref, event="approve", role="home_manager", actor="e",
-                via="link")
+    apply_event(
+        app.uow(), reference=ref, event="approve", role="home_manager", actor="e", via="link"
+    )
     with pytest.raises(NotFound, match=r"template /no/such/template\.html cannot be read"):
-        apply_event(app.uow(), reference=ref, event="approve", role="host_contact", actor="j",
-                    via="link")
+        apply_event(
+            app.uow(), reference=ref, event="approve", role="host_contact", actor="j", via="link"
+        )
     with app.reading() as uow:
         assert uow.session.scalars(select(AgreementDocument)).all() == []
 
@@ -107,10 +149,20 @@ def test_mobility_agreement_writes_the_final_document(app: App, tmp_path: Path) 
     for role in ("participant", "home_manager", "host_contact"):
         apply_event(app.uow(), reference=ref, event="accept", role=role, actor=role, via="link")
     out = tmp_path / "agreement.html"
-    env = {**os.environ, "MOBILITY_DATABASE_URL": str(app.engine.url),
-           "MOBILITY_SECRET_KEY": "test-secret-key", "MOBILITY_VAR_DIR": str(tmp_path / "var")}
-    done = subprocess.run([sys.executable, "-m", "cli.main", "agreement", ref, "--out", str(out)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    env = {
+        **os.environ,
+        "MOBILITY_DATABASE_URL": str(app.engine.url),
+        "MOBILITY_SECRET_KEY": "test-secret-key",
+        "MOBILITY_VAR_DIR": str(tmp_path / "var"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", "agreement", ref, "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     with app.reading() as uow:
         final = uow.session.scalars(select(AgreementDocument)).one()

@@ -25,13 +25,23 @@ def test_mobility_amend_sends_the_new_version_and_refuses_bad_input(
     ref = propose_example(app)
     for role in ("home_manager", "host_contact"):
         apply_event(app.uow(), reference=ref, event="approve", role=role, actor=role, via="link")
-    env = {**os.environ, "MOBILITY_DATABASE_URL": str(app.engine.url),
-           "MOBILITY_SECRET_KEY": "test-secret-key", "MOBILITY_VAR_DIR": str(tmp_path / "var"),
-           "MOBILITY_ACTOR": "sara.lind@univ.example"}
+    env = {
+        **os.environ,
+        "MOBILITY_DATABASE_URL": str(app.engine.url),
+        "MOBILITY_SECRET_KEY": "test-secret-key",
+        "MOBILITY_VAR_DIR": str(tmp_path / "var"),
+        "MOBILITY_ACTOR": "sara.lind@univ.example",
+    }
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "cli.main", "amend", ref, *args], cwd=ROOT,
-                              env=env, capture_output=True, text=True, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "cli.main", "amend", ref, *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
 
     done = run("--end", "2027-08-31", "--extent", "25")
     assert done.returncode == 0, done.stderr
@@ -39,9 +49,13 @@ def test_mobility_amend_sends_the_new_version_and_refuses_bad_input(
     with app.reading() as uow:
         placement = uow.session.scalars(select(Placement)).one()
         assert (placement.end_date, placement.extent_percent, placement.agreement_version) == (
-            date(2027, 8, 31), 25, 2)
-        requests = uow.session.scalars(select(OutboxMessage).where(
-            OutboxMessage.kind == "agreement_request")).all()
+            date(2027, 8, 31),
+            25,
+            2,
+        )
+        requests = uow.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "agreement_request")
+        ).all()
         assert len(requests) == 6
 
     for args, message in (

@@ -39,8 +39,10 @@ def axe_violations(page: Any) -> list[str]:
     from axe_playwright_python.sync_playwright import Axe
 
     results = Axe().run(page)
-    return [f"{v['id']} ({v['impact']}): {v['help']} – {[n['target'] for n in v['nodes']]}"
-            for v in results.response["violations"]]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} – {[n['target'] for n in v['nodes']]}"
+        for v in results.response["violations"]
+    ]
 
 
 def mail_to(mails: list[Any], address: str) -> Any:
@@ -50,7 +52,8 @@ def mail_to(mails: list[Any], address: str) -> Any:
 
 
 def test_a_person_walks_every_page_in_chromium_and_axe_finds_nothing(
-    stack: Stack, browser: Any,
+    stack: Stack,
+    browser: Any,
 ) -> None:
     app = stack.app
     load_examples(app)
@@ -125,8 +128,11 @@ def test_a_person_walks_every_page_in_chromium_and_axe_finds_nothing(
         page.get_by_role("button", name="Send the answers").click()
     assert page.get_by_role("heading", name="The form has errors").is_visible()
     checked["evaluation 400"] = axe_violations(page)
-    for legend, value in (("How far were the goals", "4"), ("Value for the home", "5"),
-                          ("Value for the host", "3")):
+    for legend, value in (
+        ("How far were the goals", "4"),
+        ("Value for the home", "5"),
+        ("Value for the host", "3"),
+    ):
         page.get_by_role("group", name=legend).get_by_label(value, exact=True).check()
     page.get_by_role("group", name="Would you do it again").get_by_label("Yes").check()
     page.get_by_label("New contacts").check()
@@ -156,8 +162,9 @@ def test_pages_fit_a_phone_screen(stack: Stack, browser: Any) -> None:
     propose_example(app, as_of=PROPOSED)
     stack.deliver()
     link = stack.link_of(mail_to(stack.new_mail(), "eva.holm@"))
-    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True,
-                                  has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     page.goto(link)
     width = page.evaluate("document.documentElement.scrollWidth")

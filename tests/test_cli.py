@@ -28,8 +28,21 @@ from tests.conftest import EXAMPLES
 ROOT = Path(__file__).resolve().parent.parent
 CONSOLE_SCRIPT = Path(sys.executable).parent / "mobility"
 # Not pydantic: typer 0.29 itself imports it to coerce the parameters of a subcommand.
-HEAVY = ("prefect", "sqlalchemy", "fastapi", "alembic", "jinja2", "babel",
-         "holidays", "aiosmtplib", "statemachine", "yaml", "psycopg", "uvicorn", "matplotlib")
+HEAVY = (
+    "prefect",
+    "sqlalchemy",
+    "fastapi",
+    "alembic",
+    "jinja2",
+    "babel",
+    "holidays",
+    "aiosmtplib",
+    "statemachine",
+    "yaml",
+    "psycopg",
+    "uvicorn",
+    "matplotlib",
+)
 
 
 @dataclass(frozen=True)
@@ -44,7 +57,9 @@ class Run:
 
 @pytest.fixture
 def cli(
-    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    sqlite_template: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> Callable[..., Run]:
     """``cli("list", "--json")`` runs the command as the console script would."""
@@ -115,8 +130,12 @@ print(json.dumps({"commands": [a[0] for a in names if a],
 
 def test_help_of_every_command_imports_no_prefect() -> None:
     probe = subprocess.run(
-        [sys.executable, "-c", HELP_PROBE], capture_output=True, text=True, cwd=ROOT,
-        timeout=120, check=True,
+        [sys.executable, "-c", HELP_PROBE],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=True,
     )
     report = json.loads(probe.stdout.strip().splitlines()[-1])
     assert {"db", "programme", "propose", "list", "show", "withdraw", "cancel", "diagram"} <= set(
@@ -131,16 +150,23 @@ def test_help_of_every_command_imports_no_prefect() -> None:
 def test_the_console_script_helps_without_prefect() -> None:
     probe = subprocess.run(
         [sys.executable, "-X", "importtime", str(CONSOLE_SCRIPT), "--help"],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
     )
     assert probe.returncode == 0
     assert "Usage: mobility" in probe.stdout
-    imported = {line.split("|")[-1].strip().split(".")[0]
-                for line in probe.stderr.splitlines() if line.startswith("import time:")}
+    imported = {
+        line.split("|")[-1].strip().split(".")[0]
+        for line in probe.stderr.splitlines()
+        if line.startswith("import time:")
+    }
     assert "prefect" not in imported and "sqlalchemy" not in imported
 
 
 # --- programmes ------------------------------------------------------------------------------
+
 
 def test_programme_add_and_list(cli: Callable[..., Run]) -> None:
     added = cli("programme", "add", str(EXAMPLES / "programme-paus.yaml"))
@@ -150,7 +176,14 @@ def test_programme_add_and_list(cli: Callable[..., Run]) -> None:
     table = cli("programme", "list")
     assert table.code == 0
     assert table.out.splitlines()[0].split() == [
-        "KEY", "NAME", "DIRECTION", "COORDINATOR", "BUDGET", "SEK", "PLACEMENTS"]
+        "KEY",
+        "NAME",
+        "DIRECTION",
+        "COORDINATOR",
+        "BUDGET",
+        "SEK",
+        "PLACEMENTS",
+    ]
     assert "paus-2027" in table.out.splitlines()[2]
     [programme] = cli("programme", "list", "--json").json()  # type: ignore[misc]
     assert programme["key"] == "paus-2027"
@@ -160,6 +193,7 @@ def test_programme_add_and_list(cli: Callable[..., Run]) -> None:
 
 
 # --- proposals and placements ----------------------------------------------------------------
+
 
 def test_propose_json_is_a_list_of_reference_and_state(loaded: Callable[..., Run]) -> None:
     run = loaded("propose", str(EXAMPLES / "proposals.csv"), "--json")
@@ -208,9 +242,13 @@ def test_show_json_has_the_placement_and_its_history(loaded: Callable[..., Run])
     assert data["programme"] == "affilierad-kompetens-2027"
     assert data["participant"]["email"] == "daniel.aberg@verktyg.example"
     assert [(a["role"], a["decision"]) for a in data["approvals"]] == [
-        ("home_manager", None), ("host_contact", None)]
+        ("home_manager", None),
+        ("host_contact", None),
+    ]
     assert [(h["event"], h["from_state"], h["to_state"]) for h in data["history"]] == [
-        ("register", None, "proposal"), ("submit", "proposal", "manager_approval")]
+        ("register", None, "proposal"),
+        ("submit", "proposal", "manager_approval"),
+    ]
     for entry in data["history"]:
         assert {"event", "from_state", "to_state", "actor", "via", "at"} <= set(entry)
         assert (entry["actor"], entry["via"]) == ("sara.lind@univ.example", "cli")
@@ -239,11 +277,13 @@ def test_withdraw_and_cancel_with_a_reason(loaded: Callable[..., Run]) -> None:
 def _into_placement(app: App, ref: str) -> None:
     at = datetime(2026, 12, 2, 9, tzinfo=UTC)
     for role in ("home_manager", "host_contact"):
-        apply_event(app.uow(), reference=ref, event="approve", role=role, actor=role,
-                    via="link", as_of=at)
+        apply_event(
+            app.uow(), reference=ref, event="approve", role=role, actor=role, via="link", as_of=at
+        )
     for role in ("participant", "home_manager", "host_contact"):
-        apply_event(app.uow(), reference=ref, event="accept", role=role, actor=role,
-                    via="link", as_of=at)
+        apply_event(
+            app.uow(), reference=ref, event="accept", role=role, actor=role, via="link", as_of=at
+        )
 
 
 def test_diagram_in_both_formats(cli: Callable[..., Run]) -> None:
@@ -260,6 +300,7 @@ def test_diagram_in_both_formats(cli: Callable[..., Run]) -> None:
 
 
 # --- errors: short, non-zero, no traceback ---------------------------------------------------
+
 
 def test_a_bad_file_is_named_with_its_errors(loaded: Callable[..., Run], tmp_path: Path) -> None:
     missing = loaded("propose", str(tmp_path / "nope.yaml"))
@@ -290,12 +331,14 @@ def test_illegal_transition(loaded: Callable[..., Run]) -> None:
 def test_missing_reason_and_bad_options(loaded: Callable[..., Run]) -> None:
     assert_short_error(loaded("withdraw", "PL-2027-0001"), "Missing option '--reason'")
     assert_short_error(loaded("list", "--state", "bogus"), "unknown state 'bogus'")
-    assert_short_error(loaded("cancel", "PL-2027-0001", "--reason", "x", "--as-of", "soon"),
-                       "is not an ISO date")
+    assert_short_error(
+        loaded("cancel", "PL-2027-0001", "--reason", "x", "--as-of", "soon"), "is not an ISO date"
+    )
 
 
-def test_a_database_never_migrated(cli: Callable[..., Run], tmp_path: Path,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_database_never_migrated(
+    cli: Callable[..., Run], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MOBILITY_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     assert_short_error(cli("list"), "no such table", "mobility db upgrade")
     upgraded = cli("db", "upgrade")
@@ -304,10 +347,21 @@ def test_a_database_never_migrated(cli: Callable[..., Run], tmp_path: Path,
 
 
 def test_console_script_error_end_to_end(tmp_path: Path) -> None:
-    env = {**os.environ, "MOBILITY_DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}",
-           "MOBILITY_VAR_DIR": str(tmp_path / "var"), "MOBILITY_SECRET_KEY": "k"}
+    env = {
+        **os.environ,
+        "MOBILITY_DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}",
+        "MOBILITY_VAR_DIR": str(tmp_path / "var"),
+        "MOBILITY_SECRET_KEY": "k",
+    }
     env.pop("MOBILITY_DEBUG", None)
-    run = subprocess.run([str(CONSOLE_SCRIPT), "show", "PL-2027-0001"], capture_output=True,
-                         text=True, env=env, cwd=tmp_path, timeout=120)
-    assert_short_error(Run(run.returncode, run.stdout, run.stderr),
-                       "error: the database cannot be used")
+    run = subprocess.run(
+        [str(CONSOLE_SCRIPT), "show", "PL-2027-0001"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert_short_error(
+        Run(run.returncode, run.stdout, run.stderr), "error: the database cannot be used"
+    )

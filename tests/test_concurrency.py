@@ -51,7 +51,11 @@ def _version(app: App, ref: str) -> int:
 
 
 def _race(
-    pool: ThreadPoolExecutor, app: App, ref: str, actions: list[dict[str, Any]], *,
+    pool: ThreadPoolExecutor,
+    app: App,
+    ref: str,
+    actions: list[dict[str, Any]],
+    *,
     expected_version: bool,
 ) -> list[Outcome]:
     barrier = threading.Barrier(len(actions), timeout=60)
@@ -61,8 +65,13 @@ def _race(
         barrier.wait()
         try:
             apply_event(
-                app.uow(), reference=ref, actor=action["role"] or "coordinator", via="link",
-                expected_version=version, as_of=REGISTERED, **action,
+                app.uow(),
+                reference=ref,
+                actor=action["role"] or "coordinator",
+                via="link",
+                expected_version=version,
+                as_of=REGISTERED,
+                **action,
             )
         except Exception as error:  # every failure is judged below
             return Outcome(False, error)
@@ -113,7 +122,19 @@ def test_both_approvers_at_once_reach_agreement_exactly_once(any_app: App) -> No
             assert detail.state == "agreement"
             to_states = [h.to_state for h in detail.history]
             assert to_states == ["proposal", "manager_approval", "manager_approval", "agreement"]
-            assert _count(any_app, ref, lambda pid: select(func.count()).where(
-                AgreementDocument.placement_id == pid)) == 1
-            assert _count(any_app, ref, lambda pid: select(func.count()).where(
-                AgreementAcceptance.placement_id == pid)) == 3
+            assert (
+                _count(
+                    any_app,
+                    ref,
+                    lambda pid: select(func.count()).where(AgreementDocument.placement_id == pid),
+                )
+                == 1
+            )
+            assert (
+                _count(
+                    any_app,
+                    ref,
+                    lambda pid: select(func.count()).where(AgreementAcceptance.placement_id == pid),
+                )
+                == 3
+            )

@@ -33,15 +33,25 @@ BASE_URL = "https://mobility.example.org"
 
 
 def settings_for(app: App, server: SmtpTestServer, **overrides: object) -> Settings:
-    return app.settings.model_copy(update={
-        "smtp_host": "127.0.0.1", "smtp_port": server.port, "base_url": BASE_URL, **overrides,
-    })
+    return app.settings.model_copy(
+        update={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": server.port,
+            "base_url": BASE_URL,
+            **overrides,
+        }
+    )
 
 
-def deliver(app: App, server: SmtpTestServer, *, now: datetime = DAY,
-            **overrides: object) -> DeliveryReport:
-    return deliver_due_sync(engine=app.engine, settings=settings_for(app, server, **overrides),
-                            config=app.config, now=now)
+def deliver(
+    app: App, server: SmtpTestServer, *, now: datetime = DAY, **overrides: object
+) -> DeliveryReport:
+    return deliver_due_sync(
+        engine=app.engine,
+        settings=settings_for(app, server, **overrides),
+        config=app.config,
+        now=now,
+    )
 
 
 def link_in(message: EmailMessage) -> str:
@@ -75,7 +85,8 @@ def check_link(app: App, message: EmailMessage, *, purpose: str, now: datetime) 
 
 
 STEP_ROWS: dict[str, type[Approval] | type[AgreementAcceptance]] = {
-    "approval": Approval, "agreement": AgreementAcceptance,
+    "approval": Approval,
+    "agreement": AgreementAcceptance,
 }
 
 
@@ -83,8 +94,12 @@ def by_recipient(messages: list[EmailMessage]) -> Counter[str]:
     return Counter(m["To"].addresses[0].addr_spec for m in messages)
 
 
-LANGUAGE = {"daniel.aberg@verktyg.example": "sv", "eva.holm@verktyg.example": "sv",
-            "jan.berg@univ.example": "en", "sara.lind@univ.example": "sv"}
+LANGUAGE = {
+    "daniel.aberg@verktyg.example": "sv",
+    "eva.holm@verktyg.example": "sv",
+    "jan.berg@univ.example": "en",
+    "sara.lind@univ.example": "sv",
+}
 
 
 def check_parts(message: EmailMessage) -> None:
@@ -103,8 +118,10 @@ def test_each_recipient_gets_one_message_in_their_language_with_working_links(
         ref = propose_example(any_app, as_of=DAY)
         report = deliver(any_app, server)
         assert (report.claimed, report.sent) == (2, 2)
-        assert by_recipient(server.messages) == {"eva.holm@verktyg.example": 1,
-                                                 "jan.berg@univ.example": 1}
+        assert by_recipient(server.messages) == {
+            "eva.holm@verktyg.example": 1,
+            "jan.berg@univ.example": 1,
+        }
         for message in server.messages:
             check_parts(message)
             token = check_link(any_app, message, purpose="approval", now=DAY)
@@ -117,17 +134,26 @@ def test_each_recipient_gets_one_message_in_their_language_with_working_links(
         assert "Approval requested" in server.to("jan.berg@univ.example")[0]["Subject"]
 
         for role in ("home_manager", "host_contact"):
-            apply_event(any_app.uow(), reference=ref, event="approve", role=role, actor=role,
-                        via="link", as_of=DAY)
+            apply_event(
+                any_app.uow(),
+                reference=ref,
+                event="approve",
+                role=role,
+                actor=role,
+                via="link",
+                as_of=DAY,
+            )
         before = len(server.messages)
         report = deliver(any_app, server)
         new = server.messages[before:]
         # decision notice to participant and coordinator; agreement request to three parties
         assert report.sent == 5 and len(new) == 5
         agreements = [m for m in new if m["Subject"].startswith(("Avtal", "Agreement"))]
-        assert by_recipient(agreements) == {"daniel.aberg@verktyg.example": 1,
-                                            "eva.holm@verktyg.example": 1,
-                                            "jan.berg@univ.example": 1}
+        assert by_recipient(agreements) == {
+            "daniel.aberg@verktyg.example": 1,
+            "eva.holm@verktyg.example": 1,
+            "jan.berg@univ.example": 1,
+        }
         for message in new:
             check_parts(message)
         for message in agreements:
@@ -140,8 +166,15 @@ def test_each_recipient_gets_one_message_in_their_language_with_working_links(
 def test_a_link_dead_before_sending_is_cancelled_not_sent(app: App) -> None:
     load_examples(app)
     ref = propose_example(app, as_of=DAY)
-    apply_event(app.uow(), reference=ref, event="withdraw", comment="no budget", actor="sara",
-                via="cli", as_of=DAY)
+    apply_event(
+        app.uow(),
+        reference=ref,
+        event="withdraw",
+        comment="no budget",
+        actor="sara",
+        via="cli",
+        as_of=DAY,
+    )
     with smtp_server() as server:
         report = deliver(app, server)
         assert report.cancelled == 2  # the two approval requests
@@ -160,8 +193,9 @@ def test_an_unrenderable_row_is_dead_with_the_reason_and_the_rest_is_sent(app: A
     propose_example(app, as_of=DAY)
     with app.uow() as uow:
         first = uow.session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id)).first()
-        uow.session.execute(update(OutboxMessage).where(OutboxMessage.id == first)
-                            .values(kind="no_such_kind"))
+        uow.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == first).values(kind="no_such_kind")
+        )
         uow.commit()
     with smtp_server() as server:
         report = deliver(app, server)
@@ -172,20 +206,39 @@ def test_an_unrenderable_row_is_dead_with_the_reason_and_the_rest_is_sent(app: A
         assert "no email template for kind 'no_such_kind'" in (dead.last_error or "")
 
 
-def queue_rows(app: App, count: int, *, kind: str = "placement_starts",
-               now: datetime = DAY, domain: str = "example.org") -> None:
+def queue_rows(
+    app: App,
+    count: int,
+    *,
+    kind: str = "placement_starts",
+    now: datetime = DAY,
+    domain: str = "example.org",
+) -> None:
     """Insert ``count`` outbox rows for the example placement directly: fast, and what the
     delivery side sees is the same as from a transition."""
     with app.uow() as uow:
         placement = uow.session.scalars(select(Placement)).first()
         assert placement is not None
-        uow.session.execute(insert(OutboxMessage), [
-            {"message_id": f"<bulk-{i}@{domain}>", "kind": kind, "placement_id": placement.id,
-             "person_id": placement.participant_id, "to_email": f"person{i}@{domain}",
-             "to_name": f"Person {i}", "language": "sv" if i % 2 else "en", "context": {},
-             "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
-            for i in range(count)
-        ])
+        uow.session.execute(
+            insert(OutboxMessage),
+            [
+                {
+                    "message_id": f"<bulk-{i}@{domain}>",
+                    "kind": kind,
+                    "placement_id": placement.id,
+                    "person_id": placement.participant_id,
+                    "to_email": f"person{i}@{domain}",
+                    "to_name": f"Person {i}",
+                    "language": "sv" if i % 2 else "en",
+                    "context": {},
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for i in range(count)
+            ],
+        )
         uow.commit()
 
 
@@ -199,8 +252,15 @@ def test_two_senders_at_once_send_each_message_once(any_app: App) -> None:
         reports: list[DeliveryReport] = []
 
         def run(worker: str) -> None:
-            reports.append(deliver_due_sync(engine=any_app.engine, settings=settings,
-                                            config=any_app.config, now=DAY, worker_id=worker))
+            reports.append(
+                deliver_due_sync(
+                    engine=any_app.engine,
+                    settings=settings,
+                    config=any_app.config,
+                    now=DAY,
+                    worker_id=worker,
+                )
+            )
 
         threads = [threading.Thread(target=run, args=(f"w{i}",)) for i in range(2)]
         for thread in threads:
@@ -210,12 +270,11 @@ def test_two_senders_at_once_send_each_message_once(any_app: App) -> None:
         assert sum(r.sent for r in reports) == 122
         assert len(server.messages) == 122 and server.duplicates() == 0
     with any_app.reading() as uow:
-        assert uow.session.scalar(
-            select(func.count()).where(OutboxMessage.status != "sent")
-        ) == 0
+        assert uow.session.scalar(select(func.count()).where(OutboxMessage.status != "sent")) == 0
 
 
 # --- the command line -----------------------------------------------------------------------
+
 
 def test_outbox_commands_show_send_and_retry(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
     import cli.outbox as outbox_commands
@@ -239,28 +298,47 @@ def test_outbox_commands_show_send_and_retry(app: App, monkeypatch: pytest.Monke
         assert "550 5.1.1 Mailbox unavailable" in dead.output
         with app.reading() as uow:
             dead_id = uow.session.scalar(
-                select(OutboxMessage.id).where(OutboxMessage.status == "dead"))
+                select(OutboxMessage.id).where(OutboxMessage.status == "dead")
+            )
         assert cli.invoke(mobility, ["outbox", "retry", str(dead_id)]).exit_code == 0
         server.faults.refuse = set()
         resent = cli.invoke(mobility, ["outbox", "send", "--json"])
         assert '"sent": 1' in resent.output
-        assert by_recipient(server.messages) == {"eva.holm@verktyg.example": 1,
-                                                 "jan.berg@univ.example": 1}
+        assert by_recipient(server.messages) == {
+            "eva.holm@verktyg.example": 1,
+            "jan.berg@univ.example": 1,
+        }
 
 
-def test_retrying_a_message_that_is_not_dead_is_a_one_line_error(app: App,
-                                                                 tmp_path: Path) -> None:
+def test_retrying_a_message_that_is_not_dead_is_a_one_line_error(app: App, tmp_path: Path) -> None:
     load_examples(app)
     propose_example(app, as_of=DAY)
-    env = {**os.environ, "MOBILITY_DATABASE_URL": app.settings.resolved_database_url,
-           "MOBILITY_SECRET_KEY": "test-secret-key", "MOBILITY_VAR_DIR": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "cli.main", "outbox", "retry", "1"],
-                          env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    env = {
+        **os.environ,
+        "MOBILITY_DATABASE_URL": app.settings.resolved_database_url,
+        "MOBILITY_SECRET_KEY": "test-secret-key",
+        "MOBILITY_VAR_DIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", "outbox", "retry", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        "error: outbox message 1 is pending, not dead; only dead ones are retried")
-    missing = subprocess.run([sys.executable, "-m", "cli.main", "outbox", "retry", "999"],
-                             env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+        "error: outbox message 1 is pending, not dead; only dead ones are retried"
+    )
+    missing = subprocess.run(
+        [sys.executable, "-m", "cli.main", "outbox", "retry", "999"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert (missing.returncode, missing.stderr.strip()) == (2, "error: no outbox message 999")
 
 
@@ -278,8 +356,9 @@ def test_give_up_window_is_counted_from_queueing(app: App) -> None:
     assert all(e and e.startswith("gave up after 2 attempts: cannot connect") for e in errors)
 
 
-def test_hostile_names_travel_escaped_and_add_no_recipient_or_header(app: App,
-                                                                    tmp_path: Path) -> None:
+def test_hostile_names_travel_escaped_and_add_no_recipient_or_header(
+    app: App, tmp_path: Path
+) -> None:
     """A participant named <script>… and a manager named "Eva\\r\\nBcc: x@evil.example": the
     input flattens the line break; the raw name is also forced into the rows to prove the
     renderer does not rely on that. What the SMTP server receives has one recipient each."""
@@ -292,18 +371,32 @@ def test_hostile_names_travel_escaped_and_add_no_recipient_or_header(app: App,
     text = text.replace("name: Daniel Åberg", 'name: "<script>alert(1)</script>"')
     text = text.replace("name: Eva Holm", 'name: "Eva\\r\\nBcc: x@evil.example"')
     (tmp_path / "hostile.yaml").write_text(text, encoding="utf-8")
-    ref = register_proposals(app.uow(), proposals=load_proposals(tmp_path / "hostile.yaml"),
-                             actor="sara", via="cli", as_of=DAY)[0].reference
+    ref = register_proposals(
+        app.uow(),
+        proposals=load_proposals(tmp_path / "hostile.yaml"),
+        actor="sara",
+        via="cli",
+        as_of=DAY,
+    )[0].reference
     with app.uow() as uow:
-        uow.session.execute(update(OutboxMessage).where(
-            OutboxMessage.to_email == "eva.holm@verktyg.example"
-        ).values(to_name="Eva\r\nBcc: x@evil.example"))
+        uow.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.to_email == "eva.holm@verktyg.example")
+            .values(to_name="Eva\r\nBcc: x@evil.example")
+        )
         uow.commit()
     with smtp_server() as server:
         assert deliver(app, server).sent == 2  # the approval requests
         for role in ("home_manager", "host_contact"):
-            apply_event(app.uow(), reference=ref, event="approve", role=role, actor=role,
-                        via="link", as_of=DAY)
+            apply_event(
+                app.uow(),
+                reference=ref,
+                event="approve",
+                role=role,
+                actor=role,
+                via="link",
+                as_of=DAY,
+            )
         report = deliver(app, server)
         assert report.dead == 0 and report.sent == 5
         envelopes = server.handler.envelopes
@@ -314,8 +407,9 @@ def test_hostile_names_travel_escaped_and_add_no_recipient_or_header(app: App,
         assert message["Bcc"] is None and len(message["To"].addresses) == 1
         html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
         assert "<script>" not in html
-    to_participant = [m for m in messages
-                      if m["To"].addresses[0].addr_spec == "daniel.aberg@verktyg.example"]
+    to_participant = [
+        m for m in messages if m["To"].addresses[0].addr_spec == "daniel.aberg@verktyg.example"
+    ]
     assert to_participant
     for message in to_participant:
         html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
@@ -331,7 +425,8 @@ def test_deliver_due_sync_works_where_an_event_loop_already_runs(app: App) -> No
         settings = settings_for(app, server)
 
         async def inside_a_loop() -> DeliveryReport:
-            return deliver_due_sync(engine=app.engine, settings=settings, config=app.config,
-                                    now=DAY)
+            return deliver_due_sync(
+                engine=app.engine, settings=settings, config=app.config, now=DAY
+            )
 
         assert asyncio.run(inside_a_loop()).sent == 2

@@ -58,8 +58,9 @@ def _queued(app: App) -> Iterator[App]:
 def statuses(app: App) -> dict[str, int]:
     with app.reading() as uow:
         rows = uow.session.execute(
-            select(OutboxMessage.status, func.count()).where(OutboxMessage.message_id.like(
-                "<bulk-%")).group_by(OutboxMessage.status)
+            select(OutboxMessage.status, func.count())
+            .where(OutboxMessage.message_id.like("<bulk-%"))
+            .group_by(OutboxMessage.status)
         ).all()
     return {status: count for status, count in rows}
 
@@ -83,8 +84,11 @@ def test_421_to_the_first_5_attempts_500_emails_all_delivered_0_duplicated(
         assert len(ids) == 500 and server.duplicates() == 0
         assert server.handler.failed_data == 5
     assert statuses(queued) == {"sent": 500}
-    figure(capsys, f"421x5 / 500 queued: delivered {len(ids)}, duplicated {server.duplicates()}, "
-                   f"runs 2, retried {first.retried}")
+    figure(
+        capsys,
+        f"421x5 / 500 queued: delivered {len(ids)}, duplicated {server.duplicates()}, "
+        f"runs 2, retried {first.retried}",
+    )
 
 
 def test_550_for_10_percent_50_of_500_dead_after_one_attempt_450_delivered(
@@ -103,14 +107,16 @@ def test_550_for_10_percent_50_of_500_dead_after_one_attempt_450_delivered(
         assert server.handler.refused_rcpts == 50
     with queued.reading() as uow:
         dead = uow.session.execute(
-            select(OutboxMessage.to_email, OutboxMessage.attempts, OutboxMessage.last_error)
-            .where(OutboxMessage.status == "dead")
+            select(OutboxMessage.to_email, OutboxMessage.attempts, OutboxMessage.last_error).where(
+                OutboxMessage.status == "dead"
+            )
         ).all()
     assert {d.to_email for d in dead} == refused
     assert all(d.attempts == 1 and "550 5.1.1 Mailbox unavailable" in d.last_error for d in dead)
     assert not delivered & refused and len(delivered) == 450 and server.duplicates() == 0
-    figure(capsys, f"550 for 10 % of 500: dead {len(dead)} after 1 attempt, delivered "
-                   f"{len(delivered)}")
+    figure(
+        capsys, f"550 for 10 % of 500: dead {len(dead)} after 1 attempt, delivered {len(delivered)}"
+    )
 
 
 def test_server_down_for_a_while_100_emails_nothing_lost_delivered_once_back(
@@ -136,8 +142,11 @@ def test_server_down_for_a_while_100_emails_nothing_lost_delivered_once_back(
         attempts = uow.session.scalars(
             select(OutboxMessage.attempts).where(OutboxMessage.message_id.like("<bulk-%"))
         ).all()
-    figure(capsys, f"server down for {runs} runs over 90 min: lost 0, delivered 100 once back, "
-                   f"duplicated 0, attempts per message {min(attempts)}-{max(attempts)}")
+    figure(
+        capsys,
+        f"server down for {runs} runs over 90 min: lost 0, delivered 100 once back, "
+        f"duplicated 0, attempts per message {min(attempts)}-{max(attempts)}",
+    )
 
 
 def test_dropped_connection_on_3_attempts_100_emails_all_delivered_0_duplicated(
@@ -173,7 +182,9 @@ def test_sender_killed_with_sigkill_mid_batch_held_rows_delivered_by_the_next_ru
         }
         sender = subprocess.Popen(
             [sys.executable, "-m", "cli.main", "outbox", "send", "--as-of", DAY.isoformat()],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             cwd=Path(__file__).resolve().parent.parent,
         )
         deadline = time.monotonic() + 60
@@ -199,12 +210,16 @@ def test_sender_killed_with_sigkill_mid_batch_held_rows_delivered_by_the_next_ru
         # At most the messages in flight on its connections can have gone twice.
         assert duplicated <= queued.settings.delivery_parallel_connections
     assert statuses(queued) == {"sent": 100}
-    figure(capsys, f"SIGKILL mid-batch ({queued.engine.dialect.name}): server had "
-                   f"{received_before} of 100, the killed sender held {held} rows, "
-                   f"the next run delivered {after.sent}, went twice: {duplicated}")
+    figure(
+        capsys,
+        f"SIGKILL mid-batch ({queued.engine.dialect.name}): server had "
+        f"{received_before} of 100, the killed sender held {held} rows, "
+        f"the next run delivered {after.sent}, went twice: {duplicated}",
+    )
 
 
 # --- pure logic -----------------------------------------------------------------------------
+
 
 class FakeClient:
     """Answers send_message like aiosmtplib when one recipient of two is refused."""
@@ -234,8 +249,15 @@ class RecordingOutcomes:
 def test_partial_refusal_is_detected_not_ignored(code: int, outcome: str) -> None:
     import asyncio
 
-    item = Prepared(id=1, attempts=0, created_at=DAY, sender="a@x.example",
-                    recipient="b@x.example", data=b"Subject: s\r\n\r\nbody\r\n", subject="s")
+    item = Prepared(
+        id=1,
+        attempts=0,
+        created_at=DAY,
+        sender="a@x.example",
+        recipient="b@x.example",
+        data=b"Subject: s\r\n\r\nbody\r\n",
+        subject="s",
+    )
     refused = {"c@x.example": aiosmtplib.SMTPResponse(code, "no such user")}
     outcomes = RecordingOutcomes()
     asyncio.run(_send_one(FakeClient(refused), item, outcomes))  # type: ignore[arg-type]
@@ -254,8 +276,13 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
 
 
 def test_report_counts_are_plain_numbers() -> None:
-    assert DeliveryReport().counts() == {"claimed": 0, "sent": 0, "retried": 0, "dead": 0,
-                                         "cancelled": 0}
+    assert DeliveryReport().counts() == {
+        "claimed": 0,
+        "sent": 0,
+        "retried": 0,
+        "dead": 0,
+        "cancelled": 0,
+    }
     assert Outcomes  # the class the delivery records outcomes with
     assert isinstance(DAY, datetime)
 
@@ -272,15 +299,16 @@ def test_a_live_sender_renews_its_lease_so_a_slow_batch_is_not_taken_over(queued
 
     async def hold_for_a_while() -> None:
         keeper = asyncio.create_task(
-            _keep_lease(queued.engine, ids, worker_id="slow", lease=lease, since=DAY))
+            _keep_lease(queued.engine, ids, worker_id="slow", lease=lease, since=DAY)
+        )
         await asyncio.sleep(0.25)  # the keeper renews every lease/3 = 0.1 s
         keeper.cancel()
 
     asyncio.run(hold_for_a_while())
     with queued.reading() as uow:
         leases = uow.session.scalars(
-            select(OutboxMessage.lease_expires_at).where(OutboxMessage.id.in_(ids))).all()
+            select(OutboxMessage.lease_expires_at).where(OutboxMessage.id.in_(ids))
+        ).all()
     assert all(until is not None and until > DAY + lease for until in leases)
     # Another sender at the first lease's end finds nothing to take.
-    assert claim_due(queued.engine, now=DAY + lease, limit=10, worker_id="other",
-                     lease=lease) == []
+    assert claim_due(queued.engine, now=DAY + lease, limit=10, worker_id="other", lease=lease) == []

@@ -34,22 +34,60 @@ def html_of_every_kind(app: App) -> dict[str, str]:
     with app.uow() as uow:
         placement = load_for_update(uow.session, ref)
         token = uow.session.scalars(select(ActionToken)).first()
-        for number, kind in enumerate(("approval_reminder", "agreement_reminder",
-                                       "evaluation_reminder", "checkin_request",
-                                       "placement_starts", "withdrawn_notice",
-                                       "cancelled_notice", "changes_requested")):
-            queue_message(uow, kind=kind, person=placement.participant, placement=placement,
-                          now=DAY, token=token if kind in LINKED else None,
-                          language=("sv", "en")[number % 2],
-                          context={"number": 2, "comment": "Budget moved", "role": "host_contact",
-                                   "recipient_role": "participant"})
-        queue_message(uow, kind="escalation_digest", person=placement.programme.coordinator,
-                      placement=None, now=DAY, language="en", context={"cases": [{
-                          "reference": ref, "programme": "Affilierad kompetens 2027",
-                          "state": "manager_approval", "step": "approval",
-                          "waiting_since": "2026-12-01", "business_days": 9,
-                          "waiting_for": [{"name": "Eva Holm", "role": "home_manager",
-                                           "email": "eva.holm@verktyg.example"}]}]})
+        for number, kind in enumerate(
+            (
+                "approval_reminder",
+                "agreement_reminder",
+                "evaluation_reminder",
+                "checkin_request",
+                "placement_starts",
+                "withdrawn_notice",
+                "cancelled_notice",
+                "changes_requested",
+            )
+        ):
+            queue_message(
+                uow,
+                kind=kind,
+                person=placement.participant,
+                placement=placement,
+                now=DAY,
+                token=token if kind in LINKED else None,
+                language=("sv", "en")[number % 2],
+                context={
+                    "number": 2,
+                    "comment": "Budget moved",
+                    "role": "host_contact",
+                    "recipient_role": "participant",
+                },
+            )
+        queue_message(
+            uow,
+            kind="escalation_digest",
+            person=placement.programme.coordinator,
+            placement=None,
+            now=DAY,
+            language="en",
+            context={
+                "cases": [
+                    {
+                        "reference": ref,
+                        "programme": "Affilierad kompetens 2027",
+                        "state": "manager_approval",
+                        "step": "approval",
+                        "waiting_since": "2026-12-01",
+                        "business_days": 9,
+                        "waiting_for": [
+                            {
+                                "name": "Eva Holm",
+                                "role": "home_manager",
+                                "email": "eva.holm@verktyg.example",
+                            }
+                        ],
+                    }
+                ]
+            },
+        )
         uow.commit()
     pages: dict[str, str] = {}
     with app.reading() as uow:
@@ -58,8 +96,12 @@ def html_of_every_kind(app: App) -> dict[str, str]:
             if key in pages:
                 continue
             email = render_message(
-                uow.session, row, minter=app.config.minter, base_url="https://m.example.org",
-                mail_from=app.settings.mail_from, timezone=app.config.timezone,
+                uow.session,
+                row,
+                minter=app.config.minter,
+                base_url="https://m.example.org",
+                mail_from=app.settings.mail_from,
+                timezone=app.config.timezone,
             )
             pages[key] = email.get_body(("html",)).get_content()  # type: ignore[union-attr]
     return pages

@@ -28,8 +28,7 @@ def test_without_an_smtp_host_mail_goes_to_the_catcher_and_is_listed(app: App) -
     assert (target.host, target.port) == ("127.0.0.1", settings.catcher_port)
     catcher = start_catcher(settings)
     try:
-        report = deliver_due_sync(engine=app.engine, settings=settings, config=app.config,
-                                  now=DAY)
+        report = deliver_due_sync(engine=app.engine, settings=settings, config=app.config, now=DAY)
     finally:
         catcher.stop()
     assert report.sent == 2
@@ -49,9 +48,12 @@ def test_without_an_smtp_host_mail_goes_to_the_catcher_and_is_listed(app: App) -
         assert len(mail.links) == 1
         raw = mail.links[0].rsplit("/l/", 1)[1]
         with app.reading() as uow:
-            assert uow.session.scalars(
-                select(ActionToken.purpose).where(ActionToken.token_hash == hash_token(raw))
-            ).one() == "approval"
+            assert (
+                uow.session.scalars(
+                    select(ActionToken.purpose).where(ActionToken.token_hash == hash_token(raw))
+                ).one()
+                == "approval"
+            )
 
 
 def test_an_empty_or_missing_mail_folder_is_an_empty_list(tmp_path) -> None:  # type: ignore[no-untyped-def]

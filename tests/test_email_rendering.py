@@ -35,8 +35,12 @@ def rendered(app: App, *, kind: str | None = None) -> Iterator[tuple[OutboxMessa
             query = query.where(OutboxMessage.kind == kind)
         for row in uow.session.scalars(query).all():
             email = render_message(
-                uow.session, row, minter=app.config.minter, base_url=BASE_URL,
-                mail_from=app.settings.mail_from, timezone=app.config.timezone,
+                uow.session,
+                row,
+                minter=app.config.minter,
+                base_url=BASE_URL,
+                mail_from=app.settings.mail_from,
+                timezone=app.config.timezone,
             )
             parsed = message_from_bytes(email.as_bytes(), policy=policy.default)
             assert isinstance(parsed, EmailMessage)
@@ -54,17 +58,40 @@ def parts(message: EmailMessage) -> tuple[str, str]:
 def walk_to_completed(app: App) -> str:
     ref = propose_example(app)
     uow = app.uow
-    apply_event(uow(), reference=ref, event="approve", role="home_manager", actor="eva",
-                via="link", as_of=DAY)
-    apply_event(uow(), reference=ref, event="approve", role="host_contact", actor="jan",
-                via="link", as_of=DAY)
+    apply_event(
+        uow(),
+        reference=ref,
+        event="approve",
+        role="home_manager",
+        actor="eva",
+        via="link",
+        as_of=DAY,
+    )
+    apply_event(
+        uow(),
+        reference=ref,
+        event="approve",
+        role="host_contact",
+        actor="jan",
+        via="link",
+        as_of=DAY,
+    )
     for role in ("participant", "home_manager", "host_contact"):
-        apply_event(uow(), reference=ref, event="accept", role=role, actor=role, via="link",
-                    as_of=DAY)
+        apply_event(
+            uow(), reference=ref, event="accept", role=role, actor=role, via="link", as_of=DAY
+        )
     apply_event(uow(), reference=ref, event="end", actor="sweep", via="flow", as_of=ENDED)
     for role in ("participant", "home_manager", "host_contact"):
-        apply_event(uow(), reference=ref, event="answer", role=role, actor=role, via="link",
-                    answers={"goals": 4}, as_of=ENDED)
+        apply_event(
+            uow(),
+            reference=ref,
+            event="answer",
+            role=role,
+            actor=role,
+            via="link",
+            answers={"goals": 4},
+            as_of=ENDED,
+        )
     return ref
 
 
@@ -72,8 +99,10 @@ def test_each_email_is_in_its_recipients_language_with_long_dates(examples: App)
     walk_to_completed(examples)
     # Daniel asked for Swedish, Jan for English, Eva and Sara said nothing: the programme's sv.
     expected = {
-        "daniel.aberg@verktyg.example": "sv", "eva.holm@verktyg.example": "sv",
-        "jan.berg@univ.example": "en", "sara.lind@univ.example": "sv",
+        "daniel.aberg@verktyg.example": "sv",
+        "eva.holm@verktyg.example": "sv",
+        "jan.berg@univ.example": "en",
+        "sara.lind@univ.example": "sv",
     }
     kinds = set()
     for row, message in rendered(examples):
@@ -87,8 +116,12 @@ def test_each_email_is_in_its_recipients_language_with_long_dates(examples: App)
         assert start in text and start in html, (row.kind, language)
         assert ("Hej " if language == "sv" else "Hello ") in text
     assert kinds == {
-        "approval_request", "decision_notice", "agreement_request", "placement_confirmed",
-        "evaluation_request", "completion_notice",
+        "approval_request",
+        "decision_notice",
+        "agreement_request",
+        "placement_confirmed",
+        "evaluation_request",
+        "completion_notice",
     }
 
 
@@ -116,9 +149,15 @@ def test_an_approver_reads_who_where_when_extent_purpose_and_value_not_more(exam
     propose_example(examples)
     for _row, message in rendered(examples, kind="approval_request"):
         text, _html = parts(message)
-        for fact in ("Daniel Åberg", "Verktyg & Precision AB", "Institutionen för maskinteknik",
-                     "20 %", "cutting-tool wear", "tool-life prediction",
-                     "Real production data"):
+        for fact in (
+            "Daniel Åberg",
+            "Verktyg & Precision AB",
+            "Institutionen för maskinteknik",
+            "20 %",
+            "cutting-tool wear",
+            "tool-life prediction",
+            "Real production data",
+        ):
             assert fact in text
         # The participant's own address is not the approver's business.
         assert "daniel.aberg@verktyg.example" not in message.as_string()
@@ -127,8 +166,15 @@ def test_an_approver_reads_who_where_when_extent_purpose_and_value_not_more(exam
 def test_agreement_request_names_the_version_and_its_sha256(examples: App) -> None:
     ref = propose_example(examples)
     for role in ("home_manager", "host_contact"):
-        apply_event(examples.uow(), reference=ref, event="approve", role=role, actor=role,
-                    via="link", as_of=DAY)
+        apply_event(
+            examples.uow(),
+            reference=ref,
+            event="approve",
+            role=role,
+            actor=role,
+            via="link",
+            as_of=DAY,
+        )
     with examples.reading() as uow:
         sha256 = uow.session.scalars(select(AgreementDocument.sha256)).one()
     messages = list(rendered(examples, kind="agreement_request"))
@@ -146,15 +192,30 @@ def test_placement_confirmed_carries_the_period_as_ics_and_the_final_agreement(
 ) -> None:
     ref = propose_example(examples)
     for role in ("home_manager", "host_contact"):
-        apply_event(examples.uow(), reference=ref, event="approve", role=role, actor=role,
-                    via="link", as_of=DAY)
+        apply_event(
+            examples.uow(),
+            reference=ref,
+            event="approve",
+            role=role,
+            actor=role,
+            via="link",
+            as_of=DAY,
+        )
     for role in ("participant", "home_manager", "host_contact"):
-        apply_event(examples.uow(), reference=ref, event="accept", role=role, actor=role,
-                    via="link", as_of=DAY)
+        apply_event(
+            examples.uow(),
+            reference=ref,
+            event="accept",
+            role=role,
+            actor=role,
+            via="link",
+            as_of=DAY,
+        )
     with examples.reading() as uow:
         final_at, content_html, sha256 = uow.session.execute(
-            select(AgreementDocument.final_at, AgreementDocument.content_html,
-                   AgreementDocument.sha256)
+            select(
+                AgreementDocument.final_at, AgreementDocument.content_html, AgreementDocument.sha256
+            )
         ).one()
     assert final_at is not None
     messages = list(rendered(examples, kind="placement_confirmed"))
@@ -186,23 +247,56 @@ def test_flow_kinds_render_in_both_languages(examples: App, language: str) -> No
         assert approval_row is not None
         token = uow.session.get(ActionToken, approval_row.token_id)
         manager = placement.home_manager
-        for kind in ("approval_reminder", "agreement_reminder", "evaluation_reminder",
-                     "checkin_request"):
-            queue_message(uow, kind=kind, person=manager, placement=placement, now=DAY,
-                          context={"number": 2, "recipient_role": "home_manager"},
-                          token=token, language=language)
-        queue_message(uow, kind="placement_starts", person=manager, placement=placement,
-                      now=DAY, language=language)
+        for kind in (
+            "approval_reminder",
+            "agreement_reminder",
+            "evaluation_reminder",
+            "checkin_request",
+        ):
+            queue_message(
+                uow,
+                kind=kind,
+                person=manager,
+                placement=placement,
+                now=DAY,
+                context={"number": 2, "recipient_role": "home_manager"},
+                token=token,
+                language=language,
+            )
         queue_message(
-            uow, kind="escalation_digest", person=placement.programme.coordinator,
-            placement=None, now=DAY, language=language,
-            context={"cases": [{
-                "reference": ref, "programme": "Affilierad kompetens 2027",
-                "state": "manager_approval", "step": "approval",
-                "waiting_since": "2026-12-01", "business_days": 9,
-                "waiting_for": [{"name": "Eva <b>Holm</b>", "role": "home_manager",
-                                 "email": "eva.holm@verktyg.example"}],
-            }]},
+            uow,
+            kind="placement_starts",
+            person=manager,
+            placement=placement,
+            now=DAY,
+            language=language,
+        )
+        queue_message(
+            uow,
+            kind="escalation_digest",
+            person=placement.programme.coordinator,
+            placement=None,
+            now=DAY,
+            language=language,
+            context={
+                "cases": [
+                    {
+                        "reference": ref,
+                        "programme": "Affilierad kompetens 2027",
+                        "state": "manager_approval",
+                        "step": "approval",
+                        "waiting_since": "2026-12-01",
+                        "business_days": 9,
+                        "waiting_for": [
+                            {
+                                "name": "Eva <b>Holm</b>",
+                                "role": "home_manager",
+                                "email": "eva.holm@verktyg.example",
+                            }
+                        ],
+                    }
+                ]
+            },
         )
         uow.commit()
     subjects = {}
@@ -219,8 +313,14 @@ def test_flow_kinds_render_in_both_languages(examples: App, language: str) -> No
             assert f"{BASE_URL}/l/" in text
         if row.kind.endswith("_reminder"):
             assert "2" in message["Subject"]
-    assert set(subjects) == {"approval_reminder", "agreement_reminder", "evaluation_reminder",
-                             "checkin_request", "placement_starts", "escalation_digest"}
+    assert set(subjects) == {
+        "approval_reminder",
+        "agreement_reminder",
+        "evaluation_reminder",
+        "checkin_request",
+        "placement_starts",
+        "escalation_digest",
+    }
 
 
 def test_every_kind_has_swedish_and_english_templates() -> None:
@@ -259,8 +359,12 @@ def test_a_hostile_name_is_escaped_in_html_and_adds_no_header(examples: App, nam
         rows = uow.session.scalars(select(OutboxMessage)).all()
         for row in rows:
             email = render_message(
-                uow.session, row, minter=examples.config.minter, base_url=BASE_URL,
-                mail_from=examples.settings.mail_from, timezone=examples.config.timezone,
+                uow.session,
+                row,
+                minter=examples.config.minter,
+                base_url=BASE_URL,
+                mail_from=examples.settings.mail_from,
+                timezone=examples.config.timezone,
             )
             raw = email.as_bytes()
             parsed = message_from_bytes(raw, policy=policy.default)
@@ -284,7 +388,13 @@ def test_ics_lines_fold_at_75_octets_without_splitting_characters() -> None:
     for piece in folded.split("\r\n"):
         assert len(piece.encode("utf-8")) <= 75
     assert folded.replace("\r\n ", "") == line
-    calendar = placement_event(uid="pl-1@x", start=date(2027, 2, 1), end=date(2027, 7, 30),
-                               summary="a; b, c", description="x\ny", location="Lund",
-                               stamp=DAY)
+    calendar = placement_event(
+        uid="pl-1@x",
+        start=date(2027, 2, 1),
+        end=date(2027, 7, 30),
+        summary="a; b, c",
+        description="x\ny",
+        location="Lund",
+        stamp=DAY,
+    )
     assert "SUMMARY:a\\; b\\, c" in calendar and "DESCRIPTION:x\\ny" in calendar

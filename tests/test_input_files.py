@@ -23,13 +23,22 @@ CSV_HEADER = (
 
 def csv_row(**changes: str) -> str:
     row = {
-        "programme": "paus-2027", "participant_name": "Ann Ek",
-        "participant_email": "ann.ek@univ.example", "participant_language": "sv",
-        "home_organisation": "Institutionen för fysik", "home_manager_name": "Per Nilsson",
-        "home_manager_email": "per.nilsson@univ.example", "host_organisation": "Region Skåne",
-        "host_contact_name": "Lena Ström", "host_contact_email": "lena.strom@region.example",
-        "start": "2027-03-01", "end": "2027-08-31", "extent_percent": "20",
-        "purpose": "Flood data", "value_for_home": "Cases", "value_for_host": "Review",
+        "programme": "paus-2027",
+        "participant_name": "Ann Ek",
+        "participant_email": "ann.ek@univ.example",
+        "participant_language": "sv",
+        "home_organisation": "Institutionen för fysik",
+        "home_manager_name": "Per Nilsson",
+        "home_manager_email": "per.nilsson@univ.example",
+        "host_organisation": "Region Skåne",
+        "host_contact_name": "Lena Ström",
+        "host_contact_email": "lena.strom@region.example",
+        "start": "2027-03-01",
+        "end": "2027-08-31",
+        "extent_percent": "20",
+        "purpose": "Flood data",
+        "value_for_home": "Cases",
+        "value_for_host": "Review",
     }
     row.update(changes)
     return ",".join(row[name] for name in CSV_HEADER.split(","))
@@ -56,8 +65,10 @@ def test_the_examples_are_the_shared_ones_and_load() -> None:
     if SHARED_EXAMPLES.is_dir():
         for shared in SHARED_EXAMPLES.iterdir():
             assert (EXAMPLES / shared.name).read_bytes() == shared.read_bytes(), shared.name
-    keys = {load_programme(EXAMPLES / name)[0].key
-            for name in ("programme-affiliation.yaml", "programme-paus.yaml")}
+    keys = {
+        load_programme(EXAMPLES / name)[0].key
+        for name in ("programme-affiliation.yaml", "programme-paus.yaml")
+    }
     assert keys == {"affilierad-kompetens-2027", "paus-2027"}
     [single] = load_proposals(EXAMPLES / "proposal.yaml")
     assert single.participant.email == "daniel.aberg@verktyg.example"
@@ -71,20 +82,28 @@ def test_the_examples_are_the_shared_ones_and_load() -> None:
 
 def test_csv_with_three_broken_rows_names_each_row_and_field(tmp_path: Path) -> None:
     path = tmp_path / "proposals.csv"
-    path.write_text("\n".join([
-        CSV_HEADER,
-        csv_row(),
-        csv_row(participant_email="ann-at-univ.example"),
-        csv_row(),
-        csv_row(extent_percent="0"),
-        csv_row(participant_language="de"),
-    ]) + "\n", encoding="utf-8")
+    path.write_text(
+        "\n".join(
+            [
+                CSV_HEADER,
+                csv_row(),
+                csv_row(participant_email="ann-at-univ.example"),
+                csv_row(),
+                csv_row(extent_percent="0"),
+                csv_row(participant_language="de"),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     with pytest.raises(InvalidInput) as invalid:
         load_proposals(path)
     message = str(invalid.value)
     assert message.splitlines()[0] == f"{path}: 3 errors, nothing was created"
     assert [(e.row, e.field) for e in invalid.value.errors] == [
-        (2, "participant_email"), (4, "extent_percent"), (5, "participant_language"),
+        (2, "participant_email"),
+        (4, "extent_percent"),
+        (5, "participant_language"),
     ]
     assert "row 2, participant_email: value is not a valid email address" in message
     assert "row 4, extent_percent: Input should be greater than or equal to 1" in message
@@ -104,7 +123,9 @@ def test_yaml_with_three_broken_rows_names_each_row_and_field(tmp_path: Path) ->
     with pytest.raises(InvalidInput) as invalid:
         load_proposals(path)
     assert [(e.row, e.field) for e in invalid.value.errors] == [
-        (2, "end"), (3, "host_contact.email"), (5, "extent_percent"),
+        (2, "end"),
+        (3, "host_contact.email"),
+        (5, "extent_percent"),
     ]
     message = str(invalid.value)
     assert "row 2, end: must be after the start date 2027-02-01" in message
@@ -144,14 +165,17 @@ def test_every_error_of_one_row_is_listed(tmp_path: Path) -> None:
     row = csv_row(end="2027-01-01", extent_percent="101", host_contact_email="x")
     path.write_text(f"{CSV_HEADER}\n{row}\n", encoding="utf-8")
     assert [e.split(":")[0] for e in errors_of(path)] == [
-        "row 1, host_contact_email", "row 1, end", "row 1, extent_percent",
+        "row 1, host_contact_email",
+        "row 1, end",
+        "row 1, extent_percent",
     ]
 
 
 def test_unknown_column_and_missing_fields_are_named(tmp_path: Path) -> None:
     path = tmp_path / "odd.csv"
-    path.write_text(CSV_HEADER.replace("purpose", "purpse") + "\n" + csv_row() + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        CSV_HEADER.replace("purpose", "purpse") + "\n" + csv_row() + "\n", encoding="utf-8"
+    )
     errors = errors_of(path)
     assert "row 1, purpose: Field required" in errors
     assert any(e.startswith("row 1, purpse: Extra inputs are not permitted") for e in errors)

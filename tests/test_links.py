@@ -28,8 +28,12 @@ def live_links(app: App, reference: str, purpose: str) -> dict[str, str]:
         tokens = session.scalars(
             select(ActionToken)
             .join(Placement, Placement.id == ActionToken.placement_id)
-            .where(Placement.reference == reference, ActionToken.purpose == purpose,
-                   ActionToken.used_at.is_(None), ActionToken.revoked_at.is_(None))
+            .where(
+                Placement.reference == reference,
+                ActionToken.purpose == purpose,
+                ActionToken.used_at.is_(None),
+                ActionToken.revoked_at.is_(None),
+            )
             .order_by(ActionToken.id)
         ).all()
         return {
@@ -43,10 +47,22 @@ def version_of(app: App, reference: str) -> int:
         return uow.session.scalar(select(Placement.version).where(Placement.reference == reference))
 
 
-def act(app: App, raw: str, decision: str | None = None, comment: str | None = None,
-        form: dict[str, list[str]] | None = None, now: datetime = NOW):
-    return act_on_link(app.uow(), raw_token=raw, decision=decision, comment=comment,
-                       answers_form=form or {}, now=now)
+def act(
+    app: App,
+    raw: str,
+    decision: str | None = None,
+    comment: str | None = None,
+    form: dict[str, list[str]] | None = None,
+    now: datetime = NOW,
+):
+    return act_on_link(
+        app.uow(),
+        raw_token=raw,
+        decision=decision,
+        comment=comment,
+        answers_form=form or {},
+        now=now,
+    )
 
 
 @pytest.fixture
@@ -116,8 +132,15 @@ def test_decline_without_reason_is_refused_and_nothing_is_stored(
 def test_link_after_withdrawal_is_gone(proposed: tuple[App, str]) -> None:
     app, ref = proposed
     raw = live_links(app, ref, "approval")["home_manager"]
-    apply_event(app.uow(), reference=ref, event="withdraw", comment="no time", actor="sara",
-                via="cli", as_of=NOW)
+    apply_event(
+        app.uow(),
+        reference=ref,
+        event="withdraw",
+        comment="no time",
+        actor="sara",
+        via="cli",
+        as_of=NOW,
+    )
     assert open_link(app.reading(), raw_token=raw, now=NOW).status.reason == "withdrawn"
     outcome = act(app, raw, "approve")
     assert outcome.kind == "gone" and outcome.view.status.reason == "withdrawn"
@@ -143,7 +166,8 @@ def test_token_pointing_at_another_placements_step_is_refused(app: App) -> None:
     with app.uow() as uow:
         other_id = uow.session.scalar(select(Placement.id).where(Placement.reference == other))
         uow.session.execute(
-            update(ActionToken).where(ActionToken.token_hash == _hash(raw))
+            update(ActionToken)
+            .where(ActionToken.token_hash == _hash(raw))
             .values(placement_id=other_id)
         )
         uow.commit()
@@ -165,8 +189,9 @@ def propose_example_variant(app: App) -> str:
 
     proposal = load_proposals(EXAMPLES / "proposal.yaml")[0]
     changed = proposal.model_copy(update={"start": proposal.start.replace(month=3)})
-    return register_proposals(app.uow(), proposals=[changed], actor="sara", via="cli",
-                              as_of=PROPOSED)[0].reference
+    return register_proposals(
+        app.uow(), proposals=[changed], actor="sara", via="cli", as_of=PROPOSED
+    )[0].reference
 
 
 def test_agreement_and_evaluation_through_links(proposed: tuple[App, str]) -> None:
@@ -188,15 +213,26 @@ def test_agreement_and_evaluation_through_links(proposed: tuple[App, str]) -> No
     bad = act(app, raw, "answer", form={"goals_reached": ["9"]}, now=ENDED)
     assert bad.kind == "invalid"
     assert {e.field for e in bad.errors} == {"goals_reached", "value_home", "value_host", "again"}
-    form = {"goals_reached": ["4"], "value_home": ["5"], "value_host": ["3"], "again": ["yes"],
-            "outcomes": ["course", "new_contacts"], "outcomes_text": ["A new course module"]}
+    form = {
+        "goals_reached": ["4"],
+        "value_home": ["5"],
+        "value_host": ["3"],
+        "again": ["yes"],
+        "outcomes": ["course", "new_contacts"],
+        "outcomes_text": ["A new course module"],
+    }
     done = act(app, raw, "answer", form=form, now=ENDED)
     assert done.kind == "done"
     answered = open_link(app.reading(), raw_token=raw, now=ENDED)
     assert answered.status.reason == "decided_by_you"
-    assert answered.answers == {"goals_reached": 4, "value_home": 5, "value_host": 3,
-                                "again": True, "outcomes": ["course", "new_contacts"],
-                                "outcomes_text": "A new course module"}
+    assert answered.answers == {
+        "goals_reached": 4,
+        "value_home": 5,
+        "value_host": 3,
+        "again": True,
+        "outcomes": ["course", "new_contacts"],
+        "outcomes_text": "A new course module",
+    }
 
 
 def test_checkin_stores_answers_without_a_state_change(proposed: tuple[App, str]) -> None:
@@ -212,13 +248,22 @@ def test_checkin_stores_answers_without_a_state_change(proposed: tuple[App, str]
 
     with app.uow() as uow:
         placement = load_for_update(uow.session, ref)
-        response = EvaluationResponse(placement_id=placement.id, kind="checkin",
-                                      role="participant", person_id=placement.participant_id,
-                                      requested_at=midway)
+        response = EvaluationResponse(
+            placement_id=placement.id,
+            kind="checkin",
+            role="participant",
+            person_id=placement.participant_id,
+            requested_at=midway,
+        )
         uow.session.add(response)
         uow.session.flush()
-        mint_link(uow, placement=placement, now=midway, purpose="checkin",
-                  recipient=Recipient(placement.participant, "participant", response.id))
+        mint_link(
+            uow,
+            placement=placement,
+            now=midway,
+            purpose="checkin",
+            recipient=Recipient(placement.participant, "participant", response.id),
+        )
         uow.commit()
     raw = live_links(app, ref, "checkin")["participant"]
     before = version_of(app, ref)
@@ -254,8 +299,9 @@ def test_resend_revokes_old_links_and_queues_new_ones(proposed: tuple[App, str])
 
 def test_resend_refuses_when_nobody_has_to_act(proposed: tuple[App, str]) -> None:
     app, ref = proposed
-    apply_event(app.uow(), reference=ref, event="withdraw", comment="x", actor="sara", via="cli",
-                as_of=NOW)
+    apply_event(
+        app.uow(), reference=ref, event="withdraw", comment="x", actor="sara", via="cli", as_of=NOW
+    )
     with pytest.raises(TransitionRefused, match="nobody has a link"):
         resend_links(app.uow(), reference=ref, actor="sara", now=NOW)
     with pytest.raises(NotFound):

@@ -61,17 +61,35 @@ def register(app: App, *, draft: bool = False) -> str:
         update={"participant": PersonIn(name=f"Person {number}", email=f"p{number}@x.example")}
     )
     registered = register_proposals(
-        app.uow(), proposals=[proposal], actor="coordinator", via="cli", draft=draft,
+        app.uow(),
+        proposals=[proposal],
+        actor="coordinator",
+        via="cli",
+        draft=draft,
         as_of=REGISTERED,
     )
     return registered[0].reference
 
 
-def act(app: App, ref: str, event: str, *, role: str | None = None,
-        as_of: datetime = REGISTERED, **kwargs: Any) -> str:
+def act(
+    app: App,
+    ref: str,
+    event: str,
+    *,
+    role: str | None = None,
+    as_of: datetime = REGISTERED,
+    **kwargs: Any,
+) -> str:
     return apply_event(
-        app.uow(), reference=ref, event=event, role=role, actor=role or "coordinator",
-        via="cli", comment="a reason", as_of=as_of, **kwargs,
+        app.uow(),
+        reference=ref,
+        event=event,
+        role=role,
+        actor=role or "coordinator",
+        via="cli",
+        comment="a reason",
+        as_of=as_of,
+        **kwargs,
     ).to_state
 
 
@@ -143,44 +161,82 @@ ALLOWED: list[Case] = [
     Case("proposal", "submit", to="manager_approval"),
     Case("proposal", "withdraw", to="withdrawn"),
     Case("manager_approval", "approve", role="home_manager", to="manager_approval"),
-    Case("manager_approval", "approve", role="host_contact",
-         before=(("approve", "home_manager", REGISTERED),), to="agreement"),
+    Case(
+        "manager_approval",
+        "approve",
+        role="host_contact",
+        before=(("approve", "home_manager", REGISTERED),),
+        to="agreement",
+    ),
     Case("manager_approval", "decline", role="host_contact", to="declined"),
     Case("manager_approval", "request_changes", role="home_manager", to="proposal"),
     Case("manager_approval", "withdraw", to="withdrawn"),
     Case("agreement", "accept", role="participant", to="agreement"),
-    Case("agreement", "accept", role="host_contact",
-         before=(("accept", "participant", REGISTERED), ("accept", "home_manager", REGISTERED)),
-         to="placement"),
+    Case(
+        "agreement",
+        "accept",
+        role="host_contact",
+        before=(("accept", "participant", REGISTERED), ("accept", "home_manager", REGISTERED)),
+        to="placement",
+    ),
     Case("agreement", "amend", to="agreement"),
     Case("agreement", "withdraw", to="withdrawn"),
     Case("placement", "end", as_of=AT_END, to="evaluation"),
     Case("placement", "withdraw", as_of=BEFORE_START, to="withdrawn"),
     Case("placement", "cancel", as_of=AFTER_START, to="cancelled"),
-    Case("evaluation", "answer", role="participant", as_of=AT_END, to="evaluation",
-         kwargs={"answers": {"goals": 4}}),
-    Case("evaluation", "answer", role="home_manager", as_of=AT_END,
-         before=(("answer", "participant", AT_END), ("answer", "host_contact", AT_END)),
-         to="completed", kwargs={"answers": {"goals": 5}}),
+    Case(
+        "evaluation",
+        "answer",
+        role="participant",
+        as_of=AT_END,
+        to="evaluation",
+        kwargs={"answers": {"goals": 4}},
+    ),
+    Case(
+        "evaluation",
+        "answer",
+        role="home_manager",
+        as_of=AT_END,
+        before=(("answer", "participant", AT_END), ("answer", "host_contact", AT_END)),
+        to="completed",
+        kwargs={"answers": {"goals": 5}},
+    ),
     Case("evaluation", "close", as_of=AFTER_DUE, to="completed"),
 ]
 
 # Allowed pairs whose guard says "not now": each gives its own reason.
 GUARDED: list[Case] = [
-    Case("placement", "end", as_of=AFTER_START,
-         refusal=r"cannot end before its end date 2027-07-30"),
-    Case("placement", "withdraw", as_of=AFTER_START,
-         refusal=r"has started \(2027-02-01\); cancel it instead of withdrawing it"),
-    Case("placement", "cancel", as_of=BEFORE_START,
-         refusal=r"has not started yet \(2027-02-01\); withdraw it instead of cancelling it"),
-    Case("evaluation", "close", as_of=AT_END,
-         refusal=r"cannot be closed before its evaluation is due on 2027-08-13"),
+    Case(
+        "placement", "end", as_of=AFTER_START, refusal=r"cannot end before its end date 2027-07-30"
+    ),
+    Case(
+        "placement",
+        "withdraw",
+        as_of=AFTER_START,
+        refusal=r"has started \(2027-02-01\); cancel it instead of withdrawing it",
+    ),
+    Case(
+        "placement",
+        "cancel",
+        as_of=BEFORE_START,
+        refusal=r"has not started yet \(2027-02-01\); withdraw it instead of cancelling it",
+    ),
+    Case(
+        "evaluation",
+        "close",
+        as_of=AT_END,
+        refusal=r"cannot be closed before its evaluation is due on 2027-08-13",
+    ),
 ]
 
 # The role a refused event is tried with: the one most likely to slip through.
-DEFAULT_ROLE = {"approve": "home_manager", "decline": "home_manager",
-                "request_changes": "home_manager", "accept": "participant",
-                "answer": "participant"}
+DEFAULT_ROLE = {
+    "approve": "home_manager",
+    "decline": "home_manager",
+    "request_changes": "home_manager",
+    "accept": "participant",
+    "answer": "participant",
+}
 
 REFUSED: list[Case] = [
     Case(state, event, role=DEFAULT_ROLE.get(event))
@@ -194,9 +250,7 @@ def test_the_tables_cover_every_pair_of_the_machine() -> None:
     allowed = {(c.state, c.event) for c in ALLOWED}
     assert allowed == {(s, e) for s in STATES for e in events_from(s)}
     assert {(c.state, c.event) for c in GUARDED} <= allowed
-    assert allowed | {(c.state, c.event) for c in REFUSED} == set(
-        itertools.product(STATES, EVENTS)
-    )
+    assert allowed | {(c.state, c.event) for c in REFUSED} == set(itertools.product(STATES, EVENTS))
     assert len(STATES) == 9 and len(EVENTS) == 12
     # The targets named above are the machine's own (internal transitions stay in place).
     for case in ALLOWED:
@@ -309,8 +363,15 @@ def test_a_reason_is_required_to_withdraw(machine_app: App) -> None:
     ref = placement_in(machine_app, "manager_approval")
     before = snapshot(machine_app, ref)
     with pytest.raises(TransitionRefused, match="a reason is required"):
-        apply_event(machine_app.uow(), reference=ref, event="withdraw", actor="c", via="cli",
-                    comment="  ", as_of=REGISTERED)
+        apply_event(
+            machine_app.uow(),
+            reference=ref,
+            event="withdraw",
+            actor="c",
+            via="cli",
+            comment="  ",
+            as_of=REGISTERED,
+        )
     _assert_nothing_changed(machine_app, ref, before)
 
 

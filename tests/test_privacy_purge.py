@@ -42,8 +42,9 @@ def _people(app: App) -> dict[int, tuple[str, str]]:
 
 def _figures(app: App, built: Built) -> dict[str, Any]:
     """The report's tables with the free texts set aside (they are scrubbed, not dropped)."""
-    tables = report_tables(build_report(app.reading(), programme=built.programme,
-                                        as_of=built.as_of))
+    tables = report_tables(
+        build_report(app.reading(), programme=built.programme, as_of=built.as_of)
+    )
     for name, column in TEXT_FIELDS.items():
         tables[name] = [{k: v for k, v in row.items() if k != column} for row in tables[name]]
     return tables
@@ -56,8 +57,9 @@ def _everything_stored(app: App) -> list[tuple[str, str]]:
     assert path is not None
     found = []
     with sqlite3.connect(path) as connection:
-        tables = [r[0] for r in connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        tables = [
+            r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        ]
         for table in tables:
             for row in connection.execute(f'SELECT * FROM "{table}"'):
                 found += [(table, v) for v in row if isinstance(v, str)]
@@ -73,15 +75,17 @@ def test_purge_leaves_no_name_or_address_and_the_same_figures(app: App, built: B
     before_people = _people(app)
     figures = _figures(app, built)
 
-    dry = purge(app.uow(), completed_before=date(2029, 1, 1), retention_days=365,
-                as_of=LATER, dry_run=True)
+    dry = purge(
+        app.uow(), completed_before=date(2029, 1, 1), retention_days=365, as_of=LATER, dry_run=True
+    )
     assert dry.people and dry.tokens_deleted > 0 and dry.emails_scrubbed > 0
     assert _people(app) == before_people  # a dry run changes nothing
 
     done = purge(app.uow(), completed_before=date(2029, 1, 1), retention_days=365, as_of=LATER)
     assert done.as_dict() == {**dry.as_dict(), "dry_run": False}
-    finished = [r for r in built.records
-                if r.target in ("completed", "declined", "withdrawn", "cancelled")]
+    finished = [
+        r for r in built.records if r.target in ("completed", "declined", "withdrawn", "cancelled")
+    ]
     assert done.placements == len(finished)
     # every participant of a finished placement is gone (each has one placement) ...
     purged = {before_people[pid] for pid in done.people}
@@ -93,16 +97,24 @@ def test_purge_leaves_no_name_or_address_and_the_same_figures(app: App, built: B
 
     stored = _everything_stored(app)
     leftovers = [
-        (table, term) for table, value in stored for name, email in purged
-        for term in (_forms(name) | _forms(email)) if term in value.lower()
+        (table, term)
+        for table, value in stored
+        for name, email in purged
+        for term in (_forms(name) | _forms(email))
+        if term in value.lower()
     ]
     assert leftovers == []
     # the scrubbed texts are still there, with the stand-in
-    assert any("Anonymised " in value for table, value in stored
-               if table == "evaluation_response")
+    assert any("Anonymised " in value for table, value in stored if table == "evaluation_response")
     with app.reading() as uow:
-        assert uow.session.scalar(select(func.count()).select_from(ActionToken).where(
-            ActionToken.person_id.in_(done.people))) == 0
+        assert (
+            uow.session.scalar(
+                select(func.count())
+                .select_from(ActionToken)
+                .where(ActionToken.person_id.in_(done.people))
+            )
+            == 0
+        )
         anonymised = uow.session.scalars(select(Person).where(Person.id.in_(done.people))).all()
         assert all(p.email == f"anonymised-{p.id}@invalid" and p.anonymised_at for p in anonymised)
 
@@ -124,13 +136,16 @@ def test_export_holds_everything_about_a_person(app: App, built: Built) -> None:
     json.dumps(data)  # JSON all the way down
     assert data["person"]["name"] == name
     assert [(p["reference"], p["role"]) for p in data["placements"]] == [
-        (record.reference, "participant")]
+        (record.reference, "participant")
+    ]
     assert len(data["agreement_acceptances"]) == 1
     assert [r["answers"] for r in data["evaluation_responses"]] == (
-        [record.answers["participant"]] if "participant" in record.answers else [])
+        [record.answers["participant"]] if "participant" in record.answers else []
+    )
     assert data["emails"] and all(m["to_email"] == email for m in data["emails"])
-    assert data["link_tokens"] and all("token_hash" not in t and "nonce" not in t
-                                       for t in data["link_tokens"])
+    assert data["link_tokens"] and all(
+        "token_hash" not in t and "nonce" not in t for t in data["link_tokens"]
+    )
     manager = export_person(app.reading(), email="mgr0001@people.example")
     assert len(manager["approvals"]) >= 1
     assert {p["role"] for p in manager["placements"]} == {"home_manager"}
@@ -142,11 +157,16 @@ def test_purge_on_both_databases(any_app: App) -> None:
     """The scrubbing queries (LIKE on text, JSON values) on SQLite and PostgreSQL alike."""
     load_examples(any_app)
     ref = propose_example(any_app)
-    apply_event(any_app.uow(), reference=ref, event="withdraw",
-                actor="daniel.aberg@verktyg.example", via="cli",
-                comment="Daniel Åberg got a new job", as_of=datetime(2026, 12, 2, tzinfo=UTC))
-    done = purge(any_app.uow(), completed_before=date(2027, 1, 1), retention_days=30,
-                 as_of=LATER)
+    apply_event(
+        any_app.uow(),
+        reference=ref,
+        event="withdraw",
+        actor="daniel.aberg@verktyg.example",
+        via="cli",
+        comment="Daniel Åberg got a new job",
+        as_of=datetime(2026, 12, 2, tzinfo=UTC),
+    )
+    done = purge(any_app.uow(), completed_before=date(2027, 1, 1), retention_days=30, as_of=LATER)
     with any_app.reading() as uow:
         people = {p.email for p in uow.session.scalars(select(Person))}
         placement = uow.session.scalars(select(Placement)).one()
@@ -160,13 +180,23 @@ def test_purge_on_both_databases(any_app: App) -> None:
 
 
 def test_cli_person_export_and_purge_dry_run(app: App, built: Built, tmp_path: Path) -> None:
-    env = {**os.environ, "MOBILITY_DATABASE_URL": str(app.engine.url),
-           "MOBILITY_SECRET_KEY": "test-secret-key", "MOBILITY_VAR_DIR": str(tmp_path / "var"),
-           "MOBILITY_RETENTION_DAYS": "30"}
+    env = {
+        **os.environ,
+        "MOBILITY_DATABASE_URL": str(app.engine.url),
+        "MOBILITY_SECRET_KEY": "test-secret-key",
+        "MOBILITY_VAR_DIR": str(tmp_path / "var"),
+        "MOBILITY_RETENTION_DAYS": "30",
+    }
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "cli.main", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
 
     email = built.records[0].participant[1]
     exported = run("person", "export", email)
@@ -189,16 +219,21 @@ def test_scrubbing_replaces_whole_names_and_addresses_only() -> None:
 
     scrub = _Scrubber({7: ("Anna Berg", "jan@x.example"), 8: ("Sean O'Neil", "s@y.example")})
     assert scrub.text("Anna Berg and Anna Bergström; ANNA BERG.") == (
-        "Anonymised 7 and Anna Bergström; Anonymised 7.")
+        "Anonymised 7 and Anna Bergström; Anonymised 7."
+    )
     assert scrub.text("mail jan@x.example, not marjan@x.example or jan@x.example.com") == (
-        "mail anonymised-7@invalid, not marjan@x.example or jan@x.example.com")
+        "mail anonymised-7@invalid, not marjan@x.example or jan@x.example.com"
+    )
     assert scrub.text("<p>Sean O&#39;Neil</p>") == "<p>Anonymised 8</p>"
     assert scrub.data({"to": ["Anna Berg <jan@x.example>"], "n": 3}) == {
-        "to": ["Anonymised 7 <anonymised-7@invalid>"], "n": 3}
+        "to": ["Anonymised 7 <anonymised-7@invalid>"],
+        "n": 3,
+    }
 
 
 def test_purge_of_the_500_placement_programme(
-    built_programme: tuple[App, Built], tmp_path: Path,  # noqa: F811 - the imported fixture
+    built_programme: tuple[App, Built],  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
 ) -> None:
     """The same promise at the size of the report test, on a copy of its database."""
     source, built = built_programme
@@ -212,7 +247,10 @@ def test_purge_of_the_500_placement_programme(
     purged = {before_people[pid] for pid in done.people}
     assert len(purged) > 200
     terms = {t for name, email in purged for t in _forms(name) | _forms(email)}
-    assert [(table, value) for table, value in _everything_stored(app)
-            if any(term in value.lower() for term in terms)] == []
+    assert [
+        (table, value)
+        for table, value in _everything_stored(app)
+        if any(term in value.lower() for term in terms)
+    ] == []
     assert _figures(app, built) == figures
     app.engine.dispose()

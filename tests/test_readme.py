@@ -32,5 +32,6 @@ def test_readme_opens_with_the_two_commands() -> None:
     text = README.read_text(encoding="utf-8")
     first_block = text.split("```sh\n", 1)[1].split("```", 1)[0]
     assert [line.split()[:2] for line in first_block.splitlines()] == [
-        ["make", "up"], ["make", "test"],
+        ["make", "up"],
+        ["make", "test"],
     ]

@@ -39,8 +39,13 @@ def counts(app: App) -> dict[str, int]:
 
 def propose(app: App, path: Path, *, draft: bool = False) -> list[tuple[str, str, bool]]:
     registered = register_proposals(
-        app.uow(), proposals=load_proposals(path), actor="sara", via="cli", draft=draft,
-        as_of=AS_OF, source=str(path),
+        app.uow(),
+        proposals=load_proposals(path),
+        actor="sara",
+        via="cli",
+        draft=draft,
+        as_of=AS_OF,
+        source=str(path),
     )
     return [(r.reference, r.state, r.created) for r in registered]
 
@@ -86,8 +91,9 @@ def test_a_different_start_is_a_new_placement(app: App) -> None:
     load_examples(app)
     [proposal] = load_proposals(EXAMPLES / "proposal.yaml")
     later = proposal.model_copy(update={"start": proposal.start.replace(month=3)})
-    registered = register_proposals(app.uow(), proposals=[proposal, later], actor="s", via="cli",
-                                    as_of=AS_OF)
+    registered = register_proposals(
+        app.uow(), proposals=[proposal, later], actor="s", via="cli", as_of=AS_OF
+    )
     assert [r.reference for r in registered] == ["PL-2027-0001", "PL-2027-0002"]
 
 
@@ -107,13 +113,16 @@ def test_three_broken_rows_name_all_three_and_create_nothing(any_app: App, tmp_p
     nothing, every row named."""
     load_examples(any_app)
     before = counts(any_app)
-    path = _write_yaml(tmp_path / "mixed.yaml", [
-        _example(participant={"name": "A", "email": "a@x.example"}),
-        _example(programme="no-such-programme"),
-        _example(participant={"name": "B", "email": "b@x.example"}, direction="outgoing"),
-        _example(participant={"name": "C", "email": "c@x.example"}),
-        _example(programme="paus-2027", direction="incoming"),
-    ])
+    path = _write_yaml(
+        tmp_path / "mixed.yaml",
+        [
+            _example(participant={"name": "A", "email": "a@x.example"}),
+            _example(programme="no-such-programme"),
+            _example(participant={"name": "B", "email": "b@x.example"}, direction="outgoing"),
+            _example(participant={"name": "C", "email": "c@x.example"}),
+            _example(programme="paus-2027", direction="incoming"),
+        ],
+    )
     with pytest.raises(InvalidInput) as invalid:
         propose(any_app, path)
     assert [str(e) for e in invalid.value.errors] == [
@@ -130,15 +139,19 @@ def test_a_csv_with_three_invalid_rows_creates_nothing(app: App, tmp_path: Path)
     before = counts(app)
     lines = (EXAMPLES / "proposals.csv").read_text(encoding="utf-8").splitlines()
     header, good = lines[0], lines[1]
-    bad = [good.replace("maria.sjoberg@univ.example", "maria"),
-           good.replace(",20,", ",0,"),
-           good.replace("2027-08-31", "2027-02-28")]
+    bad = [
+        good.replace("maria.sjoberg@univ.example", "maria"),
+        good.replace(",20,", ",0,"),
+        good.replace("2027-08-31", "2027-02-28"),
+    ]
     path = tmp_path / "bad.csv"
     path.write_text("\n".join([header, good, *bad]) + "\n", encoding="utf-8")
     with pytest.raises(InvalidInput) as invalid:
         propose(app, path)
     assert [(e.row, e.field) for e in invalid.value.errors] == [
-        (2, "participant_email"), (3, "extent_percent"), (4, "end"),
+        (2, "participant_email"),
+        (3, "extent_percent"),
+        (4, "end"),
     ]
     assert counts(app) == before
 
@@ -153,12 +166,14 @@ def test_a_programme_runs_both_ways_needs_a_direction(app: App, tmp_path: Path) 
     rows = _write_yaml(tmp_path / "p.yaml", [_example(programme="both-ways-2027")])
     with pytest.raises(InvalidInput, match="row 1, direction: required"):
         propose(app, rows)
-    rows = _write_yaml(tmp_path / "q.yaml", [_example(programme="both-ways-2027",
-                                                      direction="outgoing")])
+    rows = _write_yaml(
+        tmp_path / "q.yaml", [_example(programme="both-ways-2027", direction="outgoing")]
+    )
     [(reference, state, _)] = propose(app, rows)
     with app.reading() as uow:
-        stored = uow.session.scalars(select(Placement.direction)
-                                     .where(Placement.reference == reference)).one()
+        stored = uow.session.scalars(
+            select(Placement.direction).where(Placement.reference == reference)
+        ).one()
     assert (stored, state) == ("outgoing", "manager_approval")
 
 
@@ -171,8 +186,9 @@ def test_adding_a_programme_again_updates_it(app: App, tmp_path: Path) -> None:
     programme, text = load_programme(path)
     assert register_programme(app.uow(), programme=programme, source=text) == ("paus-2027", False)
     with app.reading() as uow:
-        budget = uow.session.scalars(select(Programme.budget_sek)
-                                     .where(Programme.key == "paus-2027")).one()
+        budget = uow.session.scalars(
+            select(Programme.budget_sek).where(Programme.key == "paus-2027")
+        ).one()
     assert budget == 99
     assert counts(app)["programme"] == 2
 
@@ -180,9 +196,11 @@ def test_adding_a_programme_again_updates_it(app: App, tmp_path: Path) -> None:
 def test_people_are_shared_between_placements_by_email(app: App) -> None:
     load_examples(app)
     [proposal] = load_proposals(EXAMPLES / "proposal.yaml")
-    other = proposal.model_copy(update={
-        "participant": PersonIn(name="Ola Ek", email="OLA.EK@verktyg.example", language="en"),
-    })
+    other = proposal.model_copy(
+        update={
+            "participant": PersonIn(name="Ola Ek", email="OLA.EK@verktyg.example", language="en"),
+        }
+    )
     register_proposals(app.uow(), proposals=[proposal, other], actor="s", via="cli", as_of=AS_OF)
     with app.reading() as uow:
         emails = set(uow.session.scalars(select(Person.email)))
@@ -194,9 +212,13 @@ def test_people_are_shared_between_placements_by_email(app: App) -> None:
 def test_references_count_per_start_year(app: App) -> None:
     load_examples(app)
     [proposal] = load_proposals(EXAMPLES / "proposal.yaml")
-    next_year = proposal.model_copy(update={
-        "start": proposal.start.replace(year=2028), "end": proposal.end.replace(year=2028),
-    })
-    registered = register_proposals(app.uow(), proposals=[proposal, next_year], actor="s",
-                                    via="cli", as_of=AS_OF)
+    next_year = proposal.model_copy(
+        update={
+            "start": proposal.start.replace(year=2028),
+            "end": proposal.end.replace(year=2028),
+        }
+    )
+    registered = register_proposals(
+        app.uow(), proposals=[proposal, next_year], actor="s", via="cli", as_of=AS_OF
+    )
     assert [r.reference for r in registered] == ["PL-2027-0001", "PL-2028-0001"]

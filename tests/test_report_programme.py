@@ -103,10 +103,12 @@ def test_every_state_is_reached_and_the_funnel_matches(
     by_direction = Counter((r.direction, r.target) for r in built.records)
     by_host = Counter((r.host, r.target) for r in built.records)
     rows = report.funnel_by_group
-    assert {(r.value, r.state): r.placements
-            for r in rows if r.group == "direction"} == by_direction
-    assert {(r.value, r.state): r.placements
-            for r in rows if r.group == "host_organisation"} == by_host
+    assert {
+        (r.value, r.state): r.placements for r in rows if r.group == "direction"
+    } == by_direction
+    assert {
+        (r.value, r.state): r.placements for r in rows if r.group == "host_organisation"
+    } == by_host
 
 
 def test_lead_times_median_and_90th_percentile(
@@ -114,12 +116,21 @@ def test_lead_times_median_and_90th_percentile(
 ) -> None:
     _, built = built_programme
     stages = {
-        "proposal_to_approvals": [_days(r.approved_at, r.submitted_at) for r in built.records
-                                  if r.approved_at and r.submitted_at],
-        "approvals_to_agreement": [_days(r.accepted_at, r.approved_at) for r in built.records
-                                   if r.accepted_at and r.approved_at],
-        "proposal_to_agreement": [_days(r.accepted_at, r.submitted_at) for r in built.records
-                                  if r.accepted_at and r.submitted_at],
+        "proposal_to_approvals": [
+            _days(r.approved_at, r.submitted_at)
+            for r in built.records
+            if r.approved_at and r.submitted_at
+        ],
+        "approvals_to_agreement": [
+            _days(r.accepted_at, r.approved_at)
+            for r in built.records
+            if r.accepted_at and r.approved_at
+        ],
+        "proposal_to_agreement": [
+            _days(r.accepted_at, r.submitted_at)
+            for r in built.records
+            if r.accepted_at and r.submitted_at
+        ],
     }
     got = {t.stage: t for t in report.lead_times}
     for stage, days in stages.items():
@@ -138,8 +149,7 @@ def test_rates_and_reasons(built_programme: tuple[App, Built], report: Programme
         "declined": (sum(r.target == "declined" for r in submitted), len(submitted)),
         "withdrawn": (sum(r.target == "withdrawn" for r in submitted), len(submitted)),
         "cancelled": (sum(r.target == "cancelled" for r in submitted), len(submitted)),
-        "agreement_accepted": (sum(r.accepted_at is not None for r in submitted),
-                               len(submitted)),
+        "agreement_accepted": (sum(r.accepted_at is not None for r in submitted), len(submitted)),
         "completed": (sum(r.target == "completed" for r in submitted), len(submitted)),
     }
     assert {r.measure: (r.placements, r.out_of) for r in report.rates} == expected
@@ -158,10 +168,15 @@ def test_money_against_the_budget(
         by_status[MONEY_STATUS[r.target]] += r.funding_sek
     money = report.money
     assert (money.budget_sek, money.committed_sek, money.pipeline_sek, money.released_sek) == (
-        built.budget_sek, by_status["committed"], by_status["pipeline"], by_status["released"])
+        built.budget_sek,
+        by_status["committed"],
+        by_status["pipeline"],
+        by_status["released"],
+    )
     assert money.committed_share == pytest.approx(by_status["committed"] / built.budget_sek)
     assert {m.reference: m.funding_sek for m in report.money_by_placement} == {
-        r.reference: r.funding_sek for r in built.records}
+        r.reference: r.funding_sek for r in built.records
+    }
 
 
 def test_network_first_time_and_returning_hosts(
@@ -172,10 +187,10 @@ def test_network_first_time_and_returning_hosts(
     assert {h.host_organisation: h.placements for h in report.hosts} == placements
     returning = {host_name(n) for n in range(PILOT_HOSTS)} & set(placements)
     assert {h.host_organisation for h in report.hosts if h.returning} == returning
-    went_ahead = Counter(r.host for r in built.records
-                         if MONEY_STATUS[r.target] == "committed")
+    went_ahead = Counter(r.host for r in built.records if MONEY_STATUS[r.target] == "committed")
     assert {h.host_organisation: h.went_ahead for h in report.hosts} == {
-        host: went_ahead[host] for host in placements}
+        host: went_ahead[host] for host in placements
+    }
 
 
 def test_evaluation_results_per_question_and_role(
@@ -184,12 +199,12 @@ def test_evaluation_results_per_question_and_role(
     _, built = built_programme
     answers = [(role, a) for r in built.records for role, a in r.answers.items()]
     for row in report.scores:
-        values = [a[row.question] for role, a in answers
-                  if role == row.role and row.question in a]
+        values = [a[row.question] for role, a in answers if role == row.role and row.question in a]
         assert row.answers == len(values)
         assert row.mean == pytest.approx(np.mean(values), abs=0.01)
         assert [row.score_1, row.score_2, row.score_3, row.score_4, row.score_5] == [
-            values.count(n) for n in range(1, 6)]
+            values.count(n) for n in range(1, 6)
+        ]
     scored = {(r.role, r.question) for r in report.scores}
     assert ("participant", "programme_students") in scored
     assert ("host_contact", "programme_students") not in scored
@@ -213,7 +228,9 @@ def _is_png(path: Path) -> bool:
 
 
 def test_mobility_report_writes_markdown_csv_json_and_png(
-    built_programme: tuple[App, Built], report: ProgrammeReport, tmp_path: Path,
+    built_programme: tuple[App, Built],
+    report: ProgrammeReport,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from typer.testing import CliRunner
@@ -224,8 +241,9 @@ def test_mobility_report_writes_markdown_csv_json_and_png(
     app, built = built_programme
     monkeypatch.setattr(cli.followup, "get_app", lambda: app)
     out = tmp_path / "report"
-    done = CliRunner().invoke(cli_app, ["report", built.programme, "--out", str(out),
-                                        "--as-of", built.as_of.isoformat()])
+    done = CliRunner().invoke(
+        cli_app, ["report", built.programme, "--out", str(out), "--as-of", built.as_of.isoformat()]
+    )
     assert done.exit_code == 0, done.output
     assert done.stdout.startswith(f"wrote 19 files to {out}")
     markdown = (out / "report.md").read_text()
@@ -238,7 +256,8 @@ def test_mobility_report_writes_markdown_csv_json_and_png(
     assert data["summary"]["committed_sek"] == report.money.committed_sek
     funnel = Counter(r.target for r in built.records)
     assert {row["state"]: row["placements"] for row in data["tables"]["funnel"]} == {
-        state: funnel[state] for state in report.funnel}
+        state: funnel[state] for state in report.funnel
+    }
     tables = report_tables(report)
     json.dumps(tables)  # plain values all the way: Prefect table artifacts take them as they are
     for name, rows in tables.items():
@@ -266,11 +285,19 @@ def test_mobility_report_to_stdout_in_each_format(
     assert "# funnel\nstate,placements\n" in outputs["csv"]
     assert json.loads(outputs["json"])["summary"]["placements"] == PLACEMENTS
     # the real command, for its one-line error
-    env = {**os.environ, "MOBILITY_DATABASE_URL": str(app.engine.url),
-           "MOBILITY_SECRET_KEY": "test-secret-key", "MOBILITY_VAR_DIR": str(tmp_path / "var")}
+    env = {
+        **os.environ,
+        "MOBILITY_DATABASE_URL": str(app.engine.url),
+        "MOBILITY_SECRET_KEY": "test-secret-key",
+        "MOBILITY_VAR_DIR": str(tmp_path / "var"),
+    }
     unknown = subprocess.run(
         [sys.executable, "-m", "cli.main", "report", "no-such-programme"],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert unknown.returncode == 2
     assert unknown.stderr.startswith("error: no programme 'no-such-programme'")

@@ -28,11 +28,25 @@ def test_reminders_escalations_and_checkins_reach_the_report(any_app: App) -> No
     run_sweep(app.uow, as_of=datetime(2026, 12, 14, 9, tzinfo=UTC))
     approved = datetime(2026, 12, 15, 9, tzinfo=UTC)
     for role in ("home_manager", "host_contact"):
-        apply_event(app.uow(), reference=ref, event="approve", role=role, actor=role,
-                    via="link", as_of=approved)
+        apply_event(
+            app.uow(),
+            reference=ref,
+            event="approve",
+            role=role,
+            actor=role,
+            via="link",
+            as_of=approved,
+        )
     for role in ("participant", "home_manager", "host_contact"):
-        apply_event(app.uow(), reference=ref, event="accept", role=role, actor=role,
-                    via="link", as_of=approved)
+        apply_event(
+            app.uow(),
+            reference=ref,
+            event="accept",
+            role=role,
+            actor=role,
+            via="link",
+            as_of=approved,
+        )
     midway = datetime(2027, 5, 3, 9, tzinfo=UTC)
     run_sweep(app.uow, as_of=midway)
 
@@ -43,25 +57,38 @@ def test_reminders_escalations_and_checkins_reach_the_report(any_app: App) -> No
             for kind in ("reminder", "escalation")
         }
         token = uow.session.scalars(
-            select(ActionToken).where(ActionToken.purpose == "checkin")
+            select(ActionToken)
+            .where(ActionToken.purpose == "checkin")
             .join(EvaluationResponse, EvaluationResponse.id == ActionToken.subject_id)
             .where(EvaluationResponse.role == "participant")
         ).one()
         raw = app.config.minter.raw_for(token)
     assert expected["reminder"] >= 4 and expected["escalation"] == 1
-    outcome = act_on_link(app.uow(), raw_token=raw, decision=None, comment=None,
-                          answers_form={"going_well": ["4"], "comment": ["Good start."]},
-                          now=midway)
+    outcome = act_on_link(
+        app.uow(),
+        raw_token=raw,
+        decision=None,
+        comment=None,
+        answers_form={"going_well": ["4"], "comment": ["Good start."]},
+        now=midway,
+    )
     assert outcome.kind == "done", outcome
 
     report = build_report(app.reading(), programme=PROGRAMME, as_of=midway)
     approval = next(r for r in report.reminders if r.stage == "approval")
     assert (approval.reminders, approval.escalations, approval.placements_reminded) == (
-        expected["reminder"], expected["escalation"], 1)
+        expected["reminder"],
+        expected["escalation"],
+        1,
+    )
     assert report.responses["checkin"] == {"asked": 2, "answered": 1}
     checkin = next(r for r in report.scores if r.kind == "checkin")
     assert (checkin.role, checkin.question, checkin.answers, checkin.score_4) == (
-        "participant", "going_well", 1, 1)
+        "participant",
+        "going_well",
+        1,
+        1,
+    )
     assert [(t.kind, t.text) for t in report.texts] == [("checkin", "Good start.")]
     markdown = report_markdown(report)
     assert "| checkin | participant | going_well |" in markdown

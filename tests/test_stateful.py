@@ -34,8 +34,13 @@ from tests.conftest import load_examples, make_app
 from tests.test_machine import REGISTERED, register, snapshot
 
 # The event that moves each open state on, done by whoever the step waits for.
-FORWARD = {"proposal": "submit", "manager_approval": "approve", "agreement": "accept",
-           "placement": "end", "evaluation": "answer"}
+FORWARD = {
+    "proposal": "submit",
+    "manager_approval": "approve",
+    "agreement": "accept",
+    "placement": "end",
+    "evaluation": "answer",
+}
 ROLES = (None, "participant", "home_manager", "host_contact", "coordinator")
 
 # (from_state, event, to_state) the machine defines; an internal transition stays in place.
@@ -65,16 +70,21 @@ class PlacementLifecycle(RuleBasedStateMachine):
         before = snapshot(self.app, self.ref)
         try:
             result = apply_event(
-                self.app.uow(), reference=self.ref, event=event, role=role,
-                actor=role or "coordinator", via="cli", comment="because",
+                self.app.uow(),
+                reference=self.ref,
+                event=event,
+                role=role,
+                actor=role or "coordinator",
+                via="cli",
+                comment="because",
                 answers={"goals": 3} if event == "answer" else None,
                 expected_version=before.version - 1 if stale else before.version,
                 as_of=self.as_of,
             )
         except TransitionRefused as refused:
             assert snapshot(self.app, self.ref) == before, f"{event} refused but left a trace"
-            assert self.ref in str(refused) or "reason" in str(refused) or "unknown" in str(
-                refused
+            assert (
+                self.ref in str(refused) or "reason" in str(refused) or "unknown" in str(refused)
             ), str(refused)
             if stale:
                 assert isinstance(refused, AlreadyDecided)
@@ -89,8 +99,12 @@ class PlacementLifecycle(RuleBasedStateMachine):
         assert after.outbox >= before.outbox
         self.applied += 1
 
-    @rule(event=st.sampled_from(EVENTS), role=st.sampled_from(ROLES),
-          days=st.integers(0, 90), stale=st.booleans())
+    @rule(
+        event=st.sampled_from(EVENTS),
+        role=st.sampled_from(ROLES),
+        days=st.integers(0, 90),
+        stale=st.booleans(),
+    )
     def any_event(self, event: str, role: str | None, days: int, stale: bool) -> None:
         self._apply(event, role, days, stale)
 
@@ -151,7 +165,9 @@ def test_random_event_sequences_keep_the_invariants(
     run_state_machine_as_test(
         PlacementLifecycle,
         settings=settings(
-            max_examples=15, stateful_step_count=30, deadline=None,
+            max_examples=15,
+            stateful_step_count=30,
+            deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
@@ -159,4 +175,3 @@ def test_random_event_sequences_keep_the_invariants(
     with app.reading() as uow:
         reached = set(uow.session.scalars(select(Placement.state).distinct()))
     assert len(reached) >= 3, reached
-

@@ -18,11 +18,25 @@ from tests.test_reminders import at, messages
 def _to_placement(app: App) -> str:
     reference = propose_example(app, as_of=at(date(2027, 1, 11), 9))
     for role in ("home_manager", "host_contact"):
-        apply_event(app.uow(), reference=reference, event="approve", role=role, actor=role,
-                    via="link", as_of=at(date(2027, 1, 12), 9))
+        apply_event(
+            app.uow(),
+            reference=reference,
+            event="approve",
+            role=role,
+            actor=role,
+            via="link",
+            as_of=at(date(2027, 1, 12), 9),
+        )
     for role in ("participant", "home_manager", "host_contact"):
-        apply_event(app.uow(), reference=reference, event="accept", role=role, actor=role,
-                    via="link", as_of=at(date(2027, 1, 13), 9))
+        apply_event(
+            app.uow(),
+            reference=reference,
+            event="accept",
+            role=role,
+            actor=role,
+            via="link",
+            as_of=at(date(2027, 1, 13), 9),
+        )
     return reference
 
 
@@ -40,7 +54,9 @@ def test_the_calendar_walks_a_placement_to_completed(any_app: App) -> None:
     report = run_sweep(examples.uow, as_of=at(date(2027, 2, 1)))
     assert report.counts == {"placement_starts": 2}
     assert {m.to_email for m in messages(examples, "placement_starts")} == {
-        "daniel.aberg@verktyg.example", "jan.berg@univ.example"}
+        "daniel.aberg@verktyg.example",
+        "jan.berg@univ.example",
+    }
     assert run_sweep(examples.uow, as_of=at(date(2027, 2, 2))).total == 0
 
     assert run_sweep(examples.uow, as_of=at(date(2027, 5, 1), 23)).total == 0
@@ -48,10 +64,17 @@ def test_the_calendar_walks_a_placement_to_completed(any_app: App) -> None:
     assert report.counts == {"checkin_request": 2}
     checkins = messages(examples, "checkin_request")
     with examples.reading() as uow:
-        responses = list(uow.session.scalars(
-            select(EvaluationResponse).where(EvaluationResponse.kind == "checkin")))
-        tokens = {t.id: t for t in uow.session.scalars(
-            select(ActionToken).where(ActionToken.purpose == "checkin"))}
+        responses = list(
+            uow.session.scalars(
+                select(EvaluationResponse).where(EvaluationResponse.kind == "checkin")
+            )
+        )
+        tokens = {
+            t.id: t
+            for t in uow.session.scalars(
+                select(ActionToken).where(ActionToken.purpose == "checkin")
+            )
+        }
         uow.session.expunge_all()
     assert {r.role for r in responses} == {"participant", "host_contact"}
     assert {tokens[m.token_id].subject_id for m in checkins} == {r.id for r in responses}
@@ -62,12 +85,22 @@ def test_the_calendar_walks_a_placement_to_completed(any_app: App) -> None:
     assert get_placement(examples.reading(), reference=reference).state == "evaluation"
     assert len(messages(examples, "evaluation_request")) == 3
 
-    apply_event(examples.uow(), reference=reference, event="answer", role="participant",
-                actor="daniel", via="link", answers={}, as_of=at(date(2027, 8, 2)))
+    apply_event(
+        examples.uow(),
+        reference=reference,
+        event="answer",
+        role="participant",
+        actor="daniel",
+        via="link",
+        answers={},
+        as_of=at(date(2027, 8, 2)),
+    )
     report = run_sweep(examples.uow, as_of=at(date(2027, 8, 4)))  # 3 business days
     assert report.counts == {"evaluation_reminder": 2}
     assert {m.to_email for m in messages(examples, "evaluation_reminder")} == {
-        "eva.holm@verktyg.example", "jan.berg@univ.example"}
+        "eva.holm@verktyg.example",
+        "jan.berg@univ.example",
+    }
 
     report = run_sweep(examples.uow, as_of=at(date(2027, 8, 13)))  # due after 10 days
     assert report.counts["closed"] == 1
@@ -87,8 +120,15 @@ def test_end_is_read_in_stockholm_time(examples: App) -> None:
 
 def test_withdrawn_placements_get_nothing(examples: App) -> None:
     reference = propose_example(examples, as_of=at(date(2027, 3, 24), 9))
-    apply_event(examples.uow(), reference=reference, event="withdraw", comment="no time",
-                actor="sara", via="cli", as_of=at(date(2027, 3, 25)))
+    apply_event(
+        examples.uow(),
+        reference=reference,
+        event="withdraw",
+        comment="no time",
+        actor="sara",
+        via="cli",
+        as_of=at(date(2027, 3, 25)),
+    )
     assert run_sweep(examples.uow, as_of=at(date(2027, 4, 30))).total == 0
     with examples.reading() as uow:
         kinds = set(uow.session.scalars(select(OutboxMessage.kind)))

@@ -21,19 +21,25 @@ def env(tmp_path: Path, sqlite_template: Path) -> dict[str, str]:
 
     shutil.copy(sqlite_template, tmp_path / "mobility.db")
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MOBILITY_"))}
-    return {**clean, "MOBILITY_VAR_DIR": str(tmp_path / "var"),
-            "MOBILITY_DATABASE_URL": f"sqlite:///{tmp_path / 'mobility.db'}",
-            "MOBILITY_SECRET_KEY": "cli-test-secret"}
+    return {
+        **clean,
+        "MOBILITY_VAR_DIR": str(tmp_path / "var"),
+        "MOBILITY_DATABASE_URL": f"sqlite:///{tmp_path / 'mobility.db'}",
+        "MOBILITY_SECRET_KEY": "cli-test-secret",
+    }
 
 
 def mobility(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([MOBILITY, *args], env=env, capture_output=True, text=True,
-                          timeout=60, check=False)
+    return subprocess.run(
+        [MOBILITY, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def test_run_sweep_and_report_without_prefect(env: dict[str, str]) -> None:
-    assert mobility(env, "programme", "add",
-                    str(EXAMPLES / "programme-affiliation.yaml")).returncode == 0
+    assert (
+        mobility(env, "programme", "add", str(EXAMPLES / "programme-affiliation.yaml")).returncode
+        == 0
+    )
     assert mobility(env, "propose", str(EXAMPLES / "proposal.yaml")).returncode == 0
     # The proposal was made now; eight business days on, reminders and the digest are due.
     from datetime import datetime

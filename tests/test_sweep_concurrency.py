@@ -39,34 +39,63 @@ def _register_many(app: App, count: int = PLACEMENTS) -> None:
         model = session.scalars(select(Placement)).one()
         approvals = list(session.scalars(select(Approval)))
         people = {p.id: p for p in session.scalars(select(Person))}
-        columns = {c.key: getattr(model, c.key) for c in Placement.__table__.columns
-                   if c.key not in ("id", "reference", "participant_id")}
-        participants = [Person(email=f"participant{n}@verktyg.example", name=f"Participant {n}",
-                               language="sv", created_at=SENT) for n in range(1, count)]
+        columns = {
+            c.key: getattr(model, c.key)
+            for c in Placement.__table__.columns
+            if c.key not in ("id", "reference", "participant_id")
+        }
+        participants = [
+            Person(
+                email=f"participant{n}@verktyg.example",
+                name=f"Participant {n}",
+                language="sv",
+                created_at=SENT,
+            )
+            for n in range(1, count)
+        ]
         session.add_all(participants)
         session.flush()
-        placements = [Placement(reference=f"PL-2027-{n + 1:05d}", participant_id=person.id,
-                                **columns)
-                      for n, person in enumerate(participants, start=1)]
+        placements = [
+            Placement(reference=f"PL-2027-{n + 1:05d}", participant_id=person.id, **columns)
+            for n, person in enumerate(participants, start=1)
+        ]
         session.add_all(placements)
         session.flush()
         new_approvals = [
-            Approval(placement_id=placement.id, round=a.round, role=a.role,
-                     person_id=a.person_id, requested_at=a.requested_at)
-            for placement in placements for a in approvals
+            Approval(
+                placement_id=placement.id,
+                round=a.round,
+                role=a.role,
+                person_id=a.person_id,
+                requested_at=a.requested_at,
+            )
+            for placement in placements
+            for a in approvals
         ]
         session.add_all(new_approvals)
         session.flush()
         tokens = [
-            uow.config.minter.mint(placement_id=a.placement_id, person_id=a.person_id,
-                                   purpose="approval", subject_id=a.id, now=SENT)
+            uow.config.minter.mint(
+                placement_id=a.placement_id,
+                person_id=a.person_id,
+                purpose="approval",
+                subject_id=a.id,
+                now=SENT,
+            )
             for a in new_approvals
         ]
         session.add_all(tokens)
         session.flush()
         for token in tokens:
-            message = queue_message(uow, kind="approval_request", person=people[token.person_id],
-                                    placement=None, now=SENT, token=token, language="sv")
+            message = queue_message(
+                uow,
+                kind="approval_request",
+                person=people[token.person_id],
+                placement=None,
+                now=SENT,
+                token=token,
+                language="sv",
+            )
             message.placement_id = token.placement_id
         session.flush()
         uow.commit()
@@ -95,15 +124,23 @@ def thousand(thousand_template: Path, tmp_path: Path) -> App:
 def assert_no_duplicates(app: App) -> None:
     with app.reading() as uow:
         rows = uow.session.execute(
-            select(OutboxMessage.kind, OutboxMessage.to_email, OutboxMessage.placement_id,
-                   OutboxMessage.context, OutboxMessage.dedupe_key)
+            select(
+                OutboxMessage.kind,
+                OutboxMessage.to_email,
+                OutboxMessage.placement_id,
+                OutboxMessage.context,
+                OutboxMessage.dedupe_key,
+            )
         ).all()
     per_recipient = Counter((kind, email, placement) for kind, email, placement, _, _ in rows)
     duplicates = {key: n for key, n in per_recipient.items() if n > 1}
     assert duplicates == {}, f"{len(duplicates)} duplicate emails"
     kinds = Counter(kind for kind, *_ in rows)
-    assert kinds == {"approval_request": 2 * PLACEMENTS, "approval_reminder": 2 * PLACEMENTS,
-                     "escalation_digest": 1}
+    assert kinds == {
+        "approval_request": 2 * PLACEMENTS,
+        "approval_reminder": 2 * PLACEMENTS,
+        "escalation_digest": 1,
+    }
     keys = Counter(key for *_, key in rows if key is not None)
     assert max(keys.values()) == 1
     cases = [c["reference"] for *_, context, _ in rows for c in context.get("cases", [])]
@@ -121,8 +158,11 @@ def _merged(*reports: SweepReport) -> Counter[str]:
 def test_sweep_twice_at_the_same_moment_over_1000_placements(thousand: App) -> None:
     first = run_sweep(thousand.uow, as_of=SWEEP_AT)
     second = run_sweep(thousand.uow, as_of=SWEEP_AT)
-    assert first.counts == {"approval_reminder": 2000, "escalation_digest": 1,
-                            "escalated_cases": 1000}
+    assert first.counts == {
+        "approval_reminder": 2000,
+        "escalation_digest": 1,
+        "escalated_cases": 1000,
+    }
     assert second.total == 0
     assert_no_duplicates(thousand)
 
@@ -166,8 +206,10 @@ def test_two_sweeps_in_parallel_processes_on_postgres_send_nothing_twice(
     barrier = context.Barrier(2)
     url = postgres_app.engine.url.render_as_string(hide_password=False)
     processes = [
-        context.Process(target=_sweep_in_process,
-                        args=(url, str(tmp_path / "var"), SWEEP_AT.isoformat(), barrier))
+        context.Process(
+            target=_sweep_in_process,
+            args=(url, str(tmp_path / "var"), SWEEP_AT.isoformat(), barrier),
+        )
         for _ in range(2)
     ]
     for process in processes:

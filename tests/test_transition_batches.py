@@ -35,8 +35,12 @@ from tests.conftest import EXAMPLES, load_examples
 
 AS_OF = datetime(2026, 12, 1, 8, tzinfo=UTC)
 START, END = date(2027, 2, 1), date(2027, 7, 30)
-MOMENTS = (datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 3, 1, tzinfo=UTC),
-           datetime(2027, 8, 2, tzinfo=UTC), datetime(2027, 9, 1, tzinfo=UTC))
+MOMENTS = (
+    datetime(2027, 1, 1, tzinfo=UTC),
+    datetime(2027, 3, 1, tzinfo=UTC),
+    datetime(2027, 8, 2, tzinfo=UTC),
+    datetime(2027, 9, 1, tzinfo=UTC),
+)
 ROLES = (None, "home_manager", "host_contact", "participant")
 
 
@@ -50,17 +54,27 @@ def _models(state: str) -> list[SimpleNamespace]:
     models = []
     for waiting in waiting_sets:
         roles = ("home_manager", "host_contact")
-        models.append(SimpleNamespace(
-            state=state, start_date=START, end_date=END,
-            evaluation_due_on=date(2027, 8, 13),
-            approval_round=1,
-            approvals=[_step(round=1, role=r, decision=None if r in waiting else "approved")
-                       for r in roles],
-            acceptances=[_step(role=r, voided_at=None,
-                               accepted_at=None if r in waiting else AS_OF) for r in roles],
-            responses=[_step(kind="evaluation", role=r,
-                             submitted_at=None if r in waiting else AS_OF) for r in roles],
-        ))
+        models.append(
+            SimpleNamespace(
+                state=state,
+                start_date=START,
+                end_date=END,
+                evaluation_due_on=date(2027, 8, 13),
+                approval_round=1,
+                approvals=[
+                    _step(round=1, role=r, decision=None if r in waiting else "approved")
+                    for r in roles
+                ],
+                acceptances=[
+                    _step(role=r, voided_at=None, accepted_at=None if r in waiting else AS_OF)
+                    for r in roles
+                ],
+                responses=[
+                    _step(kind="evaluation", role=r, submitted_at=None if r in waiting else AS_OF)
+                    for r in roles
+                ],
+            )
+        )
     return models
 
 
@@ -71,7 +85,10 @@ def test_decide_answers_as_the_machine_does_for_every_state_event_and_guard() ->
             expected = _decide_with_instance(model, event, role=role, as_of=moment)  # type: ignore[arg-type]
             assert model.state == state  # asking the machine leaves the model as it was
             assert decide(model, event, role=role, as_of=moment) == expected, (  # type: ignore[arg-type]
-                state, event, role, moment
+                state,
+                event,
+                role,
+                moment,
             )
             cases += 1
     assert cases == len(STATES) * len(EVENTS) * len(ROLES) * len(MOMENTS) * 3
@@ -80,8 +97,13 @@ def test_decide_answers_as_the_machine_does_for_every_state_event_and_guard() ->
 def _copies(count: int) -> list[Any]:
     [proposal] = load_proposals(EXAMPLES / "proposal.yaml")
     return [
-        proposal.model_copy(update={"participant": proposal.participant.model_copy(
-            update={"email": f"batch{n}@example.org", "name": f"Batch {n}"})})
+        proposal.model_copy(
+            update={
+                "participant": proposal.participant.model_copy(
+                    update={"email": f"batch{n}@example.org", "name": f"Batch {n}"}
+                )
+            }
+        )
         for n in range(count)
     ]
 
@@ -93,35 +115,46 @@ def _count(app: App, model: type[Any], *where: Any) -> int:
 
 def test_a_batch_loses_whole_when_one_placement_changed_underneath(any_app: App) -> None:
     load_examples(any_app)
-    registered = register_proposals(any_app.uow(), proposals=_copies(3), actor="s", via="cli",
-                                    draft=True, as_of=AS_OF)
-    before = {m.__tablename__: _count(any_app, m)
-              for m in (HistoryEntry, Approval, OutboxMessage, ActionToken)}
+    registered = register_proposals(
+        any_app.uow(), proposals=_copies(3), actor="s", via="cli", draft=True, as_of=AS_OF
+    )
+    before = {
+        m.__tablename__: _count(any_app, m)
+        for m in (HistoryEntry, Approval, OutboxMessage, ActionToken)
+    }
     uow = any_app.uow()
     with uow, pytest.raises(AlreadyDecided):
         session = uow.session
         placements = [load_for_update(session, r.reference) for r in registered]
         # Someone else's write lands between our read and our compare-and-set.
-        session.execute(update(Placement).where(Placement.id == placements[1].id)
-                        .values(version=Placement.version + 1)
-                        .execution_options(synchronize_session=False))
-        apply_event_to_many_in(uow, placements=placements, event="submit", actor="s",
-                               via="cli", as_of=AS_OF)
-    after = {m.__tablename__: _count(any_app, m)
-             for m in (HistoryEntry, Approval, OutboxMessage, ActionToken)}
+        session.execute(
+            update(Placement)
+            .where(Placement.id == placements[1].id)
+            .values(version=Placement.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        apply_event_to_many_in(
+            uow, placements=placements, event="submit", actor="s", via="cli", as_of=AS_OF
+        )
+    after = {
+        m.__tablename__: _count(any_app, m)
+        for m in (HistoryEntry, Approval, OutboxMessage, ActionToken)
+    }
     assert after == before
     assert _count(any_app, Placement, Placement.state == "proposal") == 3
 
 
 def test_a_batch_submit_writes_what_single_events_write(any_app: App) -> None:
     load_examples(any_app)
-    registered = register_proposals(any_app.uow(), proposals=_copies(4), actor="s", via="cli",
-                                    draft=True, as_of=AS_OF)
+    registered = register_proposals(
+        any_app.uow(), proposals=_copies(4), actor="s", via="cli", draft=True, as_of=AS_OF
+    )
     uow = any_app.uow()
     with uow:
         placements = [load_for_update(uow.session, r.reference) for r in registered]
-        results = apply_event_to_many_in(uow, placements=placements, event="submit",
-                                         actor="s", via="cli", as_of=AS_OF)
+        results = apply_event_to_many_in(
+            uow, placements=placements, event="submit", actor="s", via="cli", as_of=AS_OF
+        )
         uow.commit()
     assert [(r.reference, r.from_state, r.to_state, r.version) for r in results] == [
         (r.reference, "proposal", "manager_approval", 2) for r in registered
@@ -132,9 +165,15 @@ def test_a_batch_submit_writes_what_single_events_write(any_app: App) -> None:
         for result in results:
             placement = load_for_update(session, result.reference, lock=False)
             assert (placement.state, placement.version, placement.approval_round) == (
-                "manager_approval", 2, 1)
-            history = session.scalars(select(HistoryEntry.event).where(
-                HistoryEntry.placement_id == placement.id).order_by(HistoryEntry.version)).all()
+                "manager_approval",
+                2,
+                1,
+            )
+            history = session.scalars(
+                select(HistoryEntry.event)
+                .where(HistoryEntry.placement_id == placement.id)
+                .order_by(HistoryEntry.version)
+            ).all()
             assert history == ["register", "submit"]
             # Each link acts on its own approver's step of this placement.
             for message_id in result.outbox_ids:
@@ -150,8 +189,9 @@ def test_bulk_registration_keeps_row_order_and_returns_a_repeated_row(any_app: A
     load_examples(any_app)
     first, second, third = _copies(3)
     rows = [first, second, first, third]
-    registered = register_proposals(any_app.uow(), proposals=rows, actor="s", via="cli",
-                                    as_of=AS_OF)
+    registered = register_proposals(
+        any_app.uow(), proposals=rows, actor="s", via="cli", as_of=AS_OF
+    )
     assert [(r.reference, r.state, r.created) for r in registered] == [
         ("PL-2027-0001", "manager_approval", True),
         ("PL-2027-0002", "manager_approval", True),
@@ -161,20 +201,24 @@ def test_bulk_registration_keeps_row_order_and_returns_a_repeated_row(any_app: A
     assert _count(any_app, Placement) == 3
     assert _count(any_app, HistoryEntry) == 6  # register + submit, each
     # The next file continues the numbering and finds what exists.
-    again = register_proposals(any_app.uow(), proposals=[third, *_copies(4)[3:]], actor="s",
-                               via="cli", as_of=AS_OF)
+    again = register_proposals(
+        any_app.uow(), proposals=[third, *_copies(4)[3:]], actor="s", via="cli", as_of=AS_OF
+    )
     assert [(r.reference, r.created) for r in again] == [
-        ("PL-2027-0003", False), ("PL-2027-0004", True)
+        ("PL-2027-0003", False),
+        ("PL-2027-0004", True),
     ]
 
 
 def test_a_placement_loaded_for_one_event_holds_what_that_event_reads(app: App) -> None:
     load_examples(app)
-    [registered] = register_proposals(app.uow(), proposals=_copies(1), actor="s", via="cli",
-                                      as_of=AS_OF)
+    [registered] = register_proposals(
+        app.uow(), proposals=_copies(1), actor="s", via="cli", as_of=AS_OF
+    )
     with app.reading() as uow:
-        placement = load_for_update(uow.session, registered.reference, lock=False,
-                                    collections=("approvals",))
+        placement = load_for_update(
+            uow.session, registered.reference, lock=False, collections=("approvals",)
+        )
         assert len(placement.approvals) == 2
         full = load_for_update(uow.session, registered.reference, lock=False)
         assert full is placement

@@ -75,8 +75,9 @@ def test_request_changes_confirmation_says_what_happens_next(examples: App) -> N
     ref = propose_example(app, as_of=PROPOSED)
     raw = live_links(app, ref, "approval")["host_contact"]
     with served(app, clock=Clock()) as base:
-        done = httpx.post(f"{base}/l/{raw}", data={"decision": "request_changes",
-                                                   "comment": "Please add a plan"})
+        done = httpx.post(
+            f"{base}/l/{raw}", data={"decision": "request_changes", "comment": "Please add a plan"}
+        )
         again = httpx.get(f"{base}/l/{raw}")
     assert done.status_code == 200 and "You asked for changes." in done.text
     assert "The coordinator gets your comments and revises the proposal" in done.text
@@ -94,20 +95,27 @@ def test_agreement_page_shows_the_version_and_its_checksum(examples: App) -> Non
         page = httpx.get(f"{base}/l/{links['participant']}")
         wrong = httpx.post(f"{base}/l/{links['participant']}", data={"decision": "approve"})
         # The terms change: every earlier agreement link dies, new ones go out.
-        amend_terms(app.uow(), reference=ref, changes=TermsChange(extent_percent=25),
-                    actor="sara", via="cli", as_of=NOW)
+        amend_terms(
+            app.uow(),
+            reference=ref,
+            changes=TermsChange(extent_percent=25),
+            actor="sara",
+            via="cli",
+            as_of=NOW,
+        )
         old = httpx.get(f"{base}/l/{links['participant']}")
         new = httpx.get(f"{base}/l/{live_links(app, ref, 'agreement')['participant']}")
     assert page.status_code == 200
     assert 'name="decision" value="accept"' in page.text
-    assert "Avtalsversion 1" in page.text and "<article class=\"agreement\"" in page.text
+    assert "Avtalsversion 1" in page.text and '<article class="agreement"' in page.text
     from sqlalchemy import select
 
     from models import AgreementDocument
 
     with app.reading() as uow:
-        shas = uow.session.scalars(select(AgreementDocument.sha256)
-                                   .order_by(AgreementDocument.version)).all()
+        shas = uow.session.scalars(
+            select(AgreementDocument.sha256).order_by(AgreementDocument.version)
+        ).all()
     assert shas[0] in page.text
     assert wrong.status_code == 400
     assert old.status_code == 410
@@ -127,12 +135,13 @@ def test_answered_evaluation_is_shown_read_only(examples: App) -> None:
         for raw in live_links(app, ref, "agreement").values():
             assert httpx.post(f"{base}/l/{raw}", data={"decision": "accept"}).status_code == 200
         clock.now = ENDED
-        apply_event(app.uow(), reference=ref, event="end", actor="sweep", via="flow",
-                    as_of=ENDED)
+        apply_event(app.uow(), reference=ref, event="end", actor="sweep", via="flow", as_of=ENDED)
         raw = live_links(app, ref, "evaluation")["participant"]
         form = httpx.get(f"{base}/l/{raw}")
-        invalid = httpx.post(f"{base}/l/{raw}", data={"goals_reached": "7", "again": "maybe",
-                                                      "outcomes_text": "kept"})
+        invalid = httpx.post(
+            f"{base}/l/{raw}",
+            data={"goals_reached": "7", "again": "maybe", "outcomes_text": "kept"},
+        )
         done = httpx.post(f"{base}/l/{raw}", data=EVALUATION_FORM)
         shown = httpx.get(f"{base}/l/{raw}")
     assert form.status_code == 200
@@ -149,37 +158,55 @@ def test_answered_evaluation_is_shown_read_only(examples: App) -> None:
 
 # --- the commands ------------------------------------------------------------------------------
 
+
 def _env(tmp_path: Path, template: Path, **extra: str) -> dict[str, str]:
     shutil.copy(template, tmp_path / "mobility.db")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOBILITY_")}
-    env.update({
-        "MOBILITY_DATABASE_URL": f"sqlite:///{tmp_path / 'mobility.db'}",
-        "MOBILITY_VAR_DIR": str(tmp_path / "var"),
-        "MOBILITY_SECRET_KEY": "test-secret-key",
-        "PYTHONPATH": str(ROOT),
-        **extra,
-    })
+    env.update(
+        {
+            "MOBILITY_DATABASE_URL": f"sqlite:///{tmp_path / 'mobility.db'}",
+            "MOBILITY_VAR_DIR": str(tmp_path / "var"),
+            "MOBILITY_SECRET_KEY": "test-secret-key",
+            "PYTHONPATH": str(ROOT),
+            **extra,
+        }
+    )
     return env
 
 
 def _mobility(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_mobility_web_serves_links_and_dev_mail_and_logs_no_token(
-    tmp_path: Path, sqlite_template: Path,
+    tmp_path: Path,
+    sqlite_template: Path,
 ) -> None:
     from config import Settings
     from states.bootstrap import bootstrap
     from web.server import free_port
 
     port, catcher = free_port(), free_port()
-    env = _env(tmp_path, sqlite_template, MOBILITY_BASE_URL=f"http://127.0.0.1:{port}",
-               MOBILITY_CATCHER_PORT=str(catcher))
-    settings = Settings(database_url=env["MOBILITY_DATABASE_URL"], var_dir=tmp_path / "var",
-                        secret_key="test-secret-key", base_url=env["MOBILITY_BASE_URL"],
-                        _env_file=None)  # type: ignore[call-arg]
+    env = _env(
+        tmp_path,
+        sqlite_template,
+        MOBILITY_BASE_URL=f"http://127.0.0.1:{port}",
+        MOBILITY_CATCHER_PORT=str(catcher),
+    )
+    settings = Settings(
+        database_url=env["MOBILITY_DATABASE_URL"],
+        var_dir=tmp_path / "var",
+        secret_key="test-secret-key",
+        base_url=env["MOBILITY_BASE_URL"],
+        _env_file=None,
+    )  # type: ignore[call-arg]
     app = bootstrap(settings)
     load_examples(app)
     # Now, as the CLI would: its commands run on the real clock.
@@ -187,7 +214,10 @@ def test_mobility_web_serves_links_and_dev_mail_and_logs_no_token(
     log = (tmp_path / "web.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "web", "--port", str(port)],
-        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -223,8 +253,14 @@ def test_mobility_web_serves_links_and_dev_mail_and_logs_no_token(
         assert "sent 1" in _mobility(env, "outbox", "send").stdout
         pages = [httpx.get(f"{base}/l/{raw}") for raw in before]
         assert [p.status_code for p in pages] == [410, 410]
-        assert sum("A new link was sent to you on" in p.text or
-                   "En ny länk skickades till dig" in p.text for p in pages) == 1
+        assert (
+            sum(
+                "A new link was sent to you on" in p.text
+                or "En ny länk skickades till dig" in p.text
+                for p in pages
+            )
+            == 1
+        )
         newest = httpx.get(f"{base}/dev/mail").text.split("<tbody>", 1)[1].split("</tr>", 1)[0]
         assert person in newest
     finally:
@@ -240,7 +276,8 @@ def test_mobility_web_serves_links_and_dev_mail_and_logs_no_token(
 
 
 def test_resend_refusal_is_one_line_and_a_nonzero_exit(
-    tmp_path: Path, sqlite_template: Path,
+    tmp_path: Path,
+    sqlite_template: Path,
 ) -> None:
     env = _env(tmp_path, sqlite_template)
     result = _mobility(env, "resend", "PL-2099-0001")

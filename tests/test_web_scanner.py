@@ -47,9 +47,14 @@ def stack(sqlite_template: Path, tmp_path: Path) -> Iterator[Stack]:
 def snapshot(stack: Stack) -> tuple[list[tuple[str, int, str]], int]:
     """Every placement's (reference, version, state) and how many tokens were ever used."""
     with stack.app.reading() as uow:
-        placements = [tuple(r) for r in uow.session.execute(
-            select(Placement.reference, Placement.version, Placement.state)
-            .order_by(Placement.id))]
+        placements = [
+            tuple(r)
+            for r in uow.session.execute(
+                select(Placement.reference, Placement.version, Placement.state).order_by(
+                    Placement.id
+                )
+            )
+        ]
         used = uow.session.scalar(
             select(func.count()).select_from(ActionToken).where(ActionToken.used_at.is_not(None))
         )
@@ -118,5 +123,7 @@ def test_scanners_change_nothing_and_people_then_decide(stack: Stack, browser: o
         assert after[0][0][2] == next_state
         assert after[1] == before[1] + len(links)
     assert ref == before[0][0][0]
-    print(f"scanner: {scanned} requests (HEAD, GET, GET, Chromium) on the links of every "
-          f"email, 0 state changes, 0 tokens used; then {decided} decisions by POST, all 200")
+    print(
+        f"scanner: {scanned} requests (HEAD, GET, GET, Chromium) on the links of every "
+        f"email, 0 state changes, 0 tokens used; then {decided} decisions by POST, all 200"
+    )

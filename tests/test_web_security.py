@@ -58,13 +58,13 @@ def test_20_concurrent_posts_on_one_token_make_exactly_one_decision(
     for response in responses:
         assert_security_headers(response)
         if response.status_code == 410:
-            assert "This link can no longer be used" in response.text or "Länken går inte" \
-                in response.text
+            assert (
+                "This link can no longer be used" in response.text
+                or "Länken går inte" in response.text
+            )
     assert version_of(app, ref) == before + 1
     with app.reading() as uow:
-        decided = uow.session.scalars(
-            select(Approval).where(Approval.decision.is_not(None))
-        ).all()
+        decided = uow.session.scalars(select(Approval).where(Approval.decision.is_not(None))).all()
         assert [(a.role, a.decision) for a in decided] == [("home_manager", "approved")]
 
 
@@ -73,11 +73,14 @@ def test_a_token_with_one_character_changed_is_404(proposed: tuple[App, str]) ->
     raw = live_links(app, ref, "approval")["home_manager"]
     for position in (0, 21, 42):
         swapped = "A" if raw[position] != "A" else "B"
-        altered = raw[:position] + swapped + raw[position + 1:]
+        altered = raw[:position] + swapped + raw[position + 1 :]
         with served(app, clock=Clock()) as base:
             for method in ("GET", "POST"):
-                response = httpx.request(method, f"{base}/l/{altered}",
-                                         data={"decision": "approve"} if method == "POST" else None)
+                response = httpx.request(
+                    method,
+                    f"{base}/l/{altered}",
+                    data={"decision": "approve"} if method == "POST" else None,
+                )
                 assert response.status_code == 404
                 assert ref not in response.text and "Daniel" not in response.text
                 assert_security_headers(response)
@@ -92,8 +95,11 @@ def test_a_token_bound_to_another_placements_step_is_refused(app: App) -> None:
     versions = version_of(app, ref), version_of(app, other)
     with app.uow() as uow:  # a row pointing at one placement with the step of another
         other_id = uow.session.scalar(select(Placement.id).where(Placement.reference == other))
-        uow.session.execute(update(ActionToken).where(ActionToken.token_hash == hash_token(raw))
-                            .values(placement_id=other_id))
+        uow.session.execute(
+            update(ActionToken)
+            .where(ActionToken.token_hash == hash_token(raw))
+            .values(placement_id=other_id)
+        )
         uow.commit()
     with served(app, clock=Clock()) as base:
         page = httpx.get(f"{base}/l/{raw}")
@@ -109,9 +115,15 @@ def test_extra_form_fields_cannot_redirect_a_decision(app: App) -> None:
     other = propose_example_variant(app)
     raw = live_links(app, ref, "approval")["home_manager"]
     with served(app, clock=Clock()) as base:
-        response = httpx.post(f"{base}/l/{raw}", data={
-            "decision": "approve", "reference": other, "role": "host_contact", "placement_id": "2",
-        })
+        response = httpx.post(
+            f"{base}/l/{raw}",
+            data={
+                "decision": "approve",
+                "reference": other,
+                "role": "host_contact",
+                "placement_id": "2",
+            },
+        )
     assert response.status_code == 200
     with app.reading() as uow:
         decided = uow.session.execute(
@@ -126,8 +138,15 @@ def test_link_after_withdrawal_answers_410_with_whom_to_contact(app: App) -> Non
     load_examples(app)
     ref = propose_example(app, as_of=PROPOSED)
     links = live_links(app, ref, "approval")
-    apply_event(app.uow(), reference=ref, event="withdraw", comment="no time", actor="sara",
-                via="cli", as_of=NOW)
+    apply_event(
+        app.uow(),
+        reference=ref,
+        event="withdraw",
+        comment="no time",
+        actor="sara",
+        via="cli",
+        as_of=NOW,
+    )
     with served(app, clock=Clock()) as base:
         sv = httpx.get(f"{base}/l/{links['home_manager']}")  # Eva: no language → programme's sv
         en = httpx.post(f"{base}/l/{links['host_contact']}", data={"decision": "approve"})
@@ -136,47 +155,62 @@ def test_link_after_withdrawal_answers_410_with_whom_to_contact(app: App) -> Non
     assert "This placement was withdrawn on 2 December 2026." in en.text
     for page in (sv, en):
         assert "Sara Lind" in page.text and "sara.lind@univ.example" in page.text
-        assert '<form' not in page.text
+        assert "<form" not in page.text
         assert_security_headers(page)
 
 
 def _propose_hostile(app: App) -> str:
     proposal = load_proposals(EXAMPLES / "proposal.yaml")[0]
-    hostile = proposal.model_copy(update={
-        "participant": proposal.participant.model_copy(update={
-            "name": "<script>alert(1)</script>", "email": "mallory@evil.example"}),
-        "home_manager": proposal.home_manager.model_copy(update={
-            "name": "Eva\r\nBcc: x@evil.example", "email": "eva2@evil.example"}),
-        "purpose": '<img src=x onerror="alert(2)"> purpose',
-    })
+    hostile = proposal.model_copy(
+        update={
+            "participant": proposal.participant.model_copy(
+                update={"name": "<script>alert(1)</script>", "email": "mallory@evil.example"}
+            ),
+            "home_manager": proposal.home_manager.model_copy(
+                update={"name": "Eva\r\nBcc: x@evil.example", "email": "eva2@evil.example"}
+            ),
+            "purpose": '<img src=x onerror="alert(2)"> purpose',
+        }
+    )
     hostile = type(proposal).model_validate(hostile.model_dump())
-    return register_proposals(app.uow(), proposals=[hostile], actor="sara", via="cli",
-                              as_of=PROPOSED)[0].reference
+    return register_proposals(
+        app.uow(), proposals=[hostile], actor="sara", via="cli", as_of=PROPOSED
+    )[0].reference
 
 
 def test_hostile_names_are_escaped_on_pages(app: App) -> None:
     load_examples(app)
     ref = _propose_hostile(app)
     with app.uow() as uow:  # a name with CR/LF that got past the input schema, say by an import
-        uow.session.execute(update(Person).where(Person.email == "eva2@evil.example")
-                            .values(name="Eva\r\nBcc: x@evil.example"))
+        uow.session.execute(
+            update(Person)
+            .where(Person.email == "eva2@evil.example")
+            .values(name="Eva\r\nBcc: x@evil.example")
+        )
         uow.commit()
     links = live_links(app, ref, "approval")
     with served(app, clock=Clock()) as base:
         pages = [httpx.get(f"{base}/l/{raw}") for raw in links.values()]
-        pages.append(httpx.post(f"{base}/l/{links['home_manager']}",
-                                data={"decision": "decline", "comment": " "}))
-        pages.append(httpx.post(f"{base}/l/{links['home_manager']}",
-                                data={"decision": "x<script>", "comment": "</textarea><script>x"}))
-        pages.append(httpx.post(f"{base}/l/{links['home_manager']}",
-                                data={"decision": "approve"}))
+        pages.append(
+            httpx.post(
+                f"{base}/l/{links['home_manager']}", data={"decision": "decline", "comment": " "}
+            )
+        )
+        pages.append(
+            httpx.post(
+                f"{base}/l/{links['home_manager']}",
+                data={"decision": "x<script>", "comment": "</textarea><script>x"},
+            )
+        )
+        pages.append(httpx.post(f"{base}/l/{links['home_manager']}", data={"decision": "approve"}))
         pages.append(httpx.get(f"{base}/l/{links['home_manager']}"))
     assert [p.status_code for p in pages] == [200, 200, 400, 400, 200, 410]
     for page in pages:
         body = page.text
         assert "<script>" not in body and "<img" not in body and "</textarea><script>" not in body
-        assert not any("bcc" in name.lower() or "evil" in value for name, value in
-                       page.headers.items())
+        assert not any(
+            "bcc" in name.lower() or "evil" in value for name, value in page.headers.items()
+        )
         assert_security_headers(page)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[0].text
     assert "&lt;img src=x onerror=&#34;alert(2)&#34;&gt; purpose" in pages[0].text
@@ -200,10 +234,12 @@ def test_security_headers_on_every_page(app: App) -> None:
         responses["404"] = client.get("/l/nothing-here")
         responses["404 other path"] = client.get("/admin")
         responses["405"] = client.put(f"/l/{links['home_manager']}")
-        responses["413"] = client.post(f"/l/{links['home_manager']}",
-                                       data={"decision": "decline", "comment": "x" * 70_000})
-        responses["200 done"] = client.post(f"/l/{links['home_manager']}",
-                                            data={"decision": "approve"})
+        responses["413"] = client.post(
+            f"/l/{links['home_manager']}", data={"decision": "decline", "comment": "x" * 70_000}
+        )
+        responses["200 done"] = client.post(
+            f"/l/{links['home_manager']}", data={"decision": "approve"}
+        )
         responses["410"] = client.get(f"/l/{links['home_manager']}")
     with served(app, clock=Clock(), dev_mail=False) as base:
         responses["404 no dev mail"] = httpx.get(f"{base}/dev/mail")
@@ -263,10 +299,14 @@ def test_bodies_over_64_kib_are_refused_even_without_a_length(app: App) -> None:
             yield b"x" * 1024
 
     with served(app, clock=Clock()) as base:
-        streamed = httpx.post(f"{base}/l/{raw}", content=chunks(),
-                              headers={"content-type": "application/x-www-form-urlencoded"})
-        files = httpx.post(f"{base}/l/{raw}", data={"decision": "approve"},
-                           files={"upload": ("a.txt", b"hello")})
+        streamed = httpx.post(
+            f"{base}/l/{raw}",
+            content=chunks(),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        files = httpx.post(
+            f"{base}/l/{raw}", data={"decision": "approve"}, files={"upload": ("a.txt", b"hello")}
+        )
         still_live = httpx.get(f"{base}/l/{raw}")
     assert streamed.status_code == 413 and "För mycket data" in streamed.text
     assert_security_headers(streamed)

@@ -101,6 +101,7 @@ def capturing_logs() -> Iterator[LogCapture]:
 
 # --- the whole stack: database, outbox delivery into a real aiosmtpd catcher, web server -----
 
+
 @dataclass
 class Stack:
     """A migrated SQLite app whose emails go through real SMTP into the catcher, and a web
@@ -117,8 +118,11 @@ class Stack:
         # A thread of its own: Playwright's sync API keeps an event loop in this one.
         with ThreadPoolExecutor(max_workers=1) as pool:
             report = pool.submit(
-                deliver_due_sync, engine=self.app.engine, settings=self.app.settings,
-                config=self.app.config, now=self.clock.now,
+                deliver_due_sync,
+                engine=self.app.engine,
+                settings=self.app.settings,
+                config=self.app.config,
+                now=self.clock.now,
             ).result()
         assert report.dead == 0 and report.retried == 0, report
         return report.sent
@@ -147,16 +151,21 @@ def full_stack(template: Path, tmp: Path) -> Iterator[Stack]:
     shutil.copy(template, tmp / "mobility.db")
     port = free_port()
     settings = Settings(
-        database_url=f"sqlite:///{tmp / 'mobility.db'}", var_dir=tmp / "var",
-        secret_key="test-secret-key", base_url=f"http://127.0.0.1:{port}",
-        catcher_port=free_port(), smtp_host=None, _env_file=None,  # type: ignore[call-arg]
+        database_url=f"sqlite:///{tmp / 'mobility.db'}",
+        var_dir=tmp / "var",
+        secret_key="test-secret-key",
+        base_url=f"http://127.0.0.1:{port}",
+        catcher_port=free_port(),
+        smtp_host=None,
+        _env_file=None,  # type: ignore[call-arg]
     )
     app = bootstrap(settings)
     clock = Clock()
     catcher = start_catcher(settings)
     try:
-        with serving(create_app(app, dev_mail=True, clock=clock), port=port,
-                     log_level="warning") as base:
+        with serving(
+            create_app(app, dev_mail=True, clock=clock), port=port, log_level="warning"
+        ) as base:
             yield Stack(app=app, base=base, clock=clock)
     finally:
         catcher.stop()
@@ -169,30 +178,45 @@ def link_purpose(app: App, link: str) -> str:
 
     raw = link.rsplit("/l/", 1)[1]
     with app.reading() as uow:
-        purpose = uow.session.scalar(select(ActionToken.purpose).where(
-            ActionToken.token_hash == hash_token(raw)))
+        purpose = uow.session.scalar(
+            select(ActionToken.purpose).where(ActionToken.token_hash == hash_token(raw))
+        )
     assert purpose is not None, "the link matches no token"
     return purpose
 
 
 EVALUATION_FORM = {
-    "decision": "answer", "goals_reached": "4", "value_home": "5", "value_host": "4",
-    "again": "yes", "outcomes": ["course", "joint_application"], "outcomes_text": "A course",
+    "decision": "answer",
+    "goals_reached": "4",
+    "value_home": "5",
+    "value_host": "4",
+    "again": "yes",
+    "outcomes": ["course", "joint_application"],
+    "outcomes_text": "A course",
 }
 
 
 # --- headless Chromium, one launch per test module ------------------------------------------
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def launch_chromium() -> Iterator[Any]:
     """For a module-scoped ``browser`` fixture; skips only where Chromium is missing."""
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"headless Chromium is not installed at {CHROMIUM} "
-                    "(apt-get install chromium); browser tests skipped")
+        pytest.skip(
+            f"headless Chromium is not installed at {CHROMIUM} "
+            "(apt-get install chromium); browser tests skipped"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -90,8 +90,14 @@ def _lookup(table: dict[tuple[str, str | None], str], key: str, detail: str | No
 
 # --- ASGI middleware: headers on every response, a cap on every body -------------------------
 
-ASGIApp = Callable[[MutableMapping[str, Any], Callable[[], Awaitable[Any]],
-                    Callable[[MutableMapping[str, Any]], Awaitable[None]]], Awaitable[None]]
+ASGIApp = Callable[
+    [
+        MutableMapping[str, Any],
+        Callable[[], Awaitable[Any]],
+        Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    ],
+    Awaitable[None],
+]
 
 
 class SecurityHeaders:
@@ -175,6 +181,7 @@ class BodyLimit:
 
 # --- rendering --------------------------------------------------------------------------------
 
+
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -216,7 +223,11 @@ class Pages:
     def render(self, name: str, *, status: int, language: str, **context: Any) -> HTMLResponse:
         t = self.texts(language)
         defaults: dict[str, Any] = {
-            "field_errors": {}, "form": {}, "form_comment": "", "errors": (), "contact": None,
+            "field_errors": {},
+            "form": {},
+            "form_comment": "",
+            "errors": (),
+            "contact": None,
         }
         html = self.env.get_template(name).render(
             {**defaults, **context},
@@ -229,8 +240,10 @@ class Pages:
     def error(self, status: int, title_key: str, body_key: str) -> HTMLResponse:
         """Pages for people we do not know (no token, no language): both languages."""
         html = self.env.get_template("error.html").render(
-            sv=lambda key: TEXTS[key]["sv"], en=lambda key: TEXTS[key]["en"],
-            title_key=title_key, body_key=body_key,
+            sv=lambda key: TEXTS[key]["sv"],
+            en=lambda key: TEXTS[key]["en"],
+            title_key=title_key,
+            body_key=body_key,
         )
         return HTMLResponse(html, status_code=status)
 
@@ -254,16 +267,29 @@ class Pages:
         if view.agreement is not None:
             # Our own rendering, autoescaped when the agreement was made (states.agreement).
             extra["agreement_html"] = Markup(view.agreement.html)
-        return self.render(PAGES[view.purpose], status=status, language=view.language,
-                           view=view, contact=self.contact(view), **extra, **context)
+        return self.render(
+            PAGES[view.purpose],
+            status=status,
+            language=view.language,
+            view=view,
+            contact=self.contact(view),
+            **extra,
+            **context,
+        )
 
     def gone(self, view: LinkView) -> HTMLResponse:
         t = self.texts(view.language)
         status = view.status
         key = _lookup(GONE_TEXTS, status.reason or "step_over", status.detail)
         what = t(key, date=t.date(status.at), state=t.state(view.placement.state))
-        return self.render("gone.html", status=410, language=view.language, view=view,
-                           what_happened=what, contact=self.contact(view))
+        return self.render(
+            "gone.html",
+            status=410,
+            language=view.language,
+            view=view,
+            what_happened=what,
+            contact=self.contact(view),
+        )
 
     def outcome(self, outcome: LinkOutcome, form: dict[str, list[str]]) -> HTMLResponse:
         view = outcome.view
@@ -274,12 +300,22 @@ class Pages:
             for error in outcome.errors:
                 field_errors.setdefault(error.field, error.message)
             return self.step(
-                view, status=400, errors=outcome.errors, field_errors=field_errors, form=form,
+                view,
+                status=400,
+                errors=outcome.errors,
+                field_errors=field_errors,
+                form=form,
                 form_comment=(form.get("comment") or [""])[0],
             )
         next_key = _lookup(NEXT_TEXTS, outcome.decision or "answer", outcome.to_state)
-        return self.render("done.html", status=200, language=view.language, outcome=outcome,
-                           next_key=next_key, contact=self.contact(view))
+        return self.render(
+            "done.html",
+            status=200,
+            language=view.language,
+            outcome=outcome,
+            next_key=next_key,
+            contact=self.contact(view),
+        )
 
 
 def _now() -> datetime:
@@ -303,8 +339,9 @@ def create_app(app: App, *, dev_mail: bool, clock: Callable[[], datetime] = _now
             response = pages.error(405, "bad_request_title", "bad_request_body")
             response.headers["Allow"] = error.headers.get("Allow", "") if error.headers else ""
             return response
-        return pages.error(400 if error.status_code < 500 else 500, "bad_request_title",
-                           "bad_request_body")
+        return pages.error(
+            400 if error.status_code < 500 else 500, "bad_request_title", "bad_request_body"
+        )
 
     @web.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> Response:
@@ -333,8 +370,15 @@ def create_app(app: App, *, dev_mail: bool, clock: Callable[[], datetime] = _now
         comment = next(iter(form.get("comment", [])), None)
         try:
             outcome = await run_in_threadpool(
-                partial(act_on_link, app.uow(), raw_token=token, decision=decision,
-                        comment=comment, answers_form=form, now=clock())
+                partial(
+                    act_on_link,
+                    app.uow(),
+                    raw_token=token,
+                    decision=decision,
+                    comment=comment,
+                    answers_form=form,
+                    now=clock(),
+                )
             )
         except NotFound:
             return pages.not_found()

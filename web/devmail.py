@@ -25,7 +25,8 @@ def add_dev_mail(web: FastAPI, *, app: App, env: jinja2.Environment) -> None:
         # Only names the catcher writes; never a path the request could steer elsewhere.
         path = mail_dir / name
         if "/" in name or "\\" in name or not name.endswith(".eml") or not path.is_file():
-            return HTMLResponse(env.get_template("dev_mail.html").render(mails=[], missing=True),
-                                status_code=404)
+            return HTMLResponse(
+                env.get_template("dev_mail.html").render(mails=[], missing=True), status_code=404
+            )
         html = env.get_template("dev_mail_message.html").render(mail=read_mail(path))
         return HTMLResponse(html)

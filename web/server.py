@@ -37,8 +37,9 @@ def uvicorn_config(asgi: Any, *, host: str, port: int, log_level: str = "info") 
 
 
 @contextlib.contextmanager
-def serving(asgi: Any, *, host: str = "127.0.0.1", port: int | None = None,
-            log_level: str = "info") -> Iterator[str]:
+def serving(
+    asgi: Any, *, host: str = "127.0.0.1", port: int | None = None, log_level: str = "info"
+) -> Iterator[str]:
     """Serve ``asgi`` in a background thread; yields the base URL, stops on exit."""
     port = port or free_port(host)
     server = uvicorn.Server(uvicorn_config(asgi, host=host, port=port, log_level=log_level))
@@ -69,8 +70,9 @@ def run(app: App, *, host: str, port: int) -> None:
     try:
         level = app.settings.log_level.lower()
         uvicorn.Server(
-            uvicorn_config(create_app(app, dev_mail=dev_mail), host=host, port=port,
-                           log_level=level)
+            uvicorn_config(
+                create_app(app, dev_mail=dev_mail), host=host, port=port, log_level=level
+            )
         ).run()
     finally:
         if catcher is not None:

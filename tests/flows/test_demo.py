@@ -15,8 +15,13 @@ MOBILITY = str(Path(sys.executable).parent / "mobility")
 def test_demo_walks_every_path_to_the_report(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MOBILITY_"))}
     done = subprocess.run(
-        [MOBILITY, "demo", "--var-dir", str(tmp_path / "demo")], cwd=tmp_path, env=env,
-        capture_output=True, text=True, timeout=180, check=False,
+        [MOBILITY, "demo", "--var-dir", str(tmp_path / "demo")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
     out = done.stdout
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

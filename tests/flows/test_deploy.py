@@ -19,15 +19,29 @@ pytestmark = pytest.mark.prefect
 
 def prefect_cli(*args: str, api_url: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PREFECT_API_URL": api_url}
-    return subprocess.run([PREFECT, *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=180, check=False)
+    return subprocess.run(
+        [PREFECT, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
 
 
 def test_deploy_all_registers_every_deployment(prefect_server: str) -> None:
     from prefect.client.orchestration import get_client
 
-    created = prefect_cli("work-pool", "create", "mobility", "--type", "process",
-                          "--overwrite", api_url=prefect_server)
+    created = prefect_cli(
+        "work-pool",
+        "create",
+        "mobility",
+        "--type",
+        "process",
+        "--overwrite",
+        api_url=prefect_server,
+    )
     assert created.returncode == 0, created.stderr
     deployed = prefect_cli("--no-prompt", "deploy", "--all", api_url=prefect_server)
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
@@ -37,17 +51,20 @@ def test_deploy_all_registers_every_deployment(prefect_server: str) -> None:
             return {d.name: d for d in await client.read_deployments()}
 
     found = asyncio.run(deployments())
-    assert set(found) >= {"sweep", "deliver-notifications", "propose-placement",
-                          "withdraw-placement", "programme-report"}
+    assert set(found) >= {
+        "sweep",
+        "deliver-notifications",
+        "propose-placement",
+        "withdraw-placement",
+        "programme-report",
+    }
     sweep = found["sweep"]
     assert sweep.work_pool_name == "mobility"  # type: ignore[attr-defined]
     crons = {s.schedule.cron for s in sweep.schedules}  # type: ignore[attr-defined]
     assert "30 6 * * 1-5" in crons
-    assert all(s.schedule.timezone == "Europe/Stockholm"
-               for s in sweep.schedules)  # type: ignore[attr-defined]
+    assert all(s.schedule.timezone == "Europe/Stockholm" for s in sweep.schedules)  # type: ignore[attr-defined]
     deliver = found["deliver-notifications"]
-    assert [s.schedule.interval.total_seconds()
-            for s in deliver.schedules] == [60]  # type: ignore[attr-defined]
+    assert [s.schedule.interval.total_seconds() for s in deliver.schedules] == [60]  # type: ignore[attr-defined]
     assert found["programme-report"].schedules == []  # type: ignore[attr-defined]
     assert deliver.concurrency_options.collision_strategy == "CANCEL_NEW"  # type: ignore[attr-defined]
 
@@ -58,7 +75,10 @@ def test_mobility_up_serves_the_same_deployments_as_prefect_yaml() -> None:
     specs = deployment_specs()
     served = {d.name: d for d in build(specs, deliver_every=5)}
     assert set(served) == {s["name"] for s in specs}
-    assert [s.schedule.interval.total_seconds()
-            for s in served["deliver-notifications"].schedules] == [5]
+    assert [
+        s.schedule.interval.total_seconds() for s in served["deliver-notifications"].schedules
+    ] == [5]
     assert {s.schedule.cron for s in served["sweep"].schedules} == {
-        "30 6 * * 1-5", "0 8-17 * * 1-5"}
+        "30 6 * * 1-5",
+        "0 8-17 * * 1-5",
+    }

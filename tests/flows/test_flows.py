@@ -26,8 +26,14 @@ pytestmark = pytest.mark.prefect
 
 def unpublished(app: App) -> int:
     with app.reading() as uow:
-        return int(uow.session.scalar(select(func.count()).select_from(HistoryEntry).where(
-            HistoryEntry.published_at.is_(None))) or 0)
+        return int(
+            uow.session.scalar(
+                select(func.count())
+                .select_from(HistoryEntry)
+                .where(HistoryEntry.published_at.is_(None))
+            )
+            or 0
+        )
 
 
 async def read_events(resource_id: str) -> list[Any]:
@@ -114,14 +120,19 @@ def test_programme_report_publishes_artifacts(prefect_server: str, examples: App
     assert result["states"] == {"manager_approval": 1}
     assert result["waiting_longest"][0]["reference"] == reference
     assert {w["role"] for w in result["waiting_longest"][0]["waiting_for"]} == {
-        "home_manager", "host_contact"}
+        "home_manager",
+        "host_contact",
+    }
 
     async def keys() -> set[str]:
         async with get_client() as client:
             return {a.key for a in await client.read_artifacts() if a.key}
 
-    assert {"affilierad-kompetens-2027-states", "affilierad-kompetens-2027-waiting",
-            "affilierad-kompetens-2027-follow-up"} <= asyncio.run(keys())
+    assert {
+        "affilierad-kompetens-2027-states",
+        "affilierad-kompetens-2027-waiting",
+        "affilierad-kompetens-2027-follow-up",
+    } <= asyncio.run(keys())
 
 
 def test_deliver_flow_sends_the_outbox_through_smtp(
@@ -134,8 +145,11 @@ def test_deliver_flow_sends_the_outbox_through_smtp(
     shutil.copy(sqlite_template, tmp_path / "mobility.db")
     with smtp_server() as server:
         settings = Settings(
-            database_url=f"sqlite:///{tmp_path / 'mobility.db'}", var_dir=tmp_path / "var",
-            secret_key="test-secret-key", smtp_host="127.0.0.1", smtp_port=server.port,
+            database_url=f"sqlite:///{tmp_path / 'mobility.db'}",
+            var_dir=tmp_path / "var",
+            secret_key="test-secret-key",
+            smtp_host="127.0.0.1",
+            smtp_port=server.port,
             _env_file=None,  # type: ignore[call-arg]
         )
         app = bootstrap(settings)
@@ -164,20 +178,37 @@ def test_mobility_run_sweep_is_a_flow_run_when_a_server_is_configured(
 
     shutil.copy(sqlite_template, tmp_path / "mobility.db")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOBILITY_")}
-    env.update({"PREFECT_API_URL": prefect_server, "MOBILITY_VAR_DIR": str(tmp_path / "var"),
-                "MOBILITY_DATABASE_URL": f"sqlite:///{tmp_path / 'mobility.db'}",
-                "MOBILITY_SECRET_KEY": "flow-cli-secret"})
+    env.update(
+        {
+            "PREFECT_API_URL": prefect_server,
+            "MOBILITY_VAR_DIR": str(tmp_path / "var"),
+            "MOBILITY_DATABASE_URL": f"sqlite:///{tmp_path / 'mobility.db'}",
+            "MOBILITY_SECRET_KEY": "flow-cli-secret",
+        }
+    )
 
     async def sweep_runs() -> int:
         async with get_client() as client:
             runs = await client.read_flow_runs(
-                flow_filter=FlowFilter(name=FlowFilterName(any_=["sweep"])))
+                flow_filter=FlowFilter(name=FlowFilterName(any_=["sweep"]))
+            )
             return len(runs)
 
     before = asyncio.run(sweep_runs())
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "mobility"), "run", "sweep", "--as-of",
-         "2027-03-31T07:00"], env=env, capture_output=True, text=True, timeout=120, check=False)
+        [
+            str(Path(sys.executable).parent / "mobility"),
+            "run",
+            "sweep",
+            "--as-of",
+            "2027-03-31T07:00",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "as a Prefect flow run" in done.stderr
     assert asyncio.run(sweep_runs()) == before + 1

@@ -31,8 +31,13 @@ def answers(url: str) -> bool:
         return False
 
 
-def wait_for(what: str, check: Callable[[], bool], process: subprocess.Popen[bytes],
-             log: Path, timeout: float = 150.0) -> None:
+def wait_for(
+    what: str,
+    check: Callable[[], bool],
+    process: subprocess.Popen[bytes],
+    log: Path,
+    timeout: float = 150.0,
+) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         assert process.poll() is None, f"mobility up exited:\n{log.read_text()[-3000:]}"
@@ -68,42 +73,67 @@ def running(pid: int) -> bool:
 
 def test_mobility_up_runs_the_stack_and_stops_cleanly(tmp_path: Path) -> None:
     web_port, prefect_port, catcher_port = free_port(), free_port(), free_port()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PREFECT_", "MOBILITY_"))}
-    env.update({
-        "MOBILITY_VAR_DIR": str(tmp_path / "var"),
-        "MOBILITY_SECRET_KEY": "up-test-secret",
-        "MOBILITY_CATCHER_PORT": str(catcher_port),
-        "MOBILITY_BASE_URL": f"http://127.0.0.1:{web_port}",
-        "PREFECT_HOME": str(tmp_path / "prefect"),
-        "PREFECT_RUNNER_POLL_FREQUENCY": "2",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-    })
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MOBILITY_"))}
+    env.update(
+        {
+            "MOBILITY_VAR_DIR": str(tmp_path / "var"),
+            "MOBILITY_SECRET_KEY": "up-test-secret",
+            "MOBILITY_CATCHER_PORT": str(catcher_port),
+            "MOBILITY_BASE_URL": f"http://127.0.0.1:{web_port}",
+            "PREFECT_HOME": str(tmp_path / "prefect"),
+            "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+        }
+    )
     log = tmp_path / "up.log"
     with log.open("wb") as output:
         up = subprocess.Popen(
-            [MOBILITY, "up", "--web-port", str(web_port), "--prefect-port", str(prefect_port),
-             "--deliver-every", "3"],
-            cwd=tmp_path, env=env, stdout=output, stderr=subprocess.STDOUT,
+            [
+                MOBILITY,
+                "up",
+                "--web-port",
+                str(web_port),
+                "--prefect-port",
+                str(prefect_port),
+                "--deliver-every",
+                "3",
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     try:
-        wait_for("Prefect API", lambda: answers(f"http://127.0.0.1:{prefect_port}/api/health"),
-                 up, log)
+        wait_for(
+            "Prefect API", lambda: answers(f"http://127.0.0.1:{prefect_port}/api/health"), up, log
+        )
         wait_for("web app", lambda: answers(f"http://127.0.0.1:{web_port}/healthz"), up, log)
         wait_for("announcement", lambda: b"Mobility Engine is up" in log.read_bytes(), up, log)
 
         def cli(*args: str) -> None:
-            done = subprocess.run([MOBILITY, *args], cwd=tmp_path, env=env, capture_output=True,
-                                  text=True, timeout=60, check=False)
+            done = subprocess.run(
+                [MOBILITY, *args],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
             assert done.returncode == 0, done.stderr
 
         cli("programme", "add", str(ROOT / "examples" / "programme-affiliation.yaml"))
         cli("propose", str(ROOT / "examples" / "proposal.yaml"))
         mail_dir = tmp_path / "var" / "mail"
-        wait_for("two approval emails in the catcher",
-                 lambda: len(list(mail_dir.glob("*.eml"))) >= 2, up, log, timeout=120)
+        wait_for(
+            "two approval emails in the catcher",
+            lambda: len(list(mail_dir.glob("*.eml"))) >= 2,
+            up,
+            log,
+            timeout=120,
+        )
         with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/dev/mail", timeout=5) as page:
             listing = page.read().decode()
         assert "PL-2027-0001" in listing

@@ -48,36 +48,57 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 SIM_START = datetime(2027, 3, 1, 8, 0, tzinfo=STOCKHOLM)
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/l/[A-Za-z0-9_-]{43}")
 ANSWERED_KINDS = {
-    "approval_request", "approval_reminder", "agreement_request", "agreement_reminder",
-    "evaluation_request", "evaluation_reminder", "checkin_request",
+    "approval_request",
+    "approval_reminder",
+    "agreement_request",
+    "agreement_reminder",
+    "evaluation_request",
+    "evaluation_reminder",
+    "checkin_request",
 }
 
 
 def _programme() -> ProgrammeIn:
-    return ProgrammeIn.model_validate({
-        "key": "scale-2027", "name": "Scale 2027", "direction": "outgoing", "language": "sv",
-        "coordinator": {"name": "Kim Koordinator", "email": "kim@univ.example"},
-        "budget_sek": 100_000_000, "approvals": ["home_manager", "host_contact"],
-        "agreement": {"template": "secondment",
-                      "parties": ["participant", "home_manager", "host_contact"]},
-        "reminders": {"first_after": 2, "repeat_every": 2, "escalate_after": 4},
-        "evaluation": {"respondents": ["participant", "host_contact"], "due_after": 5},
-    })
+    return ProgrammeIn.model_validate(
+        {
+            "key": "scale-2027",
+            "name": "Scale 2027",
+            "direction": "outgoing",
+            "language": "sv",
+            "coordinator": {"name": "Kim Koordinator", "email": "kim@univ.example"},
+            "budget_sek": 100_000_000,
+            "approvals": ["home_manager", "host_contact"],
+            "agreement": {
+                "template": "secondment",
+                "parties": ["participant", "home_manager", "host_contact"],
+            },
+            "reminders": {"first_after": 2, "repeat_every": 2, "escalate_after": 4},
+            "evaluation": {"respondents": ["participant", "host_contact"], "due_after": 5},
+        }
+    )
 
 
 def _proposal(n: int) -> ProposalIn:
     start = SIM_START.date() + timedelta(days=7 + n % 5)
     return ProposalIn(
         programme="scale-2027",
-        participant=PersonIn(name=f"Deltagare {n}", email=f"participant{n}@univ.example",
-                             language="sv" if n % 3 else "en"),
+        participant=PersonIn(
+            name=f"Deltagare {n}",
+            email=f"participant{n}@univ.example",
+            language="sv" if n % 3 else "en",
+        ),
         home_organisation=f"Institution {n % 25}",
         home_manager=PersonIn(name=f"Chef {n % 150}", email=f"manager{n % 150}@univ.example"),
         host_organisation=f"Värd {n % 400} AB",
-        host_contact=PersonIn(name=f"Kontakt {n % 400}", email=f"host{n % 400}@host.example",
-                              language="en"),
-        start=start, end=start + timedelta(days=14), extent_percent=20,
-        purpose="Scale test placement.", value_for_home="Cases.", value_for_host="Review.",
+        host_contact=PersonIn(
+            name=f"Kontakt {n % 400}", email=f"host{n % 400}@host.example", language="en"
+        ),
+        start=start,
+        end=start + timedelta(days=14),
+        extent_percent=20,
+        purpose="Scale test placement.",
+        value_for_home="Cases.",
+        value_for_host="Review.",
     )
 
 
@@ -98,18 +119,19 @@ class LoadGenerator:
         self.random = random.Random(2027)
         with app.reading() as uow:
             programme = uow.session.scalars(
-                select(Programme).where(Programme.key == "scale-2027")).one()
+                select(Programme).where(Programme.key == "scale-2027")
+            ).one()
             self.forms = {
                 (kind, language): self._form(programme, kind, language)
-                for kind in ("evaluation", "checkin") for language in ("sv", "en")
+                for kind in ("evaluation", "checkin")
+                for language in ("sv", "en")
             }
 
     @staticmethod
     def _form(programme: Programme, kind: str, language: str) -> dict[str, str]:
         values = {"scale": "4", "yesno": "yes", "text": "Det gick bra."}
         form: dict[str, str] = {}
-        for question in questions_for(programme, role="participant", language=language,
-                                      kind=kind):
+        for question in questions_for(programme, role="participant", language=language, kind=kind):
             if question.kind in ("multi", "choice"):
                 form[question.key] = question.options[0][0]
             else:
@@ -130,15 +152,22 @@ class LoadGenerator:
 
     def _withdraw(self, reference: str) -> None:
         try:
-            apply_event(self.app.uow(), reference=reference, event="withdraw", actor="kim",
-                        via="cli", comment="Raced an approval on purpose", as_of=self.clock())
+            apply_event(
+                self.app.uow(),
+                reference=reference,
+                event="withdraw",
+                actor="kim",
+                via="cli",
+                comment="Raced an approval on purpose",
+                as_of=self.clock(),
+            )
             self.withdraw_races["withdraw won"] += 1
         except MobilityError:
             self.withdraw_races["withdraw refused"] += 1
 
     def step(self) -> None:
         messages = self.smtp.messages
-        fresh, self.seen = messages[self.seen:], len(messages)
+        fresh, self.seen = messages[self.seen :], len(messages)
         if not fresh:
             return
         ids = [str(m["Message-ID"]) for m in fresh]
@@ -146,14 +175,16 @@ class LoadGenerator:
             rows = {
                 row.message_id: row
                 for row in uow.session.scalars(
-                    select(OutboxMessage).where(OutboxMessage.message_id.in_(ids)))
+                    select(OutboxMessage).where(OutboxMessage.message_id.in_(ids))
+                )
             }
             references = {
                 pid: reference
                 for pid, reference in uow.session.execute(
-                    select(Placement.id, Placement.reference)
-                    .where(Placement.id.in_({r.placement_id for r in rows.values()
-                                             if r.placement_id})))
+                    select(Placement.id, Placement.reference).where(
+                        Placement.id.in_({r.placement_id for r in rows.values() if r.placement_id})
+                    )
+                )
             }
         for message, message_id in zip(fresh, ids, strict=True):
             row = rows.get(message_id)
@@ -168,8 +199,11 @@ class LoadGenerator:
             role = row.context.get("recipient_role")
             if row.kind.startswith("approval"):
                 decline = number % 10 == 0 and role == "home_manager"
-                data = ({"decision": "decline", "comment": "Not this term."} if decline
-                        else {"decision": "approve", "comment": ""})
+                data = (
+                    {"decision": "decline", "comment": "Not this term."}
+                    if decline
+                    else {"decision": "approve", "comment": ""}
+                )
                 if number % 20 == 5 and role == "host_contact":
                     self.pool.submit(self._withdraw, references[number])
                 self.pool.submit(self._post, link, data)
@@ -199,9 +233,14 @@ def _wait_for(url: str, deadline: float) -> None:
 
 def _busy(app: App) -> bool:
     with app.reading() as uow:
-        return uow.session.scalar(
-            select(OutboxMessage.id).where(OutboxMessage.status.in_(("pending", "sending")))
-            .limit(1)) is not None
+        return (
+            uow.session.scalar(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.status.in_(("pending", "sending")))
+                .limit(1)
+            )
+            is not None
+        )
 
 
 def _quiesce(app: App, generator: LoadGenerator, *, deadline: float) -> None:
@@ -257,8 +296,15 @@ def test_scale_out(postgres_app: App, postgres_database: str, tmp_path: Path) ->
         if port is not None:
             command.append(str(port))
         with log_path.open("wb") as log_file:
-            processes.append((f"{role}-{number}", subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT), log_path))
+            processes.append(
+                (
+                    f"{role}-{number}",
+                    subprocess.Popen(
+                        command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
+                    ),
+                    log_path,
+                )
+            )
     generator = None
     try:
         deadline = time.monotonic() + 60
@@ -268,8 +314,12 @@ def test_scale_out(postgres_app: App, postgres_database: str, tmp_path: Path) ->
 
         for first in range(0, PLACEMENTS, 100):  # a call deadline: everything arrives at once
             register_proposals(
-                app.uow(), proposals=[_proposal(n) for n in range(first, first + 100)],
-                actor="kim", via="cli", as_of=clock())
+                app.uow(),
+                proposals=[_proposal(n) for n in range(first, first + 100)],
+                actor="kim",
+                via="cli",
+                as_of=clock(),
+            )
             generator.step()
         started = time.monotonic()
         day = 0
@@ -291,9 +341,12 @@ def test_scale_out(postgres_app: App, postgres_database: str, tmp_path: Path) ->
             generator.close()
 
     # Deliver what the last actions queued, as the next delivery run would.
-    while deliver_due_sync(engine=app.engine, settings=app.settings.model_copy(
-            update={"smtp_host": "127.0.0.1", "smtp_port": smtp.port}),
-            config=app.config, now=clock()).claimed:
+    while deliver_due_sync(
+        engine=app.engine,
+        settings=app.settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": smtp.port}),
+        config=app.config,
+        now=clock(),
+    ).claimed:
         pass
     smtp.stop()
 
@@ -301,8 +354,9 @@ def test_scale_out(postgres_app: App, postgres_database: str, tmp_path: Path) ->
         session = uow.session
         placements = list(session.scalars(select(Placement).order_by(Placement.id)))
         history: dict[int, list[HistoryEntry]] = {}
-        for entry in session.scalars(select(HistoryEntry).order_by(HistoryEntry.placement_id,
-                                                                   HistoryEntry.version)):
+        for entry in session.scalars(
+            select(HistoryEntry).order_by(HistoryEntry.placement_id, HistoryEntry.version)
+        ):
             history.setdefault(entry.placement_id, []).append(entry)
         outbox = list(session.scalars(select(OutboxMessage)))
 
@@ -312,17 +366,26 @@ def test_scale_out(postgres_app: App, postgres_database: str, tmp_path: Path) ->
     states = Counter(p.state for p in placements)
     broken = [p.reference for p in placements if not _replays(history[p.id], p)]
     logs = {name: path.read_text(errors="replace") for name, _, path in processes}
-    errors = {name: [line for line in text.splitlines()
-                     if "Traceback" in line or "ERROR" in line or "CRITICAL" in line]
-              for name, text in logs.items()}
+    errors = {
+        name: [
+            line
+            for line in text.splitlines()
+            if "Traceback" in line or "ERROR" in line or "CRITICAL" in line
+        ]
+        for name, text in logs.items()
+    }
 
     print(f"\nscale-out: {len(placements)} placements over {SIMULATED_DAYS} simulated days")
     print(f"  final states: {dict(sorted(states.items()))}")
     print(f"  outbox: {dict(sorted(statuses.items()))}")
-    print(f"  emails received: {sum(received.values())}, distinct Message-IDs: {len(received)}, "
-          f"duplicates: {sum(c - 1 for c in received.values())}")
-    print(f"  received but never queued as sent: {len(set(received) - sent)}, "
-          f"sent but never received: {len(sent - set(received))}")
+    print(
+        f"  emails received: {sum(received.values())}, distinct Message-IDs: {len(received)}, "
+        f"duplicates: {sum(c - 1 for c in received.values())}"
+    )
+    print(
+        f"  received but never queued as sent: {len(set(received) - sent)}, "
+        f"sent but never received: {len(sent - set(received))}"
+    )
     print(f"  link POSTs by answer: {dict(generator.answers) if generator else {}}")
     print(f"  withdraws racing approvals: {dict(generator.withdraw_races) if generator else {}}")
     print(f"  histories that do not replay: {len(broken)}")

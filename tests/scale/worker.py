@@ -25,8 +25,9 @@ def deliver(clock: FileClock, stop: Path) -> None:
 
     app = bootstrap()
     while not stop.exists():
-        report = deliver_due_sync(engine=app.engine, settings=app.settings, config=app.config,
-                                  now=clock())
+        report = deliver_due_sync(
+            engine=app.engine, settings=app.settings, config=app.config, now=clock()
+        )
         if not report.claimed:
             time.sleep(0.1)
 
@@ -51,8 +52,14 @@ def web(clock: FileClock, stop: Path, port: int) -> None:
     from web.server import uvicorn_config
 
     app = bootstrap()
-    server = uvicorn.Server(uvicorn_config(create_app(app, dev_mail=False, clock=clock),
-                                           host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn_config(
+            create_app(app, dev_mail=False, clock=clock),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
 
     def watch() -> None:
         while not stop.exists():
