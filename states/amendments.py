@@ -10,7 +10,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from states.errors import FieldError, InvalidInput, TransitionRefused
-from states.transitions import STATE_WORDS, TransitionResult, apply_event_in, load_for_update
+from states.loading import load_for_update
+from states.transitions import STATE_WORDS, TransitionResult, apply_event_in
 from states.unit_of_work import UnitOfWork
 
 _Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]

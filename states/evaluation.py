@@ -11,8 +11,9 @@ from typing import Any, Literal
 
 from models import Programme
 from states.errors import AlreadyDecided, FieldError, InvalidInput, NotPermitted
+from states.loading import load_for_update
 from states.outbox import language_for
-from states.transitions import TransitionResult, apply_event_in, load_for_update
+from states.transitions import TransitionResult, apply_event_in
 from states.unit_of_work import UnitOfWork
 
 QuestionKind = Literal["scale", "text", "multi", "yesno", "choice"]

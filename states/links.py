@@ -29,9 +29,10 @@ from notifications.rules import (
 )
 from states.errors import FieldError, NotFound, TransitionRefused
 from states.evaluation import Question, questions_for, validate_answers
+from states.loading import load_for_update
 from states.outbox import language_for, mint_link, queue_message
 from states.tokens import hash_token
-from states.transitions import STATE_WORDS, apply_event_in, load_for_update
+from states.transitions import STATE_WORDS, apply_event_in
 from states.unit_of_work import UnitOfWork
 
 FINAL_STATES = frozenset({"completed", "declined", "withdrawn", "cancelled"})

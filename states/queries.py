@@ -16,8 +16,8 @@ from models.schemas import (
     ProgrammeOut,
 )
 from states.errors import NotFound
+from states.loading import load_for_update
 from states.machine import STATES
-from states.transitions import load_for_update
 from states.unit_of_work import UnitOfWork
 
 

@@ -26,7 +26,8 @@ from models import (
 )
 from models.schemas import PersonIn, ProgrammeIn, ProposalIn
 from states.errors import FieldError, InvalidInput
-from states.transitions import COLLECTIONS, apply_event_to_many_in
+from states.loading import COLLECTIONS
+from states.transitions import apply_event_to_many_in
 from states.unit_of_work import UnitOfWork
 
 # Rows per IN (…) list: far below SQLite's and PostgreSQL's limits on bound parameters.

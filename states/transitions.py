@@ -4,38 +4,44 @@
 records the actor's part (a decision, an acceptance, an answer), compare-and-sets state and
 version, appends a history row and queues the emails the change causes. It sends nothing and
 calls nothing outside the database.
+
+Its steps live beside it: ``states.loading`` (what an event reads), ``states.decision`` (asking
+the machine), ``states.effects`` (what each event records), ``states.outbox`` (the emails).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Literal
 
-from sqlalchemy import Select, Table, Update, bindparam, insert, inspect, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import bindparam, insert, inspect, select, update
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
-from statemachine.callbacks import CallbackGroup
-from statemachine.exceptions import TransitionNotAllowed
 
 from models import (
     AgreementAcceptance,
-    AgreementDocument,
     Approval,
     Base,
     EvaluationResponse,
     HistoryEntry,
     Person,
     Placement,
-    Programme,
     table_of,
 )
-from states.agreement import render_agreement
-from states.calendar import add_business_days
-from states.errors import AlreadyDecided, NotFound, NotPermitted, TransitionRefused
-from states.machine import STATES, PlacementMachine, events_from
+from states.decision import decide
+from states.effects import ON_ENTER, ON_EVENT, PRECHECKS, EventContext, one_or_many
+from states.errors import AlreadyDecided, NotFound, TransitionRefused
+from states.loading import (
+    COLLECTIONS,
+    COLLECTIONS_FOR_ENTERING,
+    COLLECTIONS_FOR_EVENT,
+    load_collections,
+    load_for_update,
+)
+from states.machine import STATES, events_from
 from states.outbox import Caused, queue_for_transitions
 from states.unit_of_work import UnitOfWork
 
@@ -91,142 +97,11 @@ class TransitionResult:
     outbox_ids: tuple[int, ...] = field(default=())
 
 
-@dataclass
-class EventContext:
-    """What an effect needs: the locked placement, the event's arguments, and the session."""
-
-    session: Session
-    uow: UnitOfWork
-    placement: Placement
-    event: str
-    role: str | None
-    actor: str
-    via: str
-    comment: str | None
-    answers: dict[str, Any] | None
-    now: datetime
-    as_of: datetime
-    token_id: int | None
-    new_steps: list[tuple[type[Any], str, dict[str, Any], Person]] = field(default_factory=list)
-    """Step rows the event opens: (model, the placement's collection, columns, person)."""
-    changes: dict[str, Any] = field(default_factory=dict)
-    """The placement's columns the event changes; written by the compare-and-set UPDATE."""
-
-    def change(self, **values: Any) -> None:
-        """Change the placement's columns: the loaded object shows them at once (without
-        becoming dirty: no second UPDATE at flush), the compare-and-set UPDATE writes them."""
-        for key, value in values.items():
-            set_committed_value(self.placement, key, value)
-        self.changes.update(values)
-
-
 def _now(as_of: datetime | None) -> datetime:
     moment = as_of or datetime.now(UTC)
     if moment.tzinfo is None:
         raise ValueError("as_of must carry a time zone")
     return moment
-
-
-COLLECTIONS = ("approvals", "acceptances", "responses")
-
-# The step rows an event reads or adds (its precheck, guard, effect and emails); an event not
-# named here loads them all. Loading only these saves a query per collection on the hot path.
-COLLECTIONS_FOR_EVENT: Mapping[str, tuple[str, ...]] = {
-    "revise": (),
-    "submit": ("approvals",),
-    "approve": ("approvals",),
-    "decline": ("approvals",),
-    "request_changes": ("approvals",),
-    "accept": ("acceptances",),
-    "amend": ("acceptances",),
-    "end": ("responses",),
-    "answer": ("responses",),
-    "close": ("responses",),
-    "withdraw": ("approvals", "acceptances"),
-    "cancel": (),
-}
-# …and those the state entered reads or adds (its ON_ENTER effect and emails), loaded once the
-# machine has decided: the first of two approvals never reads the acceptances.
-COLLECTIONS_FOR_ENTERING: Mapping[str, tuple[str, ...]] = {
-    "agreement": ("acceptances",),
-    "placement": ("acceptances",),
-    "evaluation": ("responses",),
-}
-
-
-def _load_statement(lock: bool, joined: str | None) -> Select[Placement]:
-    """The placement and its people in one query; ``joined`` names a collection joined into the
-    same query (one round trip less than loading it after)."""
-    statement = (
-        select(Placement)
-        .where(Placement.reference == bindparam("reference"))
-        .options(
-            joinedload(Placement.programme).joinedload(Programme.coordinator),
-            joinedload(Placement.participant),
-            joinedload(Placement.home_manager),
-            joinedload(Placement.host_contact),
-            joinedload(Placement.home_organisation),
-            joinedload(Placement.host_organisation),
-        )
-    )
-    if joined is not None:
-        statement = statement.options(joinedload(getattr(Placement, joined)))
-    return statement.with_for_update(of=Placement) if lock else statement
-
-
-# Built once: constructing a statement and its loader options costs more than running it.
-_LOAD_STATEMENTS: Mapping[tuple[bool, str | None], Select[Placement]] = {
-    (lock, joined): _load_statement(lock, joined)
-    for lock in (False, True)
-    for joined in (None, *COLLECTIONS)
-}
-_COLLECTION_STATEMENTS: Mapping[str, Select[Any]] = {
-    name: select(model).where(model.placement_id == bindparam("placement_id")).order_by(model.id)
-    for name, model in (
-        ("approvals", Approval),
-        ("acceptances", AgreementAcceptance),
-        ("responses", EvaluationResponse),
-    )
-}
-
-
-def load_collections(
-    session: Session, placement: Placement, collections: tuple[str, ...] = COLLECTIONS
-) -> None:
-    """Load the step rows a placement does not hold yet, one plain query per collection
-    (cheaper than a ``selectinload``, and a collection already loaded is left as it is)."""
-    unloaded = inspect(placement).unloaded
-    for name in collections:
-        if name in unloaded:
-            rows = session.scalars(
-                _COLLECTION_STATEMENTS[name], {"placement_id": placement.id}
-            ).all()
-            set_committed_value(placement, name, list(rows))
-
-
-def load_for_update(
-    session: Session,
-    reference: str,
-    *,
-    lock: bool = True,
-    collections: tuple[str, ...] = COLLECTIONS,
-) -> Placement:
-    """The placement with everything the machine and the emails read; locked on PostgreSQL
-    (SQLite's BEGIN IMMEDIATE already holds the database's write lock)."""
-    lock = lock and session.get_bind().dialect.name != "sqlite"
-    # Under FOR UPDATE, PostgreSQL re-reads only the locked row once the lock is granted; rows
-    # joined from other tables stay as the query first saw them. Step rows another transaction
-    # just changed must be read after the lock, by a query of their own.
-    joined = collections[0] if collections and not lock else None
-    placement = (
-        session.scalars(_LOAD_STATEMENTS[lock, joined], {"reference": reference})
-        .unique()
-        .one_or_none()
-    )
-    if placement is None:
-        raise NotFound(f"no placement with reference {reference}")
-    load_collections(session, placement, collections)
-    return placement
 
 
 def _check_version(session: Session, reference: str, expected_version: int) -> None:
@@ -244,314 +119,7 @@ def _check_version(session: Session, reference: str, expected_version: int) -> N
         )
 
 
-# --- the actor's part in a step -------------------------------------------------------------
-
-
-def _current_approval(ctx: EventContext) -> Approval:
-    placement = ctx.placement
-    for approval in placement.approvals:
-        if approval.round == placement.approval_round and approval.role == ctx.role:
-            return approval
-    raise NotPermitted(
-        f"{placement.reference}: no approval is asked of the {ctx.role} in this round"
-    )
-
-
-def _check_approval_open(ctx: EventContext) -> None:
-    approval = _current_approval(ctx)
-    if approval.decision is not None:
-        raise AlreadyDecided(
-            f"{ctx.placement.reference} was already decided by the {approval.role} "
-            f"({approval.decision.replace('_', ' ')}) on {approval.decided_at:%Y-%m-%d}"
-        )
-
-
-def _open_acceptance(ctx: EventContext) -> AgreementAcceptance:
-    for acceptance in ctx.placement.acceptances:
-        if acceptance.voided_at is None and acceptance.role == ctx.role:
-            if acceptance.accepted_at is not None:
-                raise AlreadyDecided(
-                    f"{ctx.placement.reference}: the {ctx.role} already accepted this agreement "
-                    f"on {acceptance.accepted_at:%Y-%m-%d}"
-                )
-            return acceptance
-    raise NotPermitted(f"{ctx.placement.reference}: the {ctx.role} is no party to the agreement")
-
-
-def _open_response(ctx: EventContext) -> EvaluationResponse:
-    for response in ctx.placement.responses:
-        if response.kind == "evaluation" and response.role == ctx.role:
-            if response.submitted_at is not None:
-                raise AlreadyDecided(
-                    f"{ctx.placement.reference}: the {ctx.role} already answered the evaluation "
-                    f"on {response.submitted_at:%Y-%m-%d}"
-                )
-            return response
-    raise NotPermitted(f"{ctx.placement.reference}: no evaluation is asked of the {ctx.role}")
-
-
-PRECHECKS: Mapping[str, Callable[[EventContext], object]] = {
-    "approve": _check_approval_open,
-    "decline": _check_approval_open,
-    "request_changes": _check_approval_open,
-    "accept": _open_acceptance,
-    "answer": _open_response,
-}
-
-
-# --- effects: what an event records beyond the state ---------------------------------------
-#
-# Effects keep the loaded objects true and write the database with plain statements: a changed
-# step row is updated by its key at once, a new one is queued on the context and inserted with
-# the others of the batch (``_insert_new_steps``). No ORM flush runs on the hot path; that flush
-# cost more than all the event's statements together.
-
-
-@lru_cache(maxsize=16)
-def _by_key(table: Table) -> Update:
-    """UPDATE <table> SET <the parameters' columns> WHERE id = :_id, built once per table."""
-    return update(table).where(table.c.id == bindparam("_id"))
-
-
-def one_or_many(rows: list[dict[str, Any]]) -> dict[str, Any] | list[dict[str, Any]]:
-    """Parameters for one row as a dict (execute), for more as a list (executemany): the
-    executemany path costs more per statement, and most events write one row per table."""
-    return rows[0] if len(rows) == 1 else rows
-
-
-def _update_rows(ctx: EventContext, rows: Sequence[Any], **values: Any) -> None:
-    """UPDATE step rows by key and mark the loaded objects as holding the new values."""
-    if not rows:
-        return
-    table = table_of(type(rows[0]))
-    with ctx.session.no_autoflush:
-        params = one_or_many([{"_id": row.id, **values} for row in rows])
-        ctx.session.execute(_by_key(table), params)
-    for row in rows:
-        for key, value in values.items():
-            set_committed_value(row, key, value)
-
-
-def _record_decision(ctx: EventContext) -> None:
-    approval = _current_approval(ctx)
-    decision = {
-        "approve": "approved",
-        "decline": "declined",
-        "request_changes": "changes_requested",
-    }
-    _update_rows(
-        ctx,
-        [approval],
-        decision=decision[ctx.event],
-        decided_at=ctx.now,
-        comment=ctx.comment,
-        via=ctx.via,
-    )
-
-
-def _open_approval_round(ctx: EventContext) -> None:
-    placement = ctx.placement
-    ctx.change(approval_round=placement.approval_round + 1)
-    for role in placement.programme.approval_roles:
-        person = placement.person_for_role(role)
-        ctx.new_steps.append(
-            (
-                Approval,
-                "approvals",
-                {
-                    "placement_id": placement.id,
-                    "round": placement.approval_round,
-                    "role": role,
-                    "person_id": person.id,
-                    "requested_at": ctx.now,
-                },
-                person,
-            )
-        )
-
-
-def _record_acceptance(ctx: EventContext) -> None:
-    acceptance = _open_acceptance(ctx)
-    documents = table_of(AgreementDocument)
-    with ctx.session.no_autoflush:
-        sha256 = ctx.session.execute(
-            select(documents.c.sha256).where(documents.c.id == acceptance.document_id)
-        ).scalar_one()
-    _update_rows(
-        ctx, [acceptance], accepted_at=ctx.now, via=ctx.via, token_id=ctx.token_id, sha256=sha256
-    )
-
-
-def _issue_agreement(ctx: EventContext) -> None:
-    """A new agreement version: earlier acceptances become void, every party is asked again."""
-    placement = ctx.placement
-    _update_rows(ctx, [a for a in placement.acceptances if a.voided_at is None], voided_at=ctx.now)
-    ctx.change(agreement_version=placement.agreement_version + 1)
-    rendered = render_agreement(placement, version=placement.agreement_version)
-    documents = table_of(AgreementDocument)
-    with ctx.session.no_autoflush:
-        document_id = ctx.session.execute(
-            insert(documents).returning(documents.c.id),
-            {
-                "placement_id": placement.id,
-                "version": placement.agreement_version,
-                "template": rendered.template,
-                "language": rendered.language,
-                "sha256": rendered.sha256,
-                "content_html": rendered.html,
-                "created_at": ctx.now,
-            },
-        ).scalar_one()
-    for role in placement.programme.agreement_parties:
-        person = placement.person_for_role(role)
-        ctx.new_steps.append(
-            (
-                AgreementAcceptance,
-                "acceptances",
-                {
-                    "placement_id": placement.id,
-                    "document_id": document_id,
-                    "role": role,
-                    "person_id": person.id,
-                    "requested_at": ctx.now,
-                },
-                person,
-            )
-        )
-
-
-def _finalise_agreement(ctx: EventContext) -> None:
-    documents = table_of(AgreementDocument)
-    with ctx.session.no_autoflush:
-        ctx.session.execute(
-            update(documents)
-            .where(
-                documents.c.placement_id == ctx.placement.id,
-                documents.c.version == ctx.placement.agreement_version,
-            )
-            .values(final_at=ctx.now)
-        )
-
-
-def _open_evaluation(ctx: EventContext) -> None:
-    placement = ctx.placement
-    programme = placement.programme
-    ctx.change(
-        evaluation_due_on=add_business_days(placement.end_date, programme.evaluation_due_after)
-    )
-    for role in programme.evaluation_respondents:
-        person = placement.person_for_role(role)
-        ctx.new_steps.append(
-            (
-                EvaluationResponse,
-                "responses",
-                {
-                    "placement_id": placement.id,
-                    "kind": "evaluation",
-                    "role": role,
-                    "person_id": person.id,
-                    "requested_at": ctx.now,
-                },
-                person,
-            )
-        )
-
-
-def _record_answers(ctx: EventContext) -> None:
-    response = _open_response(ctx)
-    _update_rows(ctx, [response], answers=ctx.answers or {}, submitted_at=ctx.now, via=ctx.via)
-
-
-ON_EVENT: Mapping[str, Callable[[EventContext], None]] = {
-    "submit": _open_approval_round,
-    "approve": _record_decision,
-    "decline": _record_decision,
-    "request_changes": _record_decision,
-    "accept": _record_acceptance,
-    "amend": _issue_agreement,
-    "answer": _record_answers,
-}
-
-ON_ENTER: Mapping[str, Callable[[EventContext], None]] = {
-    "agreement": _issue_agreement,
-    "placement": _finalise_agreement,
-    "evaluation": _open_evaluation,
-}
-
-
 # --- asking the machine -------------------------------------------------------------------
-
-
-class _GuardView:
-    """What a guard of ``PlacementMachine`` reads as ``self``: the model, nothing else."""
-
-    __slots__ = ("model",)
-
-    def __init__(self, model: Placement) -> None:
-        self.model = model
-
-
-Guard = tuple[Callable[..., bool], bool]
-Route = tuple[str, tuple[Guard, ...]]
-
-
-def _routes_from_machine() -> dict[tuple[str, str], tuple[Route, ...]] | None:
-    """The machine's own transition table, read once per process: for each (state, event), the
-    targets in declaration order with the guard methods that must hold (``cond``) or fail
-    (``unless``). None when a guard is anything but a plain method of the machine (an
-    expression, a model attribute), so the machine itself is asked every time."""
-    routes: dict[tuple[str, str], list[Route]] = {}
-    for state in PlacementMachine.states:
-        for transition in state.transitions:
-            guards: list[Guard] = []
-            for spec in transition._specs:  # the declared guards
-                if spec.group is not CallbackGroup.COND:
-                    continue
-                method = getattr(PlacementMachine, str(spec.func), None)
-                if not isinstance(spec.func, str) or not callable(method):
-                    return None
-                if not spec.func.isidentifier():
-                    return None
-                guards.append((method, bool(spec.expected_value)))
-            for event in transition.events:
-                routes.setdefault((state.value, event.id), []).append(
-                    (transition.target.value, tuple(guards))
-                )
-    return {key: tuple(value) for key, value in routes.items()}
-
-
-_ROUTES = _routes_from_machine()
-
-
-def decide(placement: Placement, event: str, *, role: str | None, as_of: datetime) -> str | None:
-    """The state ``event`` leads ``placement`` to, or None if the machine refuses it.
-
-    The machine is the authority: its transition table and guard methods decide, exactly as
-    ``PlacementMachine(model=placement).send(event, role=role, as_of=as_of)`` would (the first
-    transition whose guards hold wins). Building a machine instance costs about half a
-    millisecond, more than the rest of the decision, so the table is read once per process.
-    """
-    if _ROUTES is None:
-        return _decide_with_instance(placement, event, role=role, as_of=as_of)
-    view = _GuardView(placement)
-    for target, guards in _ROUTES.get((placement.state, event), ()):
-        if all(bool(guard(view, role=role, as_of=as_of)) is expected for guard, expected in guards):
-            return target
-    return None
-
-
-def _decide_with_instance(
-    placement: Placement, event: str, *, role: str | None, as_of: datetime
-) -> str | None:
-    before = placement.state
-    machine = PlacementMachine(model=placement)
-    try:
-        machine.send(event, role=role, as_of=as_of)
-    except TransitionNotAllowed:
-        return None
-    target = placement.state
-    placement.state = before
-    return target
 
 
 # --- the service ---------------------------------------------------------------------------

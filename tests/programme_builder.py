@@ -19,8 +19,9 @@ from typing import Any
 from models.schemas import ProgrammeIn, ProposalIn
 from states.bootstrap import App
 from states.evaluation import submit_evaluation
+from states.loading import load_for_update
 from states.registration import register_programme, register_proposals
-from states.transitions import apply_event_in, load_for_update
+from states.transitions import apply_event_in
 
 TARGETS: dict[str, int] = {
     "proposal": 6,

@@ -243,8 +243,8 @@ def test_checkin_stores_answers_without_a_state_change(proposed: tuple[App, str]
         act(app, raw, "accept")
     midway = datetime(2027, 4, 20, 7, tzinfo=UTC)
     from notifications.rules import Recipient
+    from states.loading import load_for_update
     from states.outbox import mint_link
-    from states.transitions import load_for_update
 
     with app.uow() as uow:
         placement = load_for_update(uow.session, ref)

@@ -1,0 +1,115 @@
+"""Loading a placement for an event: the placement and its people in one query, and only the
+step rows (approvals, acceptances, evaluation responses) the event reads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Select, bindparam, inspect, select
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from models import AgreementAcceptance, Approval, EvaluationResponse, Placement, Programme
+from states.errors import NotFound
+
+COLLECTIONS = ("approvals", "acceptances", "responses")
+
+# The step rows an event reads or adds (its precheck, guard, effect and emails); an event not
+# named here loads them all. Loading only these saves a query per collection on the hot path.
+COLLECTIONS_FOR_EVENT: Mapping[str, tuple[str, ...]] = {
+    "revise": (),
+    "submit": ("approvals",),
+    "approve": ("approvals",),
+    "decline": ("approvals",),
+    "request_changes": ("approvals",),
+    "accept": ("acceptances",),
+    "amend": ("acceptances",),
+    "end": ("responses",),
+    "answer": ("responses",),
+    "close": ("responses",),
+    "withdraw": ("approvals", "acceptances"),
+    "cancel": (),
+}
+# …and those the state entered reads or adds (its ON_ENTER effect and emails), loaded once the
+# machine has decided: the first of two approvals never reads the acceptances.
+COLLECTIONS_FOR_ENTERING: Mapping[str, tuple[str, ...]] = {
+    "agreement": ("acceptances",),
+    "placement": ("acceptances",),
+    "evaluation": ("responses",),
+}
+
+
+def _load_statement(lock: bool, joined: str | None) -> Select[Placement]:
+    """The placement and its people in one query; ``joined`` names a collection joined into the
+    same query (one round trip less than loading it after)."""
+    statement = (
+        select(Placement)
+        .where(Placement.reference == bindparam("reference"))
+        .options(
+            joinedload(Placement.programme).joinedload(Programme.coordinator),
+            joinedload(Placement.participant),
+            joinedload(Placement.home_manager),
+            joinedload(Placement.host_contact),
+            joinedload(Placement.home_organisation),
+            joinedload(Placement.host_organisation),
+        )
+    )
+    if joined is not None:
+        statement = statement.options(joinedload(getattr(Placement, joined)))
+    return statement.with_for_update(of=Placement) if lock else statement
+
+
+# Built once: constructing a statement and its loader options costs more than running it.
+_LOAD_STATEMENTS: Mapping[tuple[bool, str | None], Select[Placement]] = {
+    (lock, joined): _load_statement(lock, joined)
+    for lock in (False, True)
+    for joined in (None, *COLLECTIONS)
+}
+_COLLECTION_STATEMENTS: Mapping[str, Select[Any]] = {
+    name: select(model).where(model.placement_id == bindparam("placement_id")).order_by(model.id)
+    for name, model in (
+        ("approvals", Approval),
+        ("acceptances", AgreementAcceptance),
+        ("responses", EvaluationResponse),
+    )
+}
+
+
+def load_collections(
+    session: Session, placement: Placement, collections: tuple[str, ...] = COLLECTIONS
+) -> None:
+    """Load the step rows a placement does not hold yet, one plain query per collection
+    (cheaper than a ``selectinload``, and a collection already loaded is left as it is)."""
+    unloaded = inspect(placement).unloaded
+    for name in collections:
+        if name in unloaded:
+            rows = session.scalars(
+                _COLLECTION_STATEMENTS[name], {"placement_id": placement.id}
+            ).all()
+            set_committed_value(placement, name, list(rows))
+
+
+def load_for_update(
+    session: Session,
+    reference: str,
+    *,
+    lock: bool = True,
+    collections: tuple[str, ...] = COLLECTIONS,
+) -> Placement:
+    """The placement with everything the machine and the emails read; locked on PostgreSQL
+    (SQLite's BEGIN IMMEDIATE already holds the database's write lock)."""
+    lock = lock and session.get_bind().dialect.name != "sqlite"
+    # Under FOR UPDATE, PostgreSQL re-reads only the locked row once the lock is granted; rows
+    # joined from other tables stay as the query first saw them. Step rows another transaction
+    # just changed must be read after the lock, by a query of their own.
+    joined = collections[0] if collections and not lock else None
+    placement = (
+        session.scalars(_LOAD_STATEMENTS[lock, joined], {"reference": reference})
+        .unique()
+        .one_or_none()
+    )
+    if placement is None:
+        raise NotFound(f"no placement with reference {reference}")
+    load_collections(session, placement, collections)
+    return placement
