@@ -21,12 +21,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
-from babel.dates import format_date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from models import ActionToken, AgreementDocument, OutboxMessage, Placement, Programme
 from notifications.ics import placement_event
+from states.dates import long_date
 from states.errors import MobilityError
 from states.tokens import TokenMinter
 
@@ -132,14 +132,6 @@ class RenderError(MobilityError):
 def clean(value: object, *, limit: int = 200) -> str:
     """One line of text: control characters (CR, LF, NUL...) become a space."""
     return " ".join(_CONTROL.sub(" ", str(value or "")).split())[:limit]
-
-
-# British English writes "1 February 2027"; plain "en" would give the American order.
-LOCALES: Mapping[str, str] = {"sv": "sv_SE", "en": "en_GB"}
-
-
-def long_date(value: date, language: str) -> str:
-    return format_date(value, format="long", locale=LOCALES.get(language, language))
 
 
 def _safe_address(name: str, email: str) -> Address:

@@ -16,11 +16,11 @@ from functools import lru_cache, partial
 from pathlib import Path
 
 import jinja2
-from babel.dates import format_date
 from babel.numbers import format_decimal
 from sqlalchemy import select
 
 from models import AgreementAcceptance, AgreementDocument, Placement
+from states import dates
 from states.errors import NotFound
 from states.unit_of_work import UnitOfWork
 
@@ -75,8 +75,8 @@ def _load(template: str, language: str) -> jinja2.Template:
 
 
 def long_date(day: date, *, language: str) -> str:
-    """``1 februari 2027`` / ``February 1, 2027``: dates as people write them in a contract."""
-    return format_date(day, format="long", locale=language)
+    """``1 februari 2027`` / ``1 February 2027``: dates as people write them in a contract."""
+    return dates.long_date(day, language)
 
 
 def amount(value: int, *, language: str) -> str:

@@ -42,8 +42,8 @@ TERMS = {
     ("affiliation", "en"): [
         "no employment at the university",
         "No payment passes",
-        "February 1, 2027",
-        "July 30, 2027",
+        "1 February 2027",
+        "30 July 2027",
         "20 %",
         "Development plan",
         "focus area",
@@ -68,7 +68,7 @@ TERMS = {
     ],
     ("secondment", "en"): [
         "remains employed and paid by",
-        "February 1, 2027",
+        "1 February 2027",
         "Expected results for the university",
         "Expected results for the host organisation",
         "Student involvement",

@@ -6,11 +6,10 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from states.dates import long_date
 
 LANGUAGES = ("sv", "en")
 # British English writes "1 February 2027", as the issue asks; Babel's "en" would be US order.
-BABEL_LOCALES = {"sv": "sv", "en": "en_GB"}
 
 TEXTS: Mapping[str, Mapping[str, str]] = {
     "site": {"sv": "Mobility Engine – personrörlighet", "en": "Mobility Engine – staff mobility"},
@@ -257,4 +256,4 @@ class Texts:
             return ""
         if isinstance(moment, datetime):
             moment = moment.astimezone(self.timezone).date()
-        return format_date(moment, format="long", locale=BABEL_LOCALES[self.language])
+        return long_date(moment, self.language)
