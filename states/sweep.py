@@ -261,6 +261,9 @@ def _transition(
 # --- 3: the start date ----------------------------------------------------------------------
 
 START_ROLES = ("participant", "host_contact")
+START_NOTICE_DAYS = 14
+"""A start notice is sent up to two weeks after the start (a sweep may have been down); later it
+would only confuse. The bound also keeps the query to recent starts, not every running one."""
 
 
 def _placements_with_people(session: Session, ids: Iterable[int]) -> list[Placement]:
@@ -286,7 +289,10 @@ def _start_notices(uow_factory: UowFactory, moment: Moment, report: SweepReport)
             reader.session.scalars(
                 select(Placement.id)
                 .where(
-                    Placement.state == "placement", Placement.start_date <= moment.today, ~noticed
+                    Placement.state == "placement",
+                    Placement.start_date <= moment.today,
+                    Placement.start_date > moment.today - timedelta(days=START_NOTICE_DAYS),
+                    ~noticed,
                 )
                 .order_by(Placement.id)
             )
