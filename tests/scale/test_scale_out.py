@@ -115,7 +115,10 @@ class LoadGenerator:
         self.unexpected: list[str] = []
         self.withdraw_races: Counter[str] = Counter()
         self.pool = ThreadPoolExecutor(max_workers=16)
-        self.clients = [httpx.Client(timeout=30) for _ in web_ports]
+        # Idle connections are dropped by the client before uvicorn's 5 s keep-alive ends: a
+        # request sent on a connection the server is closing fails with a ReadError unanswered.
+        limits = httpx.Limits(keepalive_expiry=2.0)
+        self.clients = [httpx.Client(timeout=30, limits=limits) for _ in web_ports]
         self.random = random.Random(2027)
         with app.reading() as uow:
             programme = uow.session.scalars(
