@@ -5,7 +5,6 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -84,5 +83,4 @@ def report_error(error: BaseException) -> int:
         return 2
     typer.echo(f"error: unexpected {type(error).__name__}: {error}", err=True)
     typer.echo("(set MOBILITY_DEBUG=1 to see the traceback)", err=True)
-    print("", file=sys.stderr, end="")
     return 1

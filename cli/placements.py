@@ -74,9 +74,7 @@ def show(
 
     detail = get_placement(get_app().reading(), reference=reference)
     if as_json:
-        data = detail.model_dump(mode="json")
-        data["participant"] = data["participant"]
-        print_json(data)
+        print_json(detail.model_dump(mode="json"))
         return
     typer.echo(f"{detail.reference}  {detail.state}  (version {detail.version})")
     typer.echo(f"  programme     {detail.programme} ({detail.direction})")
