@@ -5,18 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
 from config import Settings
 from models.migrate import upgrade
 from states.bootstrap import App, bootstrap
+from tests.databases import scratch_postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -64,22 +61,8 @@ def fresh_database(backend: str) -> Iterator[str]:
             shutil.rmtree(folder, ignore_errors=True)
         return
     assert POSTGRES_URL
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    name = f"mobility_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
+    with scratch_postgres_database(POSTGRES_URL, prefix="mobility_bench") as url:
         yield url
-    finally:
-        from models.db import get_engine
-
-        get_engine(url).dispose()
-        get_engine.cache_clear()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def make_app(url: str, var_dir: Path | None = None) -> App:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from config import Settings
 from models import Base
@@ -20,6 +18,7 @@ from models.migrate import upgrade
 from states.bootstrap import App, bootstrap
 from states.input_files import load_programme, load_proposals
 from states.registration import register_programme, register_proposals
+from tests.databases import scratch_postgres_database
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 POSTGRES_URL = os.environ.get("MOBILITY_TEST_POSTGRES_URL")
@@ -64,22 +63,8 @@ def sqlite_app(tmp_path: Path, sqlite_template: Path) -> App:
 def postgres_database() -> Iterator[str]:
     if not POSTGRES_URL:
         pytest.skip("PostgreSQL tests need MOBILITY_TEST_POSTGRES_URL")
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    name = f"mobility_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
+    with scratch_postgres_database(POSTGRES_URL, prefix="mobility_test") as url:
         yield url
-    finally:
-        from models.db import get_engine
-
-        get_engine(url).dispose()
-        get_engine.cache_clear()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture
