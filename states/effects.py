@@ -163,25 +163,33 @@ def _record_decision(ctx: EventContext) -> None:
     )
 
 
+def _open_steps(
+    ctx: EventContext, model: type[Any], collection: str, roles: Sequence[str], **columns: Any
+) -> None:
+    """Ask each of ``roles`` for their part in a new step: a row each, inserted with the batch."""
+    placement = ctx.placement
+    for role in roles:
+        person = placement.person_for_role(role)
+        row = {
+            "placement_id": placement.id,
+            "role": role,
+            "person_id": person.id,
+            "requested_at": ctx.now,
+            **columns,
+        }
+        ctx.new_steps.append((model, collection, row, person))
+
+
 def _open_approval_round(ctx: EventContext) -> None:
     placement = ctx.placement
     ctx.change(approval_round=placement.approval_round + 1)
-    for role in placement.programme.approval_roles:
-        person = placement.person_for_role(role)
-        ctx.new_steps.append(
-            (
-                Approval,
-                "approvals",
-                {
-                    "placement_id": placement.id,
-                    "round": placement.approval_round,
-                    "role": role,
-                    "person_id": person.id,
-                    "requested_at": ctx.now,
-                },
-                person,
-            )
-        )
+    _open_steps(
+        ctx,
+        Approval,
+        "approvals",
+        placement.programme.approval_roles,
+        round=placement.approval_round,
+    )
 
 
 def _record_acceptance(ctx: EventContext) -> None:
@@ -216,22 +224,13 @@ def _issue_agreement(ctx: EventContext) -> None:
                 "created_at": ctx.now,
             },
         ).scalar_one()
-    for role in placement.programme.agreement_parties:
-        person = placement.person_for_role(role)
-        ctx.new_steps.append(
-            (
-                AgreementAcceptance,
-                "acceptances",
-                {
-                    "placement_id": placement.id,
-                    "document_id": document_id,
-                    "role": role,
-                    "person_id": person.id,
-                    "requested_at": ctx.now,
-                },
-                person,
-            )
-        )
+    _open_steps(
+        ctx,
+        AgreementAcceptance,
+        "acceptances",
+        placement.programme.agreement_parties,
+        document_id=document_id,
+    )
 
 
 def _finalise_agreement(ctx: EventContext) -> None:
@@ -253,22 +252,9 @@ def _open_evaluation(ctx: EventContext) -> None:
     ctx.change(
         evaluation_due_on=add_business_days(placement.end_date, programme.evaluation_due_after)
     )
-    for role in programme.evaluation_respondents:
-        person = placement.person_for_role(role)
-        ctx.new_steps.append(
-            (
-                EvaluationResponse,
-                "responses",
-                {
-                    "placement_id": placement.id,
-                    "kind": "evaluation",
-                    "role": role,
-                    "person_id": person.id,
-                    "requested_at": ctx.now,
-                },
-                person,
-            )
-        )
+    _open_steps(
+        ctx, EvaluationResponse, "responses", programme.evaluation_respondents, kind="evaluation"
+    )
 
 
 def _record_answers(ctx: EventContext) -> None:
