@@ -22,12 +22,13 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
-from models import ActionToken, AgreementDocument, OutboxMessage, Placement, Programme
+from models import ActionToken, AgreementDocument, OutboxMessage, Placement
 from notifications.ics import placement_event
 from states.dates import long_date
 from states.errors import MobilityError
+from states.loading import WITH_PEOPLE
 from states.tokens import TokenMinter
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -219,18 +220,7 @@ def _load_placement(session: Session, placement_id: int) -> Placement:
 
 
 def _query_placement(session: Session, placement_id: int) -> Placement:
-    placement = session.get(
-        Placement,
-        placement_id,
-        options=[
-            joinedload(Placement.programme).joinedload(Programme.coordinator),
-            joinedload(Placement.participant),
-            joinedload(Placement.home_manager),
-            joinedload(Placement.host_contact),
-            joinedload(Placement.home_organisation),
-            joinedload(Placement.host_organisation),
-        ],
-    )
+    placement = session.get(Placement, placement_id, options=WITH_PEOPLE)
     if placement is None:
         raise RenderError(f"placement {placement_id} no longer exists")
     return placement

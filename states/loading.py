@@ -40,20 +40,23 @@ COLLECTIONS_FOR_ENTERING: Mapping[str, tuple[str, ...]] = {
 }
 
 
+# The placement with its programme, coordinator, people and organisations: what the machine's
+# guards, the effects and the emails read of it.
+WITH_PEOPLE = (
+    joinedload(Placement.programme).joinedload(Programme.coordinator),
+    joinedload(Placement.participant),
+    joinedload(Placement.home_manager),
+    joinedload(Placement.host_contact),
+    joinedload(Placement.home_organisation),
+    joinedload(Placement.host_organisation),
+)
+
+
 def _load_statement(lock: bool, joined: str | None) -> Select[Placement]:
     """The placement and its people in one query; ``joined`` names a collection joined into the
     same query (one round trip less than loading it after)."""
     statement = (
-        select(Placement)
-        .where(Placement.reference == bindparam("reference"))
-        .options(
-            joinedload(Placement.programme).joinedload(Programme.coordinator),
-            joinedload(Placement.participant),
-            joinedload(Placement.home_manager),
-            joinedload(Placement.host_contact),
-            joinedload(Placement.home_organisation),
-            joinedload(Placement.host_organisation),
-        )
+        select(Placement).where(Placement.reference == bindparam("reference")).options(*WITH_PEOPLE)
     )
     if joined is not None:
         statement = statement.options(joinedload(getattr(Placement, joined)))

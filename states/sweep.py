@@ -54,6 +54,7 @@ from models import (
 from notifications.rules import Recipient
 from states.calendar import business_days_between, is_business_day
 from states.errors import MobilityError
+from states.loading import WITH_PEOPLE
 from states.outbox import mint_link, queue_message
 from states.transitions import apply_event_in
 from states.unit_of_work import UnitOfWork
@@ -271,12 +272,7 @@ def _placements_with_people(session: Session, ids: Iterable[int]) -> list[Placem
         session.scalars(
             select(Placement)
             .where(Placement.id.in_(list(ids)))
-            .options(
-                joinedload(Placement.programme).joinedload(Programme.coordinator),
-                joinedload(Placement.participant),
-                joinedload(Placement.host_contact),
-                joinedload(Placement.home_manager),
-            )
+            .options(*WITH_PEOPLE)
             .order_by(Placement.id)
         ).unique()
     )
