@@ -53,3 +53,16 @@ def clean_single_line(value: Any) -> Any:
 
 def clean_free_text(value: Any) -> Any:
     return free_text(value) if isinstance(value, str) else value
+
+
+# What Markdown (CommonMark, GitHub's, Prefect's) reads as syntax inside a line: code, emphasis,
+# links and images, table cells, strikethrough, math, entities. Each gets a backslash; an
+# underscore only where it could open or close emphasis (``going_well`` stays as it is). < and >
+# become entities, so no renderer, not even one that passes raw HTML through, sees a tag.
+_MARKDOWN_SYNTAX = re.compile(r"[\\`*\[\]|~&$]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+
+
+def markdown_text(value: object) -> str:
+    """``value`` as literal text on one line of Markdown: a table cell, a heading, a sentence."""
+    escaped = _MARKDOWN_SYNTAX.sub(lambda m: "\\" + m.group(0), single_line(str(value)))
+    return escaped.replace("<", "&lt;").replace(">", "&gt;")

@@ -18,7 +18,7 @@ import yaml
 from sqlalchemy import select, text, update
 
 from models import HistoryEntry, OutboxMessage, Person
-from models.text import free_text, single_line
+from models.text import free_text, markdown_text, single_line
 from states.bootstrap import App
 from states.errors import InvalidInput
 from states.input_files import load_proposals
@@ -47,6 +47,7 @@ def test_single_line_and_free_text() -> None:
     assert free_text("plain text: nothing to do") == "plain text: nothing to do"
     for bad in EVERY_BAD:
         assert bad not in single_line(f"x{bad}y") and bad not in free_text(f"x{bad}y")
+        assert bad not in markdown_text(f"x{bad}y")
 
 
 def _hostile_proposal(tmp_path: Path) -> Path:
