@@ -24,7 +24,7 @@ from states.transitions import apply_event
 from tests.conftest import EXAMPLES
 
 PROGRAMME = "hostile-2027"
-HOSTILE_PROGRAMME = "Prog <b>bold</b> | [x](javascript:alert(1)) `code` $\\frac{"
+HOSTILE_PROGRAMME = "Prog <b>bold</b> | [x](javascript:alert(1)) `code` $\\frac{ $"
 HOSTILE_HOSTS = (
     "<img src=x onerror=alert(1)>",
     "Evil | Corp [x](javascript:alert(2)) ![p](http://evil.example/p.png)",
@@ -88,7 +88,7 @@ def assert_inert(markdown: str) -> None:
         assert tag not in html, tag
     assert "&lt;img src=x onerror=alert(1)&gt;" in html  # shown as the text it is
     assert "Evil | Corp [x](javascript:alert(2))" in html
-    assert "Prog &lt;b&gt;bold&lt;/b&gt; | [x](javascript:alert(1)) `code` $\\frac{" in html
+    assert "Prog &lt;b&gt;bold&lt;/b&gt; | [x](javascript:alert(1)) `code` $\\frac{ $" in html
     assert "No &lt;script&gt;alert(3)&lt;/script&gt;" in html and "line 2" in html
     for table in re.findall(r"<table>.*?</table>", html, flags=re.S):
         rows = re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)
