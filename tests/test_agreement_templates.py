@@ -250,6 +250,39 @@ def test_a_stored_path_outside_the_folder_refuses_the_step_and_writes_nothing(
         assert uow.session.scalar(select(Placement.state)) == "manager_approval"
 
 
+def test_a_stored_path_refused_on_the_link_page_saves_nothing_and_logs_one_line(
+    secret_app: App,
+) -> None:
+    """The last approver clicks while the programme names /etc/passwd: a 500 page that says
+    nothing was saved (the fault is the programme's), the link stays usable once it is fixed."""
+    import httpx
+
+    from tests.test_links import live_links
+    from tests.test_web_support import Clock, capturing_logs, served
+
+    app = secret_app
+    with app.uow() as uow:
+        uow.session.execute(update(Programme).values(agreement_template="/etc/passwd"))
+        uow.commit()
+    ref = propose_example(app)
+    links = live_links(app, ref, "approval")
+    apply_event(
+        app.uow(), reference=ref, event="approve", role="home_manager", actor="e", via="cli"
+    )
+    before = row_counts(app.engine)
+    with served(app, clock=Clock()) as base, capturing_logs() as logs:  # after uvicorn's setup
+        page = httpx.post(f"{base}/l/{links['host_contact']}", data={"decision": "approve"})
+    assert page.status_code == 500 and "Nothing was saved" in page.text
+    assert "root:" not in page.text and "Traceback" not in page.text
+    assert row_counts(app.engine) == before
+    errors = [r for r in logs.records if r.levelname == "ERROR"]
+    assert [r.getMessage().split(": ")[0] for r in errors] == [
+        "no agreement could be written, nothing was saved"
+    ]
+    assert errors[0].exc_info is None and "is an absolute path" in errors[0].getMessage()
+    assert live_links(app, ref, "approval")["host_contact"] == links["host_contact"]  # unused
+
+
 # --- every Jinja environment of the product: plain values only ------------------------------
 
 FORBIDDEN: tuple[type, ...] = (
