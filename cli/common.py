@@ -24,7 +24,9 @@ def get_app() -> App:
 
 
 def actor() -> str:
-    return os.environ.get("MOBILITY_ACTOR") or getpass.getuser()
+    from models.text import single_line
+
+    return single_line(os.environ.get("MOBILITY_ACTOR") or getpass.getuser())
 
 
 def parse_as_of(value: str | None) -> datetime:
@@ -50,7 +52,11 @@ def print_json(data: Any) -> None:
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    cells = [[str(c) for c in headers]] + [[str(c) for c in row] for row in rows]
+    """Columns padded to their widest cell; a cell is one line with no control or bidi
+    characters, whatever the database holds (a row stored before they were cleaned)."""
+    from models.text import single_line
+
+    cells = [[str(c) for c in headers]] + [[single_line(str(c)) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     for number, row in enumerate(cells):
         typer.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     delivery_parallel_connections: int = Field(default=3, ge=1, le=20)
     delivery_lease_seconds: int = Field(default=300, ge=10)
     delivery_give_up_hours: float = Field(default=48.0, gt=0)
+    agreement_templates_dir: Path | None = None
+    """Where programmes' own agreement templates live (default: ``<var_dir>/agreement-templates``);
+    a programme names a file inside it, and nothing outside it is ever read as a template."""
     retention_days: int = Field(default=3 * 365, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -50,6 +53,10 @@ class Settings(BaseSettings):
     @property
     def mail_dir(self) -> Path:
         return self.var_dir / "mail"
+
+    @property
+    def agreement_templates_path(self) -> Path:
+        return self.agreement_templates_dir or self.var_dir / "agreement-templates"
 
     @property
     def uses_mail_catcher(self) -> bool:

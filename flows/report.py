@@ -16,6 +16,7 @@ from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 
 from flows.context import current_app
 from flows.overview import overview
+from models.text import markdown_text
 
 
 def artifact_key(programme: str, what: str) -> str:
@@ -32,7 +33,7 @@ async def programme_report(programme: str) -> dict[str, Any]:
     await acreate_table_artifact(
         key=artifact_key(programme, "states"),
         table=states,
-        description=f"Placements per state in {programme}",
+        description=f"Placements per state in {markdown_text(programme)}",
     )
     waiting = [
         {
@@ -47,12 +48,12 @@ async def programme_report(programme: str) -> dict[str, Any]:
     await acreate_table_artifact(
         key=artifact_key(programme, "waiting"),
         table=waiting,
-        description=f"Placements in {programme} waiting longest, and who holds them",
+        description=f"Placements in {markdown_text(programme)} waiting longest, and who holds them",
     )
     await acreate_markdown_artifact(
         key=artifact_key(programme, "follow-up"),
         markdown=data["markdown"],
-        description=f"Follow-up of {programme}",
+        description=f"Follow-up of {markdown_text(programme)}",
     )
     logger.info(
         "%s: %s; %d waiting",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -17,38 +16,37 @@ from pydantic import (
     field_validator,
 )
 
+from models.text import clean_free_text, clean_single_line
+
 Language = Literal["sv", "en"]
 Direction = Literal["incoming", "outgoing"]
 ProgrammeDirection = Literal["incoming", "outgoing", "both"]
 Role = Literal["participant", "home_manager", "host_contact"]
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
-
-
-def _single_line(value: Any) -> Any:
-    """Names end up in email headers: control characters become one space."""
-    if isinstance(value, str):
-        return _CONTROL.sub(" ", value).strip()
-    return value
-
 
 def _lower(value: Any) -> Any:
-    return value.strip().lower() if isinstance(value, str) else value
+    return value.lower() if isinstance(value, str) else value
 
 
 def _blank_to_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-Name = Annotated[
-    str, BeforeValidator(_single_line), StringConstraints(min_length=1, max_length=200)
+# Names end up in email headers, page titles and CLI tables: one line, no control, bidi or
+# other format characters (models.text). Free text keeps its line breaks and tabs.
+OneLine = BeforeValidator(clean_single_line)
+Name = Annotated[str, OneLine, StringConstraints(min_length=1, max_length=200)]
+LongName = Annotated[str, OneLine, StringConstraints(min_length=1, max_length=300)]
+Text = Annotated[
+    str, BeforeValidator(clean_free_text), StringConstraints(strip_whitespace=True, max_length=5000)
 ]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
 RequiredText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)
+    str,
+    BeforeValidator(clean_free_text),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=5000),
 ]
-Email = Annotated[EmailStr, BeforeValidator(_lower)]
-Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{1,99}$")]
+Email = Annotated[EmailStr, BeforeValidator(_lower), OneLine]
+Key = Annotated[str, OneLine, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{1,99}$")]
 
 
 class Strict(BaseModel):
@@ -62,7 +60,7 @@ class PersonIn(Strict):
 
 
 class AgreementRules(Strict):
-    template: Annotated[str, StringConstraints(min_length=1, max_length=300)] = "secondment"
+    template: LongName = "secondment"
     parties: list[Role] = Field(min_length=1)
 
 
@@ -76,8 +74,8 @@ class EvaluationQuestion(Strict):
     key: Key
     kind: Literal["scale", "text", "choice", "multi", "yesno"]
     required: bool = False
-    label: dict[Language, str]
-    options: list[str] = Field(default_factory=list)
+    label: dict[Language, LongName]
+    options: list[LongName] = Field(default_factory=list)
     roles: list[Role] = Field(default_factory=list)
 
 
@@ -89,7 +87,7 @@ class EvaluationRules(Strict):
 
 class ProgrammeIn(Strict):
     key: Key
-    name: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    name: LongName
     direction: ProgrammeDirection
     language: Language = "sv"
     coordinator: PersonIn
@@ -104,9 +102,9 @@ class ProposalIn(Strict):
     programme: Key
     direction: Annotated[Direction | None, BeforeValidator(_blank_to_none)] = None
     participant: PersonIn
-    home_organisation: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    home_organisation: LongName
     home_manager: PersonIn
-    host_organisation: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    host_organisation: LongName
     host_contact: PersonIn
     start: date
     end: date

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ActionToken, AgreementDocument, OutboxMessage, Placement
+from models.text import single_line
 from notifications.ics import placement_event
 from states.dates import long_date
 from states.errors import MobilityError
@@ -123,21 +124,20 @@ STATE_WORDS: Mapping[str, Mapping[str, str]] = {
     },
 }
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
-
 
 class RenderError(MobilityError):
     """The row cannot become an email (unknown kind, missing data); delivery dead-letters it."""
 
 
 def clean(value: object, *, limit: int = 200) -> str:
-    """One line of text: control characters (CR, LF, NUL...) become a space."""
-    return " ".join(_CONTROL.sub(" ", str(value or "")).split())[:limit]
+    """One line of text (``models.text.single_line``: no control, bidi or other format
+    characters), whatever the row holds, cut at ``limit``."""
+    return single_line(str(value or ""))[:limit]
 
 
 def _safe_address(name: str, email: str) -> Address:
     username, _, domain = email.strip().rpartition("@")
-    if not username or not domain or _CONTROL.search(email):
+    if not username or not domain or single_line(email) != email.strip():
         raise RenderError(f"not a usable email address: {email!r}")
     try:
         return Address(display_name=clean(name), username=username, domain=domain)

@@ -32,7 +32,8 @@ def funnel_chart(report: ProgrammeReport) -> Figure:
     axes.bar_label(bars, padding=3)
     axes.invert_yaxis()
     axes.set_xlabel("placements")
-    axes.set_title(f"{CHART_TITLES['funnel']} – {report.name}")
+    # The programme's name is text, not TeX: a "$\frac{" in it would stop the whole report.
+    axes.set_title(f"{CHART_TITLES['funnel']} – {report.name}", parse_math=False)
     return figure
 
 

@@ -5,19 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from models.schemas import RequiredText, Text
 from states.errors import FieldError, InvalidInput, TransitionRefused
 from states.loading import load_for_update
 from states.transitions import STATE_WORDS, TransitionResult, apply_event_in
 from states.unit_of_work import UnitOfWork
-
-_Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
-_RequiredText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)
-]
 
 
 class TermsChange(BaseModel):
@@ -28,11 +24,11 @@ class TermsChange(BaseModel):
     start: date | None = None
     end: date | None = None
     extent_percent: int | None = Field(default=None, ge=1, le=100)
-    purpose: _RequiredText | None = None
-    development_plan: _Text | None = None
-    value_for_home: _RequiredText | None = None
-    value_for_host: _RequiredText | None = None
-    student_involvement: _Text | None = None
+    purpose: RequiredText | None = None
+    development_plan: Text | None = None
+    value_for_home: RequiredText | None = None
+    value_for_host: RequiredText | None = None
+    student_involvement: Text | None = None
     funding_sek: int | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")

@@ -42,5 +42,6 @@ def bootstrap(settings: Settings | None = None) -> App:
         ),
         message_id_domain=message_id_domain(settings.mail_from),
         timezone=ZoneInfo(settings.timezone),
+        agreement_templates_dir=settings.agreement_templates_path,
     )
     return App(settings=settings, engine=get_engine(settings.resolved_database_url), config=config)

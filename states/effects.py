@@ -209,7 +209,11 @@ def _issue_agreement(ctx: EventContext) -> None:
     placement = ctx.placement
     _update_rows(ctx, [a for a in placement.acceptances if a.voided_at is None], voided_at=ctx.now)
     ctx.change(agreement_version=placement.agreement_version + 1)
-    rendered = render_agreement(placement, version=placement.agreement_version)
+    rendered = render_agreement(
+        placement,
+        version=placement.agreement_version,
+        templates_dir=ctx.uow.config.agreement_templates_dir,
+    )
     documents = table_of(AgreementDocument)
     with ctx.session.no_autoflush:
         document_id = ctx.session.execute(

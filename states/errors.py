@@ -13,6 +13,10 @@ class NotFound(MobilityError):
     pass
 
 
+class AgreementTemplateError(MobilityError):
+    """A programme's agreement template cannot be used: outside its folder, or it fails."""
+
+
 class TransitionRefused(MobilityError):
     """The event is not possible in the placement's state (or not yet, or not by this person)."""
 

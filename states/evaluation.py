@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from models import Programme
+from models.text import free_text
 from states.errors import AlreadyDecided, FieldError, InvalidInput, NotPermitted
 from states.loading import load_for_update
 from states.outbox import language_for
@@ -201,7 +202,8 @@ def validate_answers(
     answers: dict[str, Any] = {}
     errors: list[FieldError] = []
     for question in questions:
-        raw = [v.strip() for v in form.get(question.key, []) if v is not None and v.strip()]
+        given = (free_text(v) for v in form.get(question.key, []) if v is not None)
+        raw = [v for v in given if v]
         if not raw:
             if question.required:
                 errors.append(FieldError(None, question.key, _MESSAGES["required"][language]))

@@ -12,7 +12,6 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from models.schemas import ProgrammeIn, ProposalIn
-from states.agreement import STANDARD_TEMPLATES
 from states.errors import FieldError, InvalidInput
 
 NESTED_PEOPLE = ("participant", "home_manager", "host_contact")
@@ -88,28 +87,11 @@ def validate_rows(
 
 
 def load_programme(path: Path) -> tuple[ProgrammeIn, str]:
+    """The programme in ``path`` and its text; its own agreement template, if any, is a name
+    inside the agreement templates folder, checked when the programme is registered."""
     text = _read_text(path)
     data = _load_yaml(text, str(path))
-    programme = validate_rows(ProgrammeIn, [data], source=str(path))[0]
-    return _with_template_found(programme, path), text
-
-
-def _with_template_found(programme: ProgrammeIn, path: Path) -> ProgrammeIn:
-    """A programme's own agreement template is named relative to its file; store it absolute
-    (the agreement is rendered later, from wherever a command runs) and insist it exists."""
-    template = programme.agreement.template
-    if template in STANDARD_TEMPLATES:
-        return programme
-    resolved = (path.parent / template).resolve()
-    own = Path(str(resolved).replace("{language}", programme.language))
-    if not own.is_file():
-        message = (
-            f"{own} not found; name a standard template ({', '.join(STANDARD_TEMPLATES)}) "
-            "or an HTML file next to the programme file"
-        )
-        raise InvalidInput([FieldError(None, "agreement.template", message)], source=str(path))
-    agreement = programme.agreement.model_copy(update={"template": str(resolved)})
-    return programme.model_copy(update={"agreement": agreement})
+    return validate_rows(ProgrammeIn, [data], source=str(path))[0], text
 
 
 def parse_proposals(text: str, *, source: str, csv_format: bool) -> list[ProposalIn]:

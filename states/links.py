@@ -19,6 +19,7 @@ from models import (
     Person,
     Placement,
 )
+from models.text import free_text
 from notifications.rules import (
     NotificationRule,
     Recipient,
@@ -342,7 +343,7 @@ def _validate(
     if decision not in allowed:
         errors.append(FieldError(None, "decision", _UNKNOWN_DECISION[language]))
         return decision or "", None, errors
-    text = (comment or "").strip()
+    text = free_text(comment or "")
     if decision in DECISIONS_NEEDING_COMMENT and not text:
         errors.append(FieldError(None, "comment", _COMMENT_REQUIRED[language]))
     if len(text) > 5000:

@@ -25,6 +25,7 @@ from models import (
     table_of,
 )
 from models.schemas import PersonIn, ProgrammeIn, ProposalIn
+from states.agreement import check_programme_template
 from states.errors import FieldError, InvalidInput
 from states.loading import COLLECTIONS
 from states.transitions import apply_event_to_many_in
@@ -163,7 +164,10 @@ class _Directory:
 def register_programme(
     uow: UnitOfWork, *, programme: ProgrammeIn, source: str = "", as_of: datetime | None = None
 ) -> tuple[str, bool]:
-    """Create or update a programme by its key; returns (key, created)."""
+    """Create or update a programme by its key; returns (key, created). A programme whose own
+    agreement template is outside the templates folder, or fails on a sample placement, is
+    refused before anything is written."""
+    check_programme_template(programme, templates_dir=uow.config.agreement_templates_dir)
     now = as_of or datetime.now(UTC)
     with uow:
         session = uow.session

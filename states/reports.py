@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from models import EvaluationResponse, HistoryEntry, Placement, Programme, ReminderLog
+from models.text import markdown_text
 from states.errors import NotFound
 from states.evaluation import Question, questions_for
 from states.machine import STATES
@@ -619,14 +620,17 @@ def _cell(value: Any) -> str:
         return f"{value:.2f}"
     if isinstance(value, int):
         return f"{value:,}".replace(",", " ")
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return markdown_text(value)  # names and answers people typed: never markup
 
 
 def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
     if not rows:
         return "_none_\n"
     names = list(columns or rows[0].keys())
-    lines = ["| " + " | ".join(names) + " |", "|" + "|".join("---" for _ in names) + "|"]
+    lines = [
+        "| " + " | ".join(_cell(n) for n in names) + " |",
+        "|" + "|".join("---" for _ in names) + "|",
+    ]
     lines += ["| " + " | ".join(_cell(row.get(n)) for n in names) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
@@ -680,9 +684,9 @@ def report_markdown(report: ProgrammeReport, *, charts: Mapping[str, str] | None
     )
     parts = [
         section(
-            f"# Follow-up: {report.name} ({report.programme})",
+            f"# Follow-up: {_cell(report.name)} ({_cell(report.programme)})",
             f"As of {report.as_of:%Y-%m-%d %H:%M %Z}: {report.placements} placements, "
-            f"direction {report.direction}.",
+            f"direction {_cell(report.direction)}.",
         ),
         section("## Funnel", picture("funnel"), markdown_table(tables["funnel"])),
         section("### Per direction", markdown_table(_pivot(report, "direction"))),

@@ -31,6 +31,7 @@ from models import (
     Placement,
     table_of,
 )
+from models.text import free_text
 from states.decision import decide
 from states.effects import ON_ENTER, ON_EVENT, PRECHECKS, EventContext, one_or_many
 from states.errors import AlreadyDecided, NotFound, TransitionRefused
@@ -181,7 +182,7 @@ def apply_event(
 def _checked_comment(event: str, via: str, comment: str | None) -> str | None:
     if via not in VIAS:
         raise ValueError(f"via must be one of {', '.join(VIAS)}")
-    comment = comment.strip() if comment else None
+    comment = free_text(comment) if comment else None  # typed by a person: no bidi, no controls
     if event in EVENTS_NEEDING_REASON and not comment:
         raise TransitionRefused(f"{EVENT_VERBS[event]}: a reason is required")
     return comment

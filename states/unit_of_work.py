@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -17,6 +18,8 @@ class ServiceConfig:
     minter: TokenMinter
     message_id_domain: str = "mobility.localhost"
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Stockholm"))
+    agreement_templates_dir: Path | None = None
+    """The folder of programmes' own agreement templates; None: only the standard ones."""
 
     @classmethod
     def for_tests(cls) -> ServiceConfig:

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from models import AgreementDocument, Programme
 from states.agreement import current_agreement
 from states.bootstrap import App
-from states.errors import NotFound
+from states.errors import AgreementTemplateError, NotFound
 from states.transitions import apply_event
 from tests.conftest import load_examples, propose_example
 
@@ -106,29 +106,31 @@ def test_each_template_states_every_term(app: App, template: str, language: str)
     assert "Daniel Åberg" in document.html and "Verktyg &amp; Precision AB" in document.html
 
 
-def test_a_programme_may_name_its_own_template_file(app: App, tmp_path: Path) -> None:
+def test_a_programme_may_name_its_own_template_file(app: App) -> None:
     load_examples(app)
-    own = tmp_path / "own.sv.html"
-    own.write_text(
+    folder = app.settings.agreement_templates_path
+    folder.mkdir(parents=True)
+    (folder / "own.sv.html").write_text(
         "<article>Eget avtal för {{ placement.participant.name }}, "
         "från {{ long_date(placement.start_date) }}, v{{ version }}</article>"
     )
-    _set_programme(app, agreement_template=str(tmp_path / "own.{language}.html"))
+    _set_programme(app, agreement_template="own.{language}.html")
     ref = _approved(app)
     document = current_agreement(app.reading(), reference=ref)
     assert document.html == (
         "<article>Eget avtal för Daniel Åberg, från 1 februari 2027, v1</article>"
     )
+    assert document.template == "own.{language}.html"
 
 
 def test_a_missing_template_file_refuses_the_step_and_changes_nothing(app: App) -> None:
     load_examples(app)
-    _set_programme(app, agreement_template="/no/such/template.html")
+    _set_programme(app, agreement_template="no-such-template.html")
     ref = propose_example(app)
     apply_event(
         app.uow(), reference=ref, event="approve", role="home_manager", actor="e", via="link"
     )
-    with pytest.raises(NotFound, match=r"template /no/such/template\.html cannot be read"):
+    with pytest.raises(AgreementTemplateError, match=r"'no-such-template\.html' is not a file"):
         apply_event(
             app.uow(), reference=ref, event="approve", role="host_contact", actor="j", via="link"
         )

@@ -220,18 +220,13 @@ def test_a_programme_file_with_errors_lists_them(tmp_path: Path) -> None:
     assert fields == ["direction", "coordinator.email", "approvals"]
 
 
-def test_a_programmes_own_agreement_template_is_found_next_to_its_file(tmp_path: Path) -> None:
+def test_a_programmes_own_agreement_template_is_kept_as_a_name(tmp_path: Path) -> None:
+    """The name is resolved in the agreement templates folder when the programme is
+    registered (tests/test_agreement_templates.py), never next to the programme file."""
     source = (EXAMPLES / "programme-paus.yaml").read_text(encoding="utf-8")
-    (tmp_path / "own.sv.html").write_text("<p>{{ placement.reference }}</p>", encoding="utf-8")
     programme_file = tmp_path / "programme.yaml"
     programme_file.write_text(
         source.replace("template: secondment", "template: own.{language}.html"), encoding="utf-8"
     )
     programme, _ = load_programme(programme_file)
-    assert programme.agreement.template == str(tmp_path / "own.{language}.html")
-
-    programme_file.write_text(
-        source.replace("template: secondment", "template: missing.html"), encoding="utf-8"
-    )
-    with pytest.raises(InvalidInput, match=r"agreement.template: .*missing.html not found"):
-        load_programme(programme_file)
+    assert programme.agreement.template == "own.{language}.html"

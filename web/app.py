@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from states.bootstrap import App
-from states.errors import NotFound
+from states.errors import AgreementTemplateError, NotFound
 from states.evaluation import Question
 from states.links import LinkOutcome, LinkView, act_on_link, open_link
 from web.logs import install_redaction
@@ -382,6 +382,9 @@ def create_app(app: App, *, dev_mail: bool, clock: Callable[[], datetime] = _now
             )
         except NotFound:
             return pages.not_found()
+        except AgreementTemplateError as error:  # the programme's fault, not the visitor's
+            logger.error("no agreement could be written, nothing was saved: %s", error)
+            return pages.server_error()
         logger.info("link %s (%s): %s", outcome.view.token_id, outcome.view.purpose, outcome.kind)
         return pages.outcome(outcome, form)
 
