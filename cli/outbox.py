@@ -90,6 +90,13 @@ def send(
         return
     counts = report.counts()
     typer.echo("  ".join(f"{name} {value}" for name, value in counts.items()))
+    if report.dead:
+        many = report.dead > 1
+        typer.echo(
+            f"note: {report.dead} message{'s are' if many else ' is'} dead; "
+            "`mobility outbox --state dead` says why",
+            err=True,
+        )
     if report.retried and report.retried == report.claimed:
         target = SmtpTarget.from_settings(app.settings)
         where = (

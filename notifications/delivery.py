@@ -9,7 +9,9 @@ duplicate; its rows come back after the lease.
 Outcomes, per reply: 2xx sent; 4xx, refused or dropped connection: retried with exponential
 backoff and jitter until ``delivery_give_up_hours`` after queueing, then dead; 5xx: dead after
 one attempt, with the server's reply kept in ``last_error``; a link that can no longer act:
-cancelled, with the reason.
+cancelled, with the reason. A row that cannot become an email, or that needs SMTPUTF8 from a
+server without it, is dead; anything unforeseen while rendering or sending one row is retried
+with its error recorded and logged once: it ends that row's attempt, never the run.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
+from email.policy import SMTPUTF8 as SMTPUTF8_POLICY
 from typing import TYPE_CHECKING, Any, cast
 
 import aiosmtplib
@@ -57,6 +61,8 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 # What can go wrong while opening or closing a connection.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (*TRANSIENT_ERRORS, aiosmtplib.SMTPException)
+# Failures that say the message cannot go out this way, now or later.
+MESSAGE_ERRORS: tuple[type[BaseException], ...] = (aiosmtplib.SMTPNotSupported, UnicodeError)
 
 
 @dataclass
@@ -128,6 +134,8 @@ class Prepared(Claimed):
     recipient: str
     data: bytes
     subject: str
+    smtputf8: tuple[str, ...] = ()
+    """The addresses with a non-ASCII local part: the message needs SMTPUTF8 (RFC 6531)."""
 
 
 def default_worker_id() -> str:
@@ -248,6 +256,15 @@ class Outcomes:
             self.report.retried += 1
             self.report.retried_ids.append(item.id)
 
+    def unexpected(self, item: Claimed, stage: str, error: Exception) -> None:
+        """Anything unforeseen ends this row's attempt and is retried: a passing fault or a
+        bug fixed in time lets the message go out, and the give-up window bounds it. Logged
+        once, as one line; the traceback only with DEBUG logging."""
+        reason = f"unexpected {type(error).__name__} while {stage}: {error}"
+        log.error("outbox %s: %s (retried until it goes out or gives up)", item.id, reason)
+        log.debug("outbox %s: the traceback", item.id, exc_info=error)
+        self.retry(item, reason)
+
     def _record(self, row_id: int, **values: Any) -> bool:
         if _record(self.engine, row_id, self.worker_id, **values):
             return True
@@ -290,10 +307,20 @@ class Renderer:
         return [Claimed(row.id, row.attempts, row.created_at) for row in rows]
 
     def prepare(self, claimed: Claimed) -> Prepared | None:
+        """The row ready for the wire, or None with its outcome recorded: cancelled (its link
+        died), dead (it cannot become an email) or retried (anything unforeseen)."""
+        try:
+            return self._prepare(self.rows[claimed.id])
+        except MobilityError as error:
+            self.outcomes.dead(claimed.id, claimed.attempts, f"cannot render: {error}")
+        except Exception as error:  # one bad row must not stop the batch
+            self.outcomes.unexpected(claimed, "rendering", error)
+        return None
+
+    def _prepare(self, row: OutboxMessage) -> Prepared | None:
         from notifications.render import render_message
         from states.links import link_status
 
-        row = self.rows[claimed.id]
         if row.token_id is not None:
             token = self.session.get(ActionToken, row.token_id)
             reason = (
@@ -304,34 +331,38 @@ class Renderer:
             if reason is not None:
                 self.outcomes.cancelled(row.id, f"link no longer live: {reason}")
                 return None
-        try:
-            email = render_message(
-                self.session,
-                row,
-                minter=self.config.minter,
-                base_url=self.settings.base_url,
-                mail_from=self.settings.mail_from,
-                timezone=self.config.timezone,
-            )
-            data = email.as_bytes(policy=SMTP_POLICY)
-        except MobilityError as error:
-            self.outcomes.dead(row.id, row.attempts, f"cannot render: {error}")
-            return None
-        except Exception as error:  # one bad row must not stop the batch
-            log.exception("outbox %s: rendering failed", row.id)
-            self.outcomes.dead(
-                row.id, row.attempts, f"cannot render: {type(error).__name__}: {error}"
-            )
-            return None
+        email = render_message(
+            self.session,
+            row,
+            minter=self.config.minter,
+            base_url=self.settings.base_url,
+            mail_from=self.settings.mail_from,
+            timezone=self.config.timezone,
+        )
+        utf8 = smtputf8_addresses(email)
         return Prepared(
             id=row.id,
             attempts=row.attempts,
             created_at=row.created_at,
             sender=self.sender,
-            recipient=row.to_email,
-            data=data,
+            # The envelope says what the header says: the domain in its ASCII form.
+            recipient=email["To"].addresses[0].addr_spec,
+            # UTF-8 headers (RFC 6532) only when an address needs them; else plain ASCII.
+            data=email.as_bytes(policy=SMTPUTF8_POLICY if utf8 else SMTP_POLICY),
             subject=str(email["Subject"]),
+            smtputf8=utf8,
         )
+
+
+def smtputf8_addresses(email: EmailMessage) -> tuple[str, ...]:
+    """The addresses of the message's address headers whose local part is not ASCII."""
+    return tuple(
+        address.addr_spec
+        for name in ("From", "To", "Reply-To")
+        if email[name] is not None
+        for address in email[name].addresses
+        if not address.username.isascii()
+    )
 
 
 # --- sending --------------------------------------------------------------------------------
@@ -353,14 +384,36 @@ async def _connect(target: SmtpTarget) -> aiosmtplib.SMTP:
         password=target.password,
     )
     await client.connect()
+    if client.is_ehlo_or_helo_needed:
+        # Now, so that what a message needs (SMTPUTF8) can be checked against what is offered.
+        try:
+            await client.ehlo()
+        except aiosmtplib.SMTPHeloError:
+            await client.helo()
     return client
 
 
 async def _send_one(client: aiosmtplib.SMTP, item: Prepared, outcomes: Outcomes) -> None:
     """Send one message on an open connection and record what the server said."""
+    options: list[str] = []
+    if item.smtputf8:
+        if not client.supports_extension("smtputf8"):
+            outcomes.dead(
+                item.id,
+                item.attempts + 1,
+                f"{', '.join(item.smtputf8)}: an address with a non-ASCII local part needs "
+                f"SMTPUTF8 (RFC 6531), and the mail server {client.hostname}:{client.port} "
+                "does not offer it",
+            )
+            return
+        options = ["SMTPUTF8"]
+        if client.supports_extension("8bitmime"):
+            options.append("BODY=8BITMIME")
     try:
         # The message is flattened once by us; sendmail sends those bytes as they are.
-        refused, _reply = await client.sendmail(item.sender, [item.recipient], item.data)
+        refused, _reply = await client.sendmail(
+            item.sender, [item.recipient], item.data, mail_options=options
+        )
     except aiosmtplib.SMTPRecipientsRefused as error:
         replies = [
             (r.code, f"{r.recipient}: {_reply_text(r.code, r.message)}") for r in error.recipients
@@ -378,6 +431,25 @@ async def _send_one(client: aiosmtplib.SMTP, item: Prepared, outcomes: Outcomes)
         _by_code(item, replies, outcomes)
         return
     outcomes.sent(item)
+
+
+async def _attempt(client: aiosmtplib.SMTP, item: Prepared | None, outcomes: Outcomes) -> bool:
+    """Send one prepared row (None: its outcome is already recorded). Whatever goes wrong ends
+    this row's attempt with its outcome recorded, never the run; False when the connection
+    must not carry the next message."""
+    if item is None:
+        return True
+    try:
+        await _send_one(client, item, outcomes)
+    except TRANSIENT_ERRORS as error:
+        outcomes.retry(item, f"connection lost: {type(error).__name__}: {error}")
+    except MESSAGE_ERRORS as error:
+        outcomes.dead(item.id, item.attempts + 1, f"cannot send: {type(error).__name__}: {error}")
+    except Exception as error:
+        outcomes.unexpected(item, "sending", error)
+    else:
+        return True
+    return False
 
 
 def _by_code(item: Prepared, replies: list[tuple[int, str]], outcomes: Outcomes) -> None:
@@ -413,14 +485,8 @@ async def _send_all(
                         connect_errors.append(reason)
                         outcomes.retry(claimed, reason)
                         return  # this connection is done; what is left is released below
-                item = prepare(claimed)
-                if item is None:
-                    continue
-                try:
-                    await _send_one(client, item, outcomes)
-                except TRANSIENT_ERRORS as error:
-                    outcomes.retry(item, f"connection lost: {type(error).__name__}: {error}")
-                    client.close()
+                if not await _attempt(client, prepare(claimed), outcomes):
+                    client.close()  # in an unknown state: the next message starts afresh
         finally:
             if client is not None and client.is_connected:
                 try:
@@ -504,15 +570,20 @@ async def _keep_lease(
     while True:
         await asyncio.sleep(lease.total_seconds() / 3)
         until = since + timedelta(seconds=time.monotonic() - started) + lease
-        with engine.begin() as connection:
-            connection.execute(
-                update(OUTBOX)
-                .where(
-                    OUTBOX.c.id.in_(ids),
-                    OUTBOX.c.status == "sending",
-                    OUTBOX.c.claimed_by == worker_id,
+        try:
+            with engine.begin() as connection:
+                connection.execute(
+                    update(OUTBOX)
+                    .where(
+                        OUTBOX.c.id.in_(ids),
+                        OUTBOX.c.status == "sending",
+                        OUTBOX.c.claimed_by == worker_id,
+                    )
+                    .values(lease_expires_at=until)
                 )
-                .values(lease_expires_at=until)
+        except Exception as error:  # a missed renewal only shortens the lease; keep trying
+            log.warning(
+                "outbox: the lease could not be renewed: %s: %s", type(error).__name__, error
             )
 
 
