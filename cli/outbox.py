@@ -75,7 +75,8 @@ def send(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Deliver the emails that are due now over SMTP (or to the local mail catcher)."""
-    from notifications.delivery import SmtpTarget, deliver_due_sync
+    from notifications.delivery import deliver_due_sync
+    from notifications.smtp import SmtpTarget
 
     app = get_app()
     report = deliver_due_sync(

@@ -139,7 +139,7 @@ def clean(value: object, *, limit: int = 200) -> str:
 def _safe_address(name: str, email: str) -> Address:
     """The header's address: the domain in its ASCII form (a Unicode domain would be written
     as an encoded word, which no server reads as an address); a non-ASCII local part stays,
-    and the message then goes out with SMTPUTF8 (see ``notifications.delivery``)."""
+    and the message then goes out with SMTPUTF8 (see ``notifications.smtp``)."""
     username, _, domain = email.strip().rpartition("@")
     if not username or not domain or _CONTROL.search(email):
         raise RenderError(f"not a usable email address: {email!r}")

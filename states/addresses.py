@@ -38,7 +38,3 @@ def ascii_email(email: str) -> str:
     local, at, domain = email.rpartition("@")
     return f"{local}{at}{ascii_domain(domain)}" if at else email
 
-
-def needs_smtputf8(email: str) -> bool:
-    """Whether the address can only be sent with SMTPUTF8: its local part is not ASCII."""
-    return not email.rpartition("@")[0].isascii()

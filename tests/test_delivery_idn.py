@@ -197,7 +197,7 @@ def test_an_unforeseen_error_rendering_or_sending_one_message_ends_only_its_atte
 
     monkeypatch.setattr(render, "render_message", render_with_a_bug)
     monkeypatch.setattr(aiosmtplib.SMTP, "sendmail", sendmail_with_a_bug)
-    caplog.set_level(logging.ERROR, logger="notifications.delivery")
+    caplog.set_level(logging.ERROR, logger="notifications.outcomes")
     with smtp_server() as server:
         report = deliver(app, server, delivery_parallel_connections=1)
         assert (report.claimed, report.sent, report.retried, report.dead) == (6, 4, 2, 0)
