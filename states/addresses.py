@@ -37,4 +37,3 @@ def ascii_email(email: str) -> str:
     """The address with its domain in ASCII; the local part as it is."""
     local, at, domain = email.rpartition("@")
     return f"{local}{at}{ascii_domain(domain)}" if at else email
-
