@@ -37,6 +37,7 @@ from models import (
     ReminderLog,
 )
 from models.db import WalCheckpoint, truncate_wal
+from models.schemas import normalised_email
 from states.errors import MobilityError, NotFound
 from states.unit_of_work import UnitOfWork
 
@@ -74,7 +75,7 @@ def export_person(uow: UnitOfWork, *, email: str) -> dict[str, Any]:
     with uow:
         session = uow.session
         person = session.scalars(
-            select(Person).where(Person.email == email.strip().lower())
+            select(Person).where(Person.email == normalised_email(email))
         ).one_or_none()
         if person is None:
             raise NotFound(f"no person with e-mail {email}")

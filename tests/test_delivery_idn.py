@@ -25,6 +25,7 @@ from models import OutboxMessage, Person
 from models.schemas import PersonIn
 from states.bootstrap import App
 from states.input_files import load_proposals
+from states.privacy import export_person
 from states.registration import register_proposals
 from tests.conftest import EXAMPLES, load_examples, propose_example
 from tests.smtp_server import SmtpTestServer, smtp_server
@@ -82,6 +83,10 @@ def test_the_same_address_however_written_is_one_person_stored_in_unicode(
     with app.reading() as uow:
         emails = uow.session.scalars(select(Person.email).where(Person.email.like("%@ex%"))).all()
     assert sorted(emails) == sorted([CONTACT, MANAGER])
+    # and looked up the same way, however it is written
+    assert (
+        export_person(app.reading(), email="CHEF@XN--EXMPLE-CUA.SE")["person"]["email"] == MANAGER
+    )
     # what is stored is what is sent, written in ASCII where the address allows it
     assert idna.decode(MANAGER_WIRE.split("@")[1]) == MANAGER.split("@")[1]
 
