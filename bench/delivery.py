@@ -22,8 +22,9 @@ from bench.common import (
 )
 from models import OutboxMessage
 from models.schemas import ProposalIn
-from notifications.delivery import SmtpTarget, deliver_due
+from notifications.delivery import deliver_due
 from notifications.render import render_message
+from notifications.smtp import SmtpTarget
 from states.input_files import unflatten, validate_rows
 from states.registration import register_proposals
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli.common import actor, get_app, parse_as_of, print_json
+
+if TYPE_CHECKING:
+    from states.privacy import PurgeResult
 
 FORMATS = ("md", "csv", "json")
 
@@ -167,6 +170,7 @@ def purge(
         raise typer.BadParameter(
             f"{completed_before!r} is not a date (YYYY-MM-DD)", param_hint="--completed-before"
         ) from None
+    from notifications.mailbox import forget_people
     from states.privacy import purge as run_purge
 
     app = get_app()
@@ -177,9 +181,29 @@ def purge(
         as_of=parse_as_of(as_of),
         dry_run=dry_run,
     )
+    # The development mail catcher's files hold the same people: they go too.
+    caught = forget_people(app.settings.mail_dir, result.purged.values(), dry_run=dry_run)
     if as_json:
-        print_json(result.as_dict())
-        return
+        print_json({**result.as_dict(), "caught_mail_deleted": caught})
+    else:
+        _say_purged(result, caught, dry_run=dry_run)
+    if result.wal is not None and not result.wal.truncated:
+        typer.echo(
+            f"warning: the purge is committed, but {result.wal.path}-wal could not be emptied "
+            f"({result.wal.frames} frames; another connection kept reading): the old values "
+            "stay on disk until then; run `mobility purge` again when nothing else reads",
+            err=True,
+        )
+        raise typer.Exit(4)
+    if app.engine.dialect.name == "postgresql" and result.people and not dry_run:
+        typer.echo(
+            "note: PostgreSQL keeps the old row versions until VACUUM, and in its WAL and "
+            "backups until they expire: see README, Personal data",
+            err=True,
+        )
+
+
+def _say_purged(result: PurgeResult, caught: int, *, dry_run: bool) -> None:
     verb = "would anonymise" if dry_run else "anonymised"
     typer.echo(
         f"{result.placements} placements finished before {result.finished_before}: {verb} "
@@ -189,6 +213,10 @@ def purge(
     )
     for column, rows in sorted(result.texts_scrubbed.items()):
         typer.echo(f"  {column}: {rows} rows scrubbed")
+    if caught:
+        typer.echo(
+            f"  mail catcher: {caught} caught emails {'to delete' if dry_run else 'deleted'}"
+        )
     if dry_run:
         typer.echo("dry run: nothing was changed")
 

@@ -75,7 +75,8 @@ def send(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Deliver the emails that are due now over SMTP (or to the local mail catcher)."""
-    from notifications.delivery import SmtpTarget, deliver_due_sync
+    from notifications.delivery import deliver_due_sync
+    from notifications.smtp import SmtpTarget
 
     app = get_app()
     report = deliver_due_sync(
@@ -90,6 +91,13 @@ def send(
         return
     counts = report.counts()
     typer.echo("  ".join(f"{name} {value}" for name, value in counts.items()))
+    if report.dead:
+        many = report.dead > 1
+        typer.echo(
+            f"note: {report.dead} message{'s are' if many else ' is'} dead; "
+            "`mobility outbox --state dead` says why",
+            err=True,
+        )
     if report.retried and report.retried == report.claimed:
         target = SmtpTarget.from_settings(app.settings)
         where = (

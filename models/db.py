@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,10 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
+        # What is deleted or overwritten is zeroed, not left in free space and freed pages,
+        # so a purged name does not stay readable in the file (ON, not FAST: FAST leaves
+        # freelist pages as they were).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -51,3 +56,39 @@ def get_engine(url: str) -> Engine:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+@dataclass(frozen=True)
+class WalCheckpoint:
+    """What ``PRAGMA wal_checkpoint(TRUNCATE)`` answered."""
+
+    truncated: bool
+    """Every frame was copied into the database file and the WAL is empty."""
+    frames: int
+    """Frames in the WAL when it gave up (0 once truncated)."""
+    path: str
+
+
+def truncate_wal(engine: Engine, *, wait_seconds: float = 10.0) -> WalCheckpoint | None:
+    """Fold the SQLite WAL into the database file and truncate it to zero bytes, so that no
+    older version of a page (a purged name, say) stays in it. Readers still on an older
+    snapshot hold it up: SQLite's busy handler retries for ``wait_seconds``, then this says
+    it could not. ``None`` for a database without a WAL (PostgreSQL, in-memory SQLite)."""
+    database = engine.url.database
+    if not is_sqlite(engine) or not database or database == ":memory:":
+        return None
+    raw = engine.raw_connection()
+    try:
+        # Outside any transaction: SQLite refuses a checkpoint inside one.
+        connection = raw.driver_connection
+        assert connection is not None
+        connection.execute(f"PRAGMA busy_timeout={int(wait_seconds * 1000)}")
+        try:
+            busy, frames, _copied = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            connection.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
+    finally:
+        raw.close()
+    # (-1, -1) when the database is not in WAL mode: nothing is left over then either.
+    truncated = busy == 0
+    return WalCheckpoint(truncated=truncated, frames=0 if truncated else frames, path=database)

@@ -12,6 +12,8 @@ from pydantic import (
     EmailStr,
     Field,
     StringConstraints,
+    TypeAdapter,
+    ValidationError,
     ValidationInfo,
     field_validator,
 )
@@ -46,6 +48,18 @@ RequiredText = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=5000),
 ]
 Email = Annotated[EmailStr, BeforeValidator(_lower), OneLine]
+_EMAIL = TypeAdapter(Email)
+
+
+def normalised_email(value: str) -> str:
+    """An address as registration stores it (``CHEF@XN--EXMPLE-CUA.SE`` → ``chef@exämple.se``),
+    for looking someone up; what is not a valid address comes back stripped and lower-cased."""
+    try:
+        return str(_EMAIL.validate_python(value))
+    except ValidationError:
+        return value.strip().lower()
+
+
 Key = Annotated[str, OneLine, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{1,99}$")]
 
 

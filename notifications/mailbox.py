@@ -1,15 +1,21 @@
-"""Read what the development catcher caught, for the ``/dev/mail`` page."""
+"""Read what the development catcher caught, for the ``/dev/mail`` page; forget what it caught
+about people the purge anonymised."""
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+
+from states.addresses import AddressError, ascii_email
+from states.privacy import mention_finder
 
 LINK = re.compile(r"https?://[^\s<>\"')]+")
 
@@ -66,3 +72,42 @@ def list_mail(mail_dir: Path, *, limit: int | None = None) -> list[CaughtMail]:
     if limit is not None:
         paths = paths[:limit]
     return [read_mail(path) for path in paths]
+
+
+def forget_people(
+    mail_dir: Path, people: Iterable[tuple[str, str]], *, dry_run: bool = False
+) -> int:
+    """Delete every caught message (``.eml``, or a ``.part`` left half-written) that names one
+    of these (name, email) people or gives an address of theirs, in a header or in any text
+    part, decoded; the number deleted (or, in a dry run, that would be). The catcher is a
+    development tool, but what it keeps is personal data all the same."""
+    terms = set()
+    for name, email_address in people:
+        terms.add((name, email_address))
+        with contextlib.suppress(AddressError):  # as it went out: the domain in ASCII
+            terms.add((name, ascii_email(email_address)))
+    if not terms or not mail_dir.is_dir():
+        return 0
+    mentions = mention_finder(terms)
+    forgotten = 0
+    for path in sorted(mail_dir.iterdir()):
+        caught = path.suffix in (".eml", ".part") and path.is_file()
+        if caught and mentions(readable_text(path.read_bytes())):
+            forgotten += 1
+            if not dry_run:
+                path.unlink(missing_ok=True)
+    return forgotten
+
+
+def readable_text(raw: bytes) -> str:
+    """All a reader could see in a message: the bytes as UTF-8, the decoded headers, and every
+    text part decoded (quoted-printable and base64 hide names from a plain search)."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    texts = [raw.decode("utf-8", "replace"), *(str(value) for value in message.values())]
+    for part in message.walk():
+        if part.get_content_maintype() == "text":
+            try:
+                texts.append(str(part.get_content()))
+            except (LookupError, ValueError):  # an unknown charset or a broken encoding
+                continue
+    return "\n".join(texts)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from models import ActionToken, AgreementDocument, OutboxMessage, Placement
 from models.text import single_line
 from notifications.ics import placement_event
+from states.addresses import AddressError, ascii_domain
 from states.dates import long_date
 from states.errors import MobilityError
 from states.loading import WITH_PEOPLE
@@ -136,12 +137,15 @@ def clean(value: object, *, limit: int = 200) -> str:
 
 
 def _safe_address(name: str, email: str) -> Address:
+    """The header's address: the domain in its ASCII form (a Unicode domain would be written
+    as an encoded word, which no server reads as an address); a non-ASCII local part stays,
+    and the message then goes out with SMTPUTF8 (see ``notifications.smtp``)."""
     username, _, domain = email.strip().rpartition("@")
     if not username or not domain or single_line(email) != email.strip():
         raise RenderError(f"not a usable email address: {email!r}")
     try:
-        return Address(display_name=clean(name), username=username, domain=domain)
-    except (ValueError, IndexError) as error:
+        return Address(display_name=clean(name), username=username, domain=ascii_domain(domain))
+    except (AddressError, ValueError, IndexError) as error:
         raise RenderError(f"not a usable email address: {email!r} ({error})") from None
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from config import Settings, get_settings
 from models.db import get_engine
+from states.addresses import AddressError, ascii_domain
 from states.tokens import TokenMinter
 from states.unit_of_work import ServiceConfig, UnitOfWork
 
@@ -29,8 +30,12 @@ class App:
 
 
 def message_id_domain(mail_from: str) -> str:
-    address = parseaddr(mail_from)[1]
-    return address.rpartition("@")[2] or "mobility.localhost"
+    """The sender's domain, in ASCII: a Message-ID header holds no Unicode."""
+    domain = parseaddr(mail_from)[1].rpartition("@")[2]
+    try:
+        return ascii_domain(domain) if domain else "mobility.localhost"
+    except AddressError:
+        return "mobility.localhost"
 
 
 def bootstrap(settings: Settings | None = None) -> App:

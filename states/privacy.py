@@ -5,14 +5,16 @@ Anonymising keeps the rows and every figure the reports need (states, dates, amo
 ticked outcomes); it replaces names and e-mail addresses wherever they are written — the person
 row, the outbox, history actors and comments, approval comments, free-text answers, the
 agreement documents, any text or JSON column of any table — and deletes the person's link
-tokens and the context their emails were rendered from.
+tokens and the context their emails were rendered from. On SQLite the replaced values do not
+stay on disk: every connection runs with ``secure_delete`` (``models.db``) and the purge ends
+with a ``wal_checkpoint(TRUNCATE)``, so neither free space, freed pages nor the WAL keep them.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -34,6 +36,8 @@ from models import (
     Programme,
     ReminderLog,
 )
+from models.db import WalCheckpoint, truncate_wal
+from models.schemas import normalised_email
 from states.errors import MobilityError, NotFound
 from states.unit_of_work import UnitOfWork
 
@@ -71,7 +75,7 @@ def export_person(uow: UnitOfWork, *, email: str) -> dict[str, Any]:
     with uow:
         session = uow.session
         person = session.scalars(
-            select(Person).where(Person.email == email.strip().lower())
+            select(Person).where(Person.email == normalised_email(email))
         ).one_or_none()
         if person is None:
             raise NotFound(f"no person with e-mail {email}")
@@ -128,6 +132,11 @@ class PurgeResult:
     emails_scrubbed: int = 0
     texts_scrubbed: dict[str, int] = field(default_factory=dict)
     """``table.column`` → rows where a name or address was replaced."""
+    wal: WalCheckpoint | None = None
+    """The SQLite WAL after the purge (None on PostgreSQL and in a dry run)."""
+    purged: dict[int, tuple[str, str]] = field(default_factory=dict, repr=False)
+    """Id → (name, email) as they were: for the copies outside the database (the mail
+    catcher's files). Never printed."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -139,6 +148,7 @@ class PurgeResult:
             "tokens_deleted": self.tokens_deleted,
             "emails_scrubbed": self.emails_scrubbed,
             "texts_scrubbed": dict(sorted(self.texts_scrubbed.items())),
+            "wal_truncated": None if self.wal is None else self.wal.truncated,
         }
 
 
@@ -187,6 +197,9 @@ class _Scrubber:
         if not candidates:
             return value
         return self._pattern(candidates).sub(lambda m: self.pairs[m.group(0).lower()], value)
+
+    def mentions(self, value: str) -> bool:
+        return self.text(value) != value
 
     def data(self, value: Any) -> Any:
         """Strings anywhere in a JSON value, keys included."""
@@ -260,11 +273,16 @@ def purge(
     retention_days: int,
     as_of: datetime | None = None,
     dry_run: bool = False,
+    wal_wait_seconds: float = 10.0,
 ) -> PurgeResult:
     """Anonymise the people of placements that finished (completed, declined, withdrawn,
     cancelled) before ``completed_before``, which must lie outside the retention period. A
     person with any other placement still running or finished more recently is kept, as is
     a programme's coordinator. ``dry_run`` does it all and rolls it back: the counts are real.
+
+    Then, on SQLite, the WAL is folded into the file and truncated, waiting up to
+    ``wal_wait_seconds`` for readers of older snapshots; ``result.wal`` says whether it could.
+    That runs even when nobody is left to purge, so running the purge again finishes it.
     """
     now = as_of or datetime.now(UTC)
     cutoff = _finished_before(completed_before, now, retention_days)
@@ -293,6 +311,8 @@ def purge(
             session.rollback()
         else:
             uow.commit()
+    if not dry_run:
+        result.wal = truncate_wal(uow.engine, wait_seconds=wal_wait_seconds)
     return result
 
 
@@ -300,6 +320,7 @@ def _anonymise(session: Session, ids: Sequence[int], now: datetime, result: Purg
     people = {
         p.id: (p.name, p.email) for p in session.scalars(select(Person).where(Person.id.in_(ids)))
     }
+    result.purged = people
     # Their links die: nothing may act in their name any more.
     tokens = select(ActionToken.id).where(ActionToken.person_id.in_(ids))
     for model in (AgreementAcceptance, OutboxMessage):
@@ -325,3 +346,9 @@ def _anonymise(session: Session, ids: Sequence[int], now: datetime, result: Purg
             )
         )
     _scrub_everywhere(session, _Scrubber(people), result)
+
+
+def mention_finder(names_and_emails: Iterable[tuple[str, str]]) -> Callable[[str], bool]:
+    """Whether a text names one of these people or gives one of their addresses, matched as
+    the purge matches them (whole names and addresses, any case, HTML-escaped too)."""
+    return _Scrubber(dict(enumerate(names_and_emails))).mentions

@@ -6,6 +6,7 @@ Faults, set on ``server.faults`` at any time:
 - ``drop_first``: close the connection on the next N DATA attempts without a reply;
 - ``delay``: seconds to wait before accepting each message (to catch a sender mid-batch).
 ``stop()`` and ``start()`` take the server down and bring it back on the same port.
+``SmtpTestServer(smtputf8=False)`` does not offer SMTPUTF8 (RFC 6531), as many relays do not.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ class RecordingHandler:
         self.raw: list[bytes] = []
         self._parsed: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        self.utf8_envelopes = 0
+        """Messages whose MAIL FROM asked for SMTPUTF8."""
         self.data_attempts = 0
         self.refused_rcpts = 0
         self.failed_data = 0
@@ -85,12 +88,14 @@ class RecordingHandler:
             # Parsed when a test reads it: parsing here would slow the sender down.
             self.raw.append(envelope.content)
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            self.utf8_envelopes += bool(envelope.smtp_utf8)
         return "250 2.0.0 OK: queued"
 
 
 class SmtpTestServer:
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, smtputf8: bool = True) -> None:
         self.port = port or free_port()
+        self.smtputf8 = smtputf8
         self.handler = RecordingHandler()
         self._controller: Controller | None = None
 
@@ -115,7 +120,11 @@ class SmtpTestServer:
 
     def start(self) -> SmtpTestServer:
         self._controller = Controller(
-            self.handler, hostname="127.0.0.1", port=self.port, ready_timeout=10
+            self.handler,
+            hostname="127.0.0.1",
+            port=self.port,
+            ready_timeout=10,
+            enable_SMTPUTF8=self.smtputf8,
         )
         self._controller.start()
         return self
@@ -136,8 +145,8 @@ class SmtpTestServer:
 
 
 @contextmanager
-def smtp_server(port: int | None = None) -> Iterator[SmtpTestServer]:
-    server = SmtpTestServer(port).start()
+def smtp_server(port: int | None = None, *, smtputf8: bool = True) -> Iterator[SmtpTestServer]:
+    server = SmtpTestServer(port, smtputf8=smtputf8).start()
     try:
         yield server
     finally:

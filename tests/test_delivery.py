@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 
 from config import Settings
 from models import ActionToken, AgreementAcceptance, Approval, OutboxMessage, Placement
-from notifications.delivery import DeliveryReport, deliver_due_sync
+from notifications.delivery import deliver_due_sync
+from notifications.outcomes import DeliveryReport
 from states.bootstrap import App
 from states.links import link_status
 from states.tokens import hash_token

@@ -18,15 +18,15 @@ import pytest
 from sqlalchemy import func, select
 
 from models import OutboxMessage
-from notifications.delivery import (
+from notifications.outcomes import (
     BACKOFF_CAP,
     Claimed,
     DeliveryReport,
     Outcomes,
     Prepared,
-    _send_one,
     backoff,
 )
+from notifications.smtp import send_one
 from states.bootstrap import App
 from tests.conftest import load_examples, propose_example
 from tests.smtp_server import SmtpTestServer, free_port, smtp_server
@@ -260,7 +260,7 @@ def test_partial_refusal_is_detected_not_ignored(code: int, outcome: str) -> Non
     )
     refused = {"c@x.example": aiosmtplib.SMTPResponse(code, "no such user")}
     outcomes = RecordingOutcomes()
-    asyncio.run(_send_one(FakeClient(refused), item, outcomes))  # type: ignore[arg-type]
+    asyncio.run(send_one(FakeClient(refused), item, outcomes))  # type: ignore[arg-type]
     assert outcomes.calls == [(outcome, f"c@x.example: {code} no such user")]
 
 

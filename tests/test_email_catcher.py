@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from models import ActionToken
 from notifications.catcher import start_catcher
-from notifications.delivery import SmtpTarget, deliver_due_sync
+from notifications.delivery import deliver_due_sync
 from notifications.mailbox import list_mail
+from notifications.smtp import SmtpTarget
 from states.bootstrap import App
 from states.tokens import hash_token
 from tests.conftest import load_examples, propose_example

@@ -1,0 +1,173 @@
+"""What became of each claimed outbox row, written as soon as it is known, and counted.
+
+Per reply: 2xx sent; 4xx, refused or dropped connection: retried with exponential backoff and
+jitter until ``delivery_give_up_hours`` after queueing, then dead; 5xx: dead after one attempt,
+with the server's reply kept in ``last_error``; a link that can no longer act: cancelled, with
+the reason. A row that cannot become an email, or that needs SMTPUTF8 from a server without
+it, is dead; anything unforeseen while rendering or sending one row is retried with its error
+recorded and logged once: it ends that row's attempt, never the run.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import Engine, Table, update
+
+from models import OutboxMessage
+
+if TYPE_CHECKING:
+    from config import Settings
+
+log = logging.getLogger(__name__)
+
+OUTBOX = cast(Table, OutboxMessage.__table__)
+
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_CAP = timedelta(hours=1)
+
+
+@dataclass
+class DeliveryReport:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    cancelled: int = 0
+    sent_ids: list[int] = field(default_factory=list)
+    retried_ids: list[int] = field(default_factory=list)
+    dead_ids: list[int] = field(default_factory=list)
+    cancelled_ids: list[int] = field(default_factory=list)
+    lost_claims: int = 0
+    """Rows whose lease ran out and that another sender took over before we recorded them."""
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "claimed": self.claimed,
+            "sent": self.sent,
+            "retried": self.retried,
+            "dead": self.dead,
+            "cancelled": self.cancelled,
+        }
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What the outcome of a claimed row depends on, whether or not it could be rendered."""
+
+    id: int
+    attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Prepared(Claimed):
+    """A claimed row, rendered and flattened once, ready for the wire."""
+
+    sender: str
+    recipient: str
+    data: bytes
+    subject: str
+    smtputf8: tuple[str, ...] = ()
+    """The addresses with a non-ASCII local part: the message needs SMTPUTF8 (RFC 6531)."""
+
+
+def _record(engine: Engine, row_id: int, worker_id: str, **values: Any) -> bool:
+    """Record an outcome if we still hold the claim; False if another sender took the row."""
+    with engine.begin() as connection:
+        result = connection.execute(
+            update(OUTBOX)
+            .where(
+                OUTBOX.c.id == row_id,
+                OUTBOX.c.status == "sending",
+                OUTBOX.c.claimed_by == worker_id,
+            )
+            .values(lease_expires_at=None, **values)
+        )
+        return result.rowcount == 1
+
+
+def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff with jitter: half the step fixed, half random, capped."""
+    step = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(attempts - 1, 0)))
+    jitter: float = (rng or random.Random()).uniform(0, 0.5)
+    return timedelta(seconds=step.total_seconds() * (0.5 + jitter))
+
+
+class Outcomes:
+    """Writes each row's outcome as soon as it is known, and counts them."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        worker_id: str,
+        now: datetime,
+        report: DeliveryReport,
+    ) -> None:
+        self.engine = engine
+        self.worker_id = worker_id
+        self.now = now
+        self.report = report
+        self.give_up = timedelta(hours=settings.delivery_give_up_hours)
+
+    def sent(self, item: Prepared) -> None:
+        if self._record(
+            item.id,
+            status="sent",
+            sent_at=self.now,
+            attempts=item.attempts + 1,
+            subject=item.subject[:300],
+            last_error=None,
+            claimed_by=None,
+        ):
+            self.report.sent += 1
+            self.report.sent_ids.append(item.id)
+
+    def dead(self, row_id: int, attempts: int, error: str) -> None:
+        if self._record(row_id, status="dead", attempts=attempts, last_error=error[:2000]):
+            self.report.dead += 1
+            self.report.dead_ids.append(row_id)
+
+    def cancelled(self, row_id: int, reason: str) -> None:
+        if self._record(row_id, status="cancelled", last_error=reason[:2000]):
+            self.report.cancelled += 1
+            self.report.cancelled_ids.append(row_id)
+
+    def retry(self, item: Claimed, error: str) -> None:
+        attempts = item.attempts + 1
+        deadline = item.created_at + self.give_up
+        if self.now >= deadline:
+            self.dead(item.id, attempts, f"gave up after {attempts} attempts: {error}")
+            return
+        next_at = min(self.now + backoff(attempts), deadline)
+        if self._record(
+            item.id,
+            status="pending",
+            attempts=attempts,
+            next_attempt_at=next_at,
+            last_error=error[:2000],
+            claimed_by=None,
+        ):
+            self.report.retried += 1
+            self.report.retried_ids.append(item.id)
+
+    def unexpected(self, item: Claimed, stage: str, error: Exception) -> None:
+        """Anything unforeseen ends this row's attempt and is retried: a passing fault or a
+        bug fixed in time lets the message go out, and the give-up window bounds it. Logged
+        once, as one line; the traceback only with DEBUG logging."""
+        reason = f"unexpected {type(error).__name__} while {stage}: {error}"
+        log.error("outbox %s: %s (retried until it goes out or gives up)", item.id, reason)
+        log.debug("outbox %s: the traceback", item.id, exc_info=error)
+        self.retry(item, reason)
+
+    def _record(self, row_id: int, **values: Any) -> bool:
+        if _record(self.engine, row_id, self.worker_id, **values):
+            return True
+        self.report.lost_claims += 1
+        log.warning("outbox %s: lease lost before its outcome was recorded", row_id)
+        return False
