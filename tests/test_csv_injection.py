@@ -25,8 +25,9 @@ from reporting.spreadsheet import FORMULA_TRIGGERS, spreadsheet_cell
 from reporting.writers import report_csv, write_report
 from states.reports import Money, ProgrammeReport, report_tables
 from states.transitions import apply_event
+from tests.cli_runner import Run
 from tests.conftest import EXAMPLES
-from tests.test_cli import Run, cli, loaded  # noqa: F401  (fixtures)
+from tests.test_cli import cli, loaded  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT = ("cli", "config", "flows", "models", "notifications", "reporting", "states", "web")
