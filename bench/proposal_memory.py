@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -49,13 +50,11 @@ def write_proposals(path: Path, count: int) -> None:
             writer.writerows(batch)
 
 
-def run(backend: str) -> Result:
-    rows = ROWS[backend]
-    folder = Path(tempfile.mkdtemp(prefix="mobility-bench-propose-"))
+def _measure(backend: str, folder: Path, rows: int) -> tuple[float, float, float]:
+    """Peak MiB of the one-row and the big run, and the big file's size in MB."""
     big, small = folder / "big.csv", folder / "one.csv"
     write_proposals(big, rows)
     write_proposals(small, 1)
-    file_mb = big.stat().st_size / 1e6
     with fresh_database(backend) as url:
         app = make_app(url, folder / "var")
         load_example_programmes(app)
@@ -67,6 +66,16 @@ def run(backend: str) -> Result:
         }
         floor = peak_rss_mib(PROPOSE.format(path=str(small)), env)
         peak = peak_rss_mib(PROPOSE.format(path=str(big)), env)
+    return floor, peak, big.stat().st_size / 1e6
+
+
+def run(backend: str) -> Result:
+    rows = ROWS[backend]
+    folder = Path(tempfile.mkdtemp(prefix="mobility-bench-propose-"))
+    try:
+        floor, peak, file_mb = _measure(backend, folder, rows)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # the file is tens of MB
     cli_import = peak_rss_mib("import cli.main", dict(os.environ))
     per_mb = (peak - floor) / file_mb
     print(
