@@ -22,6 +22,7 @@ BENCHMARKS = (
     "link_pages",
     "startup",
     "registration",
+    "proposal_memory",
     "memory",
 )
 BACKEND_FREE = {"startup", "link_pages_static"}

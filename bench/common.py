@@ -84,10 +84,12 @@ def load_example_programmes(app: App) -> None:
         register_programme(app.uow(), programme=programme, source=source)
 
 
-def proposal_rows(count: int, *, programme: str = "paus-2027") -> list[dict[str, str]]:
-    """``count`` distinct proposals in the flat CSV shape."""
+def proposal_rows(
+    count: int, *, programme: str = "paus-2027", offset: int = 0
+) -> list[dict[str, str]]:
+    """``count`` distinct proposals in the flat CSV shape (numbered from ``offset``)."""
     rows = []
-    for n in range(count):
+    for n in range(offset, offset + count):
         rows.append(
             {
                 "programme": programme,

@@ -43,15 +43,25 @@ asyncio.run(noop())
 def peak_rss_mib(code: str, env: dict[str, str]) -> float:
     """Run ``python -c code`` and return its own peak resident set size in MiB.
 
-    Read from the process's VmHWM at exit: ``ru_maxrss`` from ``wait4`` would carry over the
-    peak of this (large) parent across fork and exec."""
-    report = "\nprint('VmHWM', open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
+    Read from the process's VmHWM at exit (printed on stderr; what the code prints on stdout is
+    dropped): ``ru_maxrss`` from ``wait4`` would carry over the peak of this (large) parent
+    across fork and exec."""
+    report = (
+        "\nimport sys"
+        "\nprint('VmHWM', open('/proc/self/status').read().split('VmHWM:')[1].split()[0],"
+        " file=sys.stderr)"
+    )
     result = subprocess.run(
-        [sys.executable, "-c", code + report], cwd=ROOT, env=env, capture_output=True, text=True
+        [sys.executable, "-c", code + report],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     if result.returncode != 0:
         raise RuntimeError(f"the measured process failed:\n{result.stderr[-2000:]}")
-    kib = next(line.split()[1] for line in result.stdout.splitlines() if line.startswith("VmHWM "))
+    kib = next(line.split()[1] for line in result.stderr.splitlines() if line.startswith("VmHWM "))
     return int(kib) / 1024
 
 

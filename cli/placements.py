@@ -8,22 +8,24 @@ from cli.common import actor, get_app, print_json, print_table
 
 
 def propose(
-    file: Path = typer.Argument(..., help="Proposals: YAML (one or a list) or CSV."),
+    file: Path = typer.Argument(
+        ..., help="Proposals: YAML (one or a list) or CSV (comma, semicolon or tab)."
+    ),
     draft: bool = typer.Option(False, "--draft", help="Register without submitting."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Register placement proposals; all rows or none. Submits them unless --draft."""
-    from states.input_files import load_proposals
-    from states.registration import register_proposals
+    from states.input_files import ProposalFile
+    from states.registration import register_proposal_batches
 
-    proposals = load_proposals(file)
-    registered = register_proposals(
+    proposals = ProposalFile(file)
+    registered = register_proposal_batches(
         get_app().uow(),
-        proposals=proposals,
+        batches=proposals.batches(),
         actor=actor(),
         via="cli",
         draft=draft,
-        source=str(file),
+        source=proposals.source,
     )
     if as_json:
         print_json(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from reporting.spreadsheet import LINE_END, csv_text
 from states.reports import ProgrammeReport, report_markdown, report_summary, report_tables
 
 FORMATS = ("md", "csv", "json")
@@ -30,12 +29,8 @@ def report_json(report: ProgrammeReport) -> str:
 
 
 def table_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _plain(v) for k, v in row.items()})
-    return buffer.getvalue()
+    """One table as CSV; its text cells cannot start a spreadsheet formula."""
+    return csv_text([{k: _plain(v) for k, v in row.items()} for row in rows], columns)
 
 
 def _columns(name: str, rows: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -46,8 +41,8 @@ def _columns(name: str, rows: Sequence[Mapping[str, Any]]) -> list[str]:
 
 def report_csv(report: ProgrammeReport) -> str:
     """Every table in one text, each after a ``# name`` line (for stdout)."""
-    return "\n".join(
-        f"# {name}\n{table_csv(rows, _columns(name, rows))}"
+    return LINE_END.join(
+        f"# {name}{LINE_END}{table_csv(rows, _columns(name, rows))}"
         for name, rows in report_tables(report).items()
     )
 

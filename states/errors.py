@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -41,12 +42,45 @@ class FieldError:
 
 
 class InvalidInput(MobilityError):
-    """Input that cannot be accepted; lists every problem, not only the first."""
+    """Input that cannot be accepted; lists every problem, not only the first (``more``: how
+    many were found beyond those listed)."""
 
-    def __init__(self, errors: list[FieldError], *, source: str = "input") -> None:
+    def __init__(self, errors: list[FieldError], *, source: str = "input", more: int = 0) -> None:
         self.errors = errors
         self.source = source
-        noun = "error" if len(errors) == 1 else "errors"
-        lines = [f"{source}: {len(errors)} {noun}, nothing was created"]
+        self.more = more
+        total = len(errors) + more
+        noun = "error" if total == 1 else "errors"
+        lines = [f"{source}: {total:,} {noun}, nothing was created"]
         lines += [f"  {error}" for error in errors]
+        if more:
+            lines.append(f"  … and {more:,} more")
         super().__init__("\n".join(lines))
+
+
+MAX_LISTED_ERRORS = 100
+"""A file of 200,000 broken rows names its first hundred errors and counts the rest: enough
+to see what is wrong, and a message a person can read."""
+
+
+class ErrorList:
+    """The errors of an input as they are found: the first ``limit`` kept, the rest counted."""
+
+    def __init__(self, limit: int = MAX_LISTED_ERRORS) -> None:
+        self.limit = limit
+        self.listed: list[FieldError] = []
+        self.more = 0
+
+    def extend(self, errors: Iterable[FieldError]) -> None:
+        for error in errors:
+            if len(self.listed) < self.limit:
+                self.listed.append(error)
+            else:
+                self.more += 1
+
+    def __bool__(self) -> bool:
+        return bool(self.listed)
+
+    def raise_if_any(self, *, source: str) -> None:
+        if self.listed:
+            raise InvalidInput(self.listed, source=source, more=self.more)

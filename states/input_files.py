@@ -1,10 +1,12 @@
-"""Programme and proposal files (YAML or CSV) into validated inputs, or every error at once."""
+"""Programme and proposal files (YAML or CSV) into validated inputs, or every error at once.
+
+A proposal file is a stream: its rows are validated and handed on in batches, so its size
+costs time, not memory."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -12,23 +14,13 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from models.schemas import ProgrammeIn, ProposalIn
-from states.errors import FieldError, InvalidInput
+from states.errors import ErrorList, FieldError, InvalidInput
+from states.text_files import delimited_rows, is_delimited, read_text
 
 NESTED_PEOPLE = ("participant", "home_manager", "host_contact")
 PERSON_FIELDS = ("name", "email", "language")
 
 M = TypeVar("M", bound=BaseModel)
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InvalidInput([FieldError(None, "file", "not found")], source=str(path)) from None
-    except UnicodeDecodeError:
-        raise InvalidInput(
-            [FieldError(None, "file", "is not UTF-8 text")], source=str(path)
-        ) from None
 
 
 def _load_yaml(text: str, source: str) -> Any:
@@ -66,58 +58,132 @@ def _flat_field(loc: Sequence[int | str], flat: bool) -> str:
     return ".".join(parts) or "row"
 
 
+def _validated(
+    model: type[M], number: int, row: Any, *, flat: bool
+) -> tuple[M | None, list[FieldError]]:
+    """One row: the model, or the row's every error (named by field as the file names it)."""
+    if isinstance(row, FieldError):
+        return None, [row]
+    if not isinstance(row, dict):
+        return None, [FieldError(number, "row", "is not a mapping of field names to values")]
+    try:
+        return model.model_validate(row), []
+    except ValidationError as error:
+        return None, [
+            FieldError(
+                number,
+                _flat_field(problem["loc"], flat),
+                problem["msg"].removeprefix("Value error, "),
+            )
+            for problem in error.errors()
+        ]
+
+
 def validate_rows(
     model: type[M], rows: Sequence[Any], *, source: str, flat: bool = False, first_row: int = 1
 ) -> list[M]:
     valid: list[M] = []
-    errors: list[FieldError] = []
+    errors = ErrorList()
     for number, row in enumerate(rows, start=first_row):
-        if not isinstance(row, dict):
-            errors.append(FieldError(number, "row", "is not a mapping of field names to values"))
-            continue
-        try:
-            valid.append(model.model_validate(row))
-        except ValidationError as error:
-            for problem in error.errors():
-                message = problem["msg"].removeprefix("Value error, ")
-                errors.append(FieldError(number, _flat_field(problem["loc"], flat), message))
-    if errors:
-        raise InvalidInput(errors, source=source)
+        item, problems = _validated(model, number, row, flat=flat)
+        errors.extend(problems)
+        if item is not None:
+            valid.append(item)
+    errors.raise_if_any(source=source)
     return valid
 
 
 def load_programme(path: Path) -> tuple[ProgrammeIn, str]:
     """The programme in ``path`` and its text; its own agreement template, if any, is a name
     inside the agreement templates folder, checked when the programme is registered."""
-    text = _read_text(path)
+    text = read_text(path)
     data = _load_yaml(text, str(path))
     return validate_rows(ProgrammeIn, [data], source=str(path))[0], text
 
 
-def parse_proposals(text: str, *, source: str, csv_format: bool) -> list[ProposalIn]:
-    if csv_format:
-        reader = csv.DictReader(io.StringIO(text))
-        rows: list[Any] = []
-        errors: list[FieldError] = []
-        for number, row in enumerate(reader, start=1):
-            try:
-                rows.append(unflatten(row))
-            except ValueError as error:
-                errors.append(FieldError(number, "row", str(error)))
-                rows.append({})
-        if errors:
-            raise InvalidInput(errors, source=source)
-        if not rows:
-            raise InvalidInput([FieldError(None, "file", "holds no proposals")], source=source)
-        return validate_rows(ProposalIn, rows, source=source, flat=True)
+BATCH_ROWS = 2000
+"""Proposals validated and registered at a time: a batch's objects are freed before the next
+is read, so a file of 200,000 rows costs about what 2,000 do."""
+
+
+@dataclass(frozen=True)
+class ProposalBatch:
+    """Some consecutive rows of a proposal file: the valid ones with their row numbers, and the
+    errors of the others."""
+
+    rows: list[tuple[int, ProposalIn]]
+    errors: list[FieldError]
+
+
+class ProposalFile:
+    """A proposal file, YAML or delimited text (CSV, semicolon- or tab-separated); opened and
+    checked at once (found, its encoding, its separator), read by ``batches``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.source = str(path)
+        self.delimited = is_delimited(path)
+        self._rows = (
+            _unflattened(delimited_rows(path))
+            if self.delimited
+            else _yaml_rows(read_text(path), source=self.source)
+        )
+
+    def batches(self, size: int = BATCH_ROWS) -> Iterator[ProposalBatch]:
+        """The rows in batches of ``size``, each row validated; a file without a single
+        proposal is refused when its end is reached."""
+        count = 0
+        for chunk in _chunked(self._rows, size):
+            count += len(chunk)
+            batch = ProposalBatch(rows=[], errors=[])
+            for number, row in chunk:
+                proposal, errors = _validated(ProposalIn, number, row, flat=self.delimited)
+                batch.errors.extend(errors)
+                if proposal is not None:
+                    batch.rows.append((number, proposal))
+            yield batch
+        if not count:
+            raise InvalidInput([FieldError(None, "file", "holds no proposals")], source=self.source)
+
+
+def _unflattened(rows: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
+    for number, row in rows:
+        if isinstance(row, FieldError):
+            yield number, row
+            continue
+        try:
+            yield number, unflatten(row)
+        except ValueError as error:
+            yield number, FieldError(number, "row", str(error))
+
+
+def _yaml_rows(text: str, *, source: str) -> Iterator[tuple[int, Any]]:
+    """YAML is read whole (a hand-written file of one or a few proposals)."""
     data = _load_yaml(text, source)
     rows = data if isinstance(data, list) else [data]
-    if not rows or rows == [None]:
-        raise InvalidInput([FieldError(None, "file", "holds no proposals")], source=source)
-    return validate_rows(ProposalIn, rows, source=source)
+    if rows != [None]:
+        yield from enumerate(rows, start=1)
+
+
+def _chunked(rows: Iterable[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
+    chunk: list[tuple[int, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def load_proposals(path: Path) -> list[ProposalIn]:
-    return parse_proposals(
-        _read_text(path), source=str(path), csv_format=path.suffix.lower() == ".csv"
-    )
+    """Every proposal of a (small) file at once, or every error: for the examples and tests;
+    ``mobility propose`` streams ``ProposalFile(path).batches()`` into the registration."""
+    proposals = ProposalFile(path)
+    errors = ErrorList()
+    valid: list[ProposalIn] = []
+    for batch in proposals.batches():
+        errors.extend(batch.errors)
+        valid += [proposal for _, proposal in batch.rows]
+    errors.raise_if_any(source=proposals.source)
+    return valid

@@ -8,157 +8,27 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 
-from sqlalchemy import Table, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from models import (
-    HistoryEntry,
-    Organisation,
-    Person,
-    Placement,
-    Programme,
-    ReferenceCounter,
-    table_of,
-)
-from models.schemas import PersonIn, ProgrammeIn, ProposalIn
+from models import HistoryEntry, Placement, Programme, ReferenceCounter, table_of
+from models.schemas import ProgrammeIn, ProposalIn
 from states.agreement import check_programme_template
-from states.errors import FieldError, InvalidInput
+from states.directory import Directory, chunks, insert_ignoring_conflicts
+from states.errors import ErrorList, FieldError
+from states.input_files import ProposalBatch
 from states.loading import COLLECTIONS
 from states.transitions import apply_event_to_many_in
 from states.unit_of_work import UnitOfWork
 
-# Rows per IN (…) list: far below SQLite's and PostgreSQL's limits on bound parameters.
-CHUNK = 1000
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Registered:
     reference: str
     state: str
     created: bool
-
-
-def insert_ignoring_conflicts(
-    session: Session, table: Table, values: dict[str, Any] | list[dict[str, Any]]
-) -> None:
-    """INSERT … ON CONFLICT DO NOTHING (one row, or many in one executemany), so concurrent
-    registrations of one person both succeed."""
-    dialect = session.get_bind().dialect.name
-    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    if isinstance(values, dict):
-        session.execute(insert_(table).values(**values).on_conflict_do_nothing())
-    elif values:
-        session.execute(insert_(table).on_conflict_do_nothing(), values)
-
-
-def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
-
-
-class _Directory:
-    """People and organisations by email and name, created on first mention, cached per batch."""
-
-    def __init__(self, session: Session, now: datetime) -> None:
-        self.session = session
-        self.now = now
-        self.people: dict[str, Person] = {}
-        self.organisations: dict[str, Organisation] = {}
-
-    def preload_people(self, mentions: Iterable[PersonIn]) -> None:
-        """Everyone mentioned, in a few queries: found by email, the missing ones inserted in
-        one statement (as first mentioned) and read back. ``person`` then answers from here."""
-        first: dict[str, PersonIn] = {}
-        for given in mentions:
-            if given.email not in self.people:
-                first.setdefault(given.email, given)
-        self.people.update(self._people_by_email(list(first)))
-        missing = [given for email, given in first.items() if email not in self.people]
-        if missing:
-            insert_ignoring_conflicts(
-                self.session,
-                table_of(Person),
-                [
-                    {
-                        "email": g.email,
-                        "name": g.name,
-                        "language": g.language,
-                        "created_at": self.now,
-                    }
-                    for g in missing
-                ],
-            )
-            self.people.update(self._people_by_email([g.email for g in missing]))
-
-    def preload_organisations(self, names: Iterable[str]) -> None:
-        wanted = list(dict.fromkeys(n for n in names if n not in self.organisations))
-        self.organisations.update(self._organisations_by_name(wanted))
-        missing = [name for name in wanted if name not in self.organisations]
-        if missing:
-            insert_ignoring_conflicts(
-                self.session,
-                table_of(Organisation),
-                [{"name": name, "created_at": self.now} for name in missing],
-            )
-            self.organisations.update(self._organisations_by_name(missing))
-
-    def _people_by_email(self, emails: Sequence[str]) -> dict[str, Person]:
-        found: dict[str, Person] = {}
-        for chunk in _chunks(emails):
-            for person in self.session.scalars(select(Person).where(Person.email.in_(chunk))):
-                found[person.email] = person
-        return found
-
-    def _organisations_by_name(self, names: Sequence[str]) -> dict[str, Organisation]:
-        found: dict[str, Organisation] = {}
-        for chunk in _chunks(names):
-            query = select(Organisation).where(Organisation.name.in_(chunk))
-            for organisation in self.session.scalars(query):
-                found[organisation.name] = organisation
-        return found
-
-    def person(self, given: PersonIn) -> Person:
-        person = self.people.get(given.email)
-        if person is None:
-            query = select(Person).where(Person.email == given.email)
-            person = self.session.scalars(query).one_or_none()
-            if person is None:
-                insert_ignoring_conflicts(
-                    self.session,
-                    table_of(Person),
-                    {
-                        "email": given.email,
-                        "name": given.name,
-                        "language": given.language,
-                        "created_at": self.now,
-                    },
-                )
-                person = self.session.scalars(query).one()
-            self.people[given.email] = person
-        if person.name != given.name:
-            person.name = given.name
-        if given.language and person.language != given.language:
-            person.language = given.language
-        return person
-
-    def organisation(self, name: str) -> Organisation:
-        organisation = self.organisations.get(name)
-        if organisation is None:
-            query = select(Organisation).where(Organisation.name == name)
-            organisation = self.session.scalars(query).one_or_none()
-            if organisation is None:
-                insert_ignoring_conflicts(
-                    self.session,
-                    table_of(Organisation),
-                    {"name": name, "created_at": self.now},
-                )
-                organisation = self.session.scalars(query).one()
-            self.organisations[name] = organisation
-        return organisation
 
 
 def register_programme(
@@ -171,7 +41,7 @@ def register_programme(
     now = as_of or datetime.now(UTC)
     with uow:
         session = uow.session
-        coordinator = _Directory(session, now).person(programme.coordinator)
+        coordinator = Directory(session, now).person(programme.coordinator)
         values = {
             "name": programme.name,
             "direction": programme.direction,
@@ -223,11 +93,11 @@ def _reserve_references(session: Session, years: Counter[int]) -> dict[int, Iter
     return reserved
 
 
-def _check_against_programmes(
-    proposals: Sequence[ProposalIn], programmes: dict[str, Programme], source: str
-) -> None:
+def _against_programmes(
+    rows: Sequence[tuple[int, ProposalIn]], programmes: dict[str, Programme]
+) -> list[FieldError]:
     errors: list[FieldError] = []
-    for number, proposal in enumerate(proposals, start=1):
+    for number, proposal in rows:
         programme = programmes.get(proposal.programme)
         if programme is None:
             errors.append(
@@ -249,8 +119,16 @@ def _check_against_programmes(
                     f"({programme.direction})",
                 )
             )
-    if errors:
-        raise InvalidInput(errors, source=source)
+    return errors
+
+
+def _programmes(session: Session, keys: Iterable[str]) -> dict[str, Programme]:
+    query = (
+        select(Programme)
+        .where(Programme.key.in_(set(keys)))
+        .options(joinedload(Programme.coordinator))
+    )
+    return {programme.key: programme for programme in session.scalars(query)}
 
 
 def register_proposals(
@@ -264,37 +142,65 @@ def register_proposals(
     source: str = "input",
 ) -> list[Registered]:
     """Register every proposal, or none if any is invalid. A proposal already registered (same
-    programme, participant, host organisation and start) returns the existing placement.
+    programme, participant, host organisation and start) returns the existing placement."""
+    batch = ProposalBatch(rows=list(enumerate(proposals, start=1)), errors=[])
+    return register_proposal_batches(
+        uow, batches=[batch], actor=actor, via=via, draft=draft, as_of=as_of, source=source
+    )
 
-    The file is one batch: people, organisations and duplicates are looked up for all rows at
-    once, references reserved in one counter update, and the rows inserted and submitted with
-    a statement per table, not per row."""
+
+def register_proposal_batches(
+    uow: UnitOfWork,
+    *,
+    batches: Iterable[ProposalBatch],
+    actor: str,
+    via: str,
+    draft: bool = False,
+    as_of: datetime | None = None,
+    source: str = "input",
+) -> list[Registered]:
+    """Register the proposals of a file batch by batch in one transaction: every row, or none
+    if any row anywhere is invalid (then every error is counted and the first ones named).
+
+    Each batch is a few statements per table (people, organisations and duplicates looked up
+    for all its rows at once, references reserved in one counter update, rows inserted and
+    submitted with a statement per table). Its objects are written and let go before the next
+    batch is read, so memory stays that of one batch, whatever the size of the file. After the
+    first error nothing more is written; the rest of the file is only checked."""
     now = as_of or datetime.now(UTC)
+    errors = ErrorList()
+    registered: list[Registered] = []
     with uow:
         session = uow.session
-        keys = {p.programme for p in proposals}
-        programmes = {
-            p.key: p
-            for p in session.scalars(
-                select(Programme)
-                .where(Programme.key.in_(keys))
-                .options(joinedload(Programme.coordinator))
-            )
-        }
-        _check_against_programmes(proposals, programmes, source)
-        with session.no_autoflush, _collector_paused():
-            registered = _register_batch(
-                uow, proposals, programmes, actor=actor, via=via, draft=draft, now=now
-            )
+        for batch in batches:
+            errors.extend(batch.errors)
+            programmes = _programmes(session, (p.programme for _, p in batch.rows))
+            errors.extend(_against_programmes(batch.rows, programmes))
+            if errors:  # read on, to count every error; an invalid batch cannot be written
+                continue
+            with session.no_autoflush, _collector_paused():
+                registered += _register_batch(
+                    uow,
+                    [proposal for _, proposal in batch.rows],
+                    programmes,
+                    actor=actor,
+                    via=via,
+                    draft=draft,
+                    now=now,
+                )
+            session.flush()  # the names and languages the rows changed
+            session.expunge_all()  # nothing of this batch outlives it
+        errors.raise_if_any(source=source)
         uow.commit()
     return registered
 
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """A file of thousands of rows makes some hundred thousand objects that all live until the
-    commit: Python's cyclic garbage collector walks them again and again and can free none (a
-    third of the CPU time of a 5,000-row file). Paused for the batch, as it was afterwards."""
+    """A batch of thousands of rows makes some hundred thousand objects that all live until
+    the batch is written: Python's cyclic garbage collector would walk them again and again and
+    free none (a third of the CPU time of a 5,000-row file). Paused for the batch, as it was
+    afterwards, so what the batch leaves is collected before the next one."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -310,7 +216,7 @@ SameProposal = tuple[int, int, int, date]
 
 def _existing(session: Session, participant_ids: Sequence[int]) -> dict[SameProposal, Placement]:
     found: dict[SameProposal, Placement] = {}
-    for chunk in _chunks(participant_ids):
+    for chunk in chunks(participant_ids):
         for placement in session.scalars(
             select(Placement).where(Placement.participant_id.in_(chunk))
         ):
@@ -336,7 +242,7 @@ def _register_batch(
     now: datetime,
 ) -> list[Registered]:
     session = uow.session
-    directory = _Directory(session, now)
+    directory = Directory(session, now)
     directory.preload_people(p.participant for p in proposals)
     directory.preload_organisations(p.host_organisation for p in proposals)
     existing = _existing(
@@ -392,7 +298,7 @@ def _insert_placements(
     uow: UnitOfWork,
     proposals: Sequence[ProposalIn],
     programmes: dict[str, Programme],
-    directory: _Directory,
+    directory: Directory,
     *,
     actor: str,
     via: str,

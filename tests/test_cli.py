@@ -12,17 +12,16 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from cli.common import get_app
-from cli.main import main
 from config import get_settings
 from states.bootstrap import App
 from states.transitions import apply_event
+from tests.cli_runner import Run, mobility_runner
 from tests.conftest import EXAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,16 +44,6 @@ HEAVY = (
 )
 
 
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> object:
-        return json.loads(self.out)
-
-
 @pytest.fixture
 def cli(
     tmp_path: Path,
@@ -65,30 +54,9 @@ def cli(
     """``cli("list", "--json")`` runs the command as the console script would."""
     database = tmp_path / "mobility.db"
     database.write_bytes(sqlite_template.read_bytes())
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.setenv("MOBILITY_DATABASE_URL", f"sqlite:///{database}")
-    monkeypatch.setenv("MOBILITY_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("MOBILITY_SECRET_KEY", "test-secret-key")
-    monkeypatch.setenv("MOBILITY_ACTOR", "sara.lind@univ.example")
-    monkeypatch.delenv("MOBILITY_DEBUG", raising=False)
-    # As the console script runs it: plain click errors (cli.main turns rich off, but typer may
-    # have been imported earlier in this test process).
-    monkeypatch.setattr("typer.core.HAS_RICH", False)
-
-    def run(*args: str) -> Run:
-        get_settings.cache_clear()
-        get_app.cache_clear()
-        capsys.readouterr()
-        monkeypatch.setattr(sys, "argv", ["mobility", *args])
-        try:
-            main()
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 1
-        captured = capsys.readouterr()
-        return Run(code, captured.out, captured.err)
-
-    yield run  # type: ignore[misc]
+    yield mobility_runner(  # type: ignore[misc]
+        monkeypatch, capsys, database_url=f"sqlite:///{database}", work=tmp_path
+    )
     get_settings.cache_clear()
     get_app.cache_clear()
 

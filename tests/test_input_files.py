@@ -188,7 +188,7 @@ def test_unknown_column_and_missing_fields_are_named(tmp_path: Path) -> None:
         ("broken.yaml", "programme: [unclosed\n", r"line \d+: is not valid YAML"),
         ("empty.yaml", "", "file: holds no proposals"),
         ("empty.csv", CSV_HEADER + "\n", "file: holds no proposals"),
-        ("latin1.csv", None, "file: is not UTF-8 text"),
+        ("binary.csv", None, "file: is neither UTF-8 nor Windows-1252 text"),
         ("scalar.yaml", "just words\n", "row 1, row: is not a mapping"),
     ],
 )
@@ -196,8 +196,8 @@ def test_unreadable_files_get_one_clear_line(
     tmp_path: Path, name: str, content: str | None, expected: str
 ) -> None:
     path = tmp_path / name
-    if name == "latin1.csv":
-        path.write_bytes((CSV_HEADER + "\n" + csv_row(participant_name="Åsa")).encode("latin-1"))
+    if name == "binary.csv":  # 0x81 and 0x8d: not UTF-8, and no character in Windows-1252
+        path.write_bytes((CSV_HEADER + "\n").encode() + b"\x81\x8d\xc3\x28\n")
     elif content is not None:
         path.write_text(content, encoding="utf-8")
     with pytest.raises(InvalidInput) as invalid:

@@ -7,13 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from models import (
-    ActionToken,
-    HistoryEntry,
-    Organisation,
-    OutboxMessage,
     Person,
     Placement,
     Programme,
@@ -23,18 +19,10 @@ from states.bootstrap import App
 from states.errors import InvalidInput
 from states.input_files import load_programme, load_proposals
 from states.registration import register_programme, register_proposals
+from tests.cli_runner import counts
 from tests.conftest import EXAMPLES, load_examples
 
 AS_OF = datetime(2026, 12, 1, 8, tzinfo=UTC)
-TABLES = (Placement, Person, Organisation, HistoryEntry, OutboxMessage, ActionToken, Programme)
-
-
-def counts(app: App) -> dict[str, int]:
-    with app.reading() as uow:
-        return {
-            table.__tablename__: uow.session.scalar(select(func.count()).select_from(table)) or 0
-            for table in TABLES
-        }
 
 
 def propose(app: App, path: Path, *, draft: bool = False) -> list[tuple[str, str, bool]]:
