@@ -176,7 +176,7 @@ class Demo:
         self.step()
 
     def coordinator(self, reference: str, event: str, *, comment: str | None = None) -> None:
-        from states.transitions import apply_event
+        from states.lifecycle.transitions import apply_event
 
         apply_event(
             self.app.uow(),
@@ -191,7 +191,7 @@ class Demo:
         self.step()
 
     def sweep(self) -> None:
-        from states.sweep import run_sweep
+        from states.calendar.sweep import run_sweep
 
         report = run_sweep(self.app.uow, as_of=self.now)
         counts = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
@@ -211,8 +211,8 @@ EVALUATION = {
 
 def story(demo: Demo) -> dict[str, str]:
     """The script. Returns the references by name."""
-    from states.input_files import load_programme, load_proposals
-    from states.registration import register_programme, register_proposals
+    from states.intake.input_files import load_programme, load_proposals
+    from states.intake.registration import register_programme, register_proposals
 
     app = demo.app
     demo.scene("2027-01-11T09:00", "The coordinators load two programmes and three proposals")
@@ -360,7 +360,7 @@ def demo_stack(var_dir: Path) -> Iterator[Demo]:
 def print_follow_up(walk: Demo, programme: str) -> None:
     """A few figures of the follow-up report (``mobility report`` has them all)."""
     try:
-        from states.reports import build_report, report_summary
+        from states.followup.figures import build_report, report_summary
     except ImportError:
         return
     summary = report_summary(build_report(walk.app.reading(), programme=programme, as_of=walk.now))
@@ -386,7 +386,7 @@ def demo(
 
     from cli.run import print_overview
     from config import get_settings
-    from flows.overview import overview
+    from reporting.overview import overview
 
     folder = var_dir or get_settings().var_dir / "demo"
     started = time.monotonic()

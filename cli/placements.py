@@ -15,8 +15,8 @@ def propose(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Register placement proposals; all rows or none. Submits them unless --draft."""
-    from states.input_files import ProposalFile
-    from states.registration import register_proposal_batches
+    from states.intake.input_files import ProposalFile
+    from states.intake.registration import register_proposal_batches
 
     proposals = ProposalFile(file)
     registered = register_proposal_batches(
@@ -43,7 +43,7 @@ def list_(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List placements: state, who holds them up."""
-    from states.queries import list_placements
+    from states.lifecycle.queries import list_placements
 
     placements = list_placements(get_app().reading(), state=state, programme=programme)
     if as_json:
@@ -72,7 +72,7 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show one placement whole, with its approvals and history."""
-    from states.queries import get_placement
+    from states.lifecycle.queries import get_placement
 
     detail = get_placement(get_app().reading(), reference=reference)
     if as_json:
@@ -114,7 +114,7 @@ def show(
 
 def _apply(reference: str, event: str, reason: str | None, as_of: str | None) -> None:
     from cli.common import parse_as_of
-    from states.transitions import apply_event
+    from states.lifecycle.transitions import apply_event
 
     result = apply_event(
         get_app().uow(),
@@ -158,7 +158,7 @@ def diagram(
     fmt: str = typer.Option("mermaid", "--format", help="mermaid or dot."),
 ) -> None:
     """Print the placement state machine as a Mermaid or Graphviz DOT diagram."""
-    from states.diagram import render
+    from states.lifecycle.diagram import render
 
     typer.echo(render(fmt), nl=False)
 

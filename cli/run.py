@@ -74,7 +74,7 @@ def sweep(
         result = asyncio.run(sweep_flow(as_of=moment))
         counts, failures = result["counts"], result["failures"]
     else:
-        from states.sweep import run_sweep
+        from states.calendar.sweep import run_sweep
 
         report = run_sweep(get_app().uow, as_of=moment)
         counts, failures = report.counts, report.failures
@@ -104,7 +104,7 @@ def report(
     else:
         from datetime import UTC, datetime
 
-        from flows.overview import overview
+        from reporting.overview import overview
 
         data = overview(get_app(), programme.strip(), datetime.now(UTC))
     print_overview(data)

@@ -30,7 +30,7 @@ from notifications.ics import placement_event
 from states.addresses import AddressError, ascii_domain
 from states.dates import long_date
 from states.errors import MobilityError
-from states.loading import WITH_PEOPLE
+from states.lifecycle.loading import WITH_PEOPLE
 from states.tokens import TokenMinter
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"

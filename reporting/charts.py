@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from states.reports import CHART_TITLES, ProgrammeReport
+from states.followup.figures import CHART_TITLES, ProgrammeReport
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from reporting.spreadsheet import LINE_END, csv_text
-from states.reports import ProgrammeReport, report_markdown, report_summary, report_tables
+from states.followup.figures import ProgrammeReport, report_markdown, report_summary, report_tables
 
 FORMATS = ("md", "csv", "json")
 
@@ -34,7 +34,7 @@ def table_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
 
 
 def _columns(name: str, rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    from states.reports import table_columns
+    from states.followup.figures import table_columns
 
     return list(rows[0]) if rows else table_columns(name)
 

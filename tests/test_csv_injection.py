@@ -23,8 +23,8 @@ import yaml
 
 from reporting.spreadsheet import FORMULA_TRIGGERS, spreadsheet_cell
 from reporting.writers import report_csv, write_report
-from states.reports import Money, ProgrammeReport, report_tables
-from states.transitions import apply_event
+from states.followup.figures import Money, ProgrammeReport, report_tables
+from states.lifecycle.transitions import apply_event
 from tests.cli_runner import Run
 from tests.conftest import EXAMPLES
 from tests.test_cli import cli, loaded  # noqa: F401  (fixtures)

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from models import EvaluationResponse, Programme
 from states.bootstrap import App
 from states.errors import AlreadyDecided, InvalidInput
-from states.evaluation import questions_for, submit_evaluation, validate_answers
-from states.transitions import apply_event
+from states.lifecycle.evaluation import questions_for, submit_evaluation, validate_answers
+from states.lifecycle.transitions import apply_event
 from tests.conftest import load_examples, propose_example
 
 ENDED = datetime(2027, 7, 30, 12, tzinfo=UTC)

@@ -19,7 +19,7 @@ import pytest
 
 from models.migrate import upgrade
 from states.bootstrap import App
-from states.reports import MONEY_STATUS, ProgrammeReport, build_report, report_tables
+from states.followup.figures import MONEY_STATUS, ProgrammeReport, build_report, report_tables
 from tests.conftest import make_app
 from tests.programme_builder import PILOT_HOSTS, Built, build_programme, host_name
 

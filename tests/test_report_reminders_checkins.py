@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from models import ActionToken, EvaluationResponse, ReminderLog
 from states.bootstrap import App
-from states.links import act_on_link
-from states.reports import build_report, report_markdown
-from states.sweep import run_sweep
-from states.transitions import apply_event
+from states.calendar.sweep import run_sweep
+from states.followup.figures import build_report, report_markdown
+from states.lifecycle.transitions import apply_event
+from states.links.pages import act_on_link
 from tests.conftest import load_examples, propose_example
 
 PROPOSED = datetime(2026, 12, 1, 8, tzinfo=UTC)  # a Tuesday

@@ -1,6 +1,6 @@
 """The pages behind the emailed links. GET and HEAD only read; a POST from a button decides.
 
-Thin: every decision goes through ``states.links``; this module picks templates and headers.
+Thin: every decision goes through ``states.links.pages``; this module picks templates and headers.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from states.bootstrap import App
 from states.errors import AgreementTemplateError, NotFound
-from states.evaluation import Question
-from states.links import LinkOutcome, LinkView, act_on_link, open_link
+from states.lifecycle.evaluation import Question
+from states.links.pages import LinkOutcome, LinkView, act_on_link, open_link
 from web.logs import install_redaction
 from web.texts import TEXTS, Texts
 
@@ -265,7 +265,8 @@ class Pages:
             return self.gone(view)
         extra: dict[str, Any] = {}
         if view.agreement is not None:
-            # Our own rendering, autoescaped when the agreement was made (states.agreement).
+            # Our own rendering, autoescaped when the agreement was made
+            # (states.documents.agreement).
             extra["agreement_html"] = Markup(view.agreement.html)
         return self.render(
             PAGES[view.purpose],

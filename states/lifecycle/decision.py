@@ -9,7 +9,7 @@ from statemachine.callbacks import CallbackGroup
 from statemachine.exceptions import TransitionNotAllowed
 
 from models import Placement
-from states.machine import PlacementMachine
+from states.lifecycle.machine import PlacementMachine
 
 
 class _GuardView:

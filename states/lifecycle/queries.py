@@ -16,8 +16,8 @@ from models.schemas import (
     ProgrammeOut,
 )
 from states.errors import NotFound
-from states.loading import load_for_update
-from states.machine import STATES
+from states.lifecycle.loading import load_for_update
+from states.lifecycle.machine import STATES
 from states.unit_of_work import UnitOfWork
 
 

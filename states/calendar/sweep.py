@@ -51,12 +51,12 @@ from models import (
     ReminderLog,
     table_of,
 )
-from notifications.rules import Recipient
-from states.calendar import business_days_between, is_business_day
+from states.business_days import business_days_between, is_business_day
 from states.errors import MobilityError
-from states.loading import WITH_PEOPLE
-from states.outbox import mint_link, queue_message
-from states.transitions import apply_event_in
+from states.lifecycle.loading import WITH_PEOPLE
+from states.lifecycle.outbox import mint_link, queue_message
+from states.lifecycle.policy import Recipient
+from states.lifecycle.transitions import apply_event_in
 from states.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)

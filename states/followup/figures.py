@@ -21,8 +21,8 @@ from sqlalchemy.orm import joinedload
 from models import EvaluationResponse, HistoryEntry, Placement, Programme, ReminderLog
 from models.text import markdown_text
 from states.errors import NotFound
-from states.evaluation import Question, questions_for
-from states.machine import STATES
+from states.lifecycle.evaluation import Question, questions_for
+from states.lifecycle.machine import STATES
 from states.unit_of_work import UnitOfWork
 
 DAY_SECONDS = 86400.0

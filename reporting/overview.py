@@ -14,8 +14,8 @@ def overview(app: App, programme: str, as_of: datetime) -> dict[str, Any]:
     from sqlalchemy import func, select
 
     from models import Placement, Programme
+    from states.calendar.sweep import waiting_longest
     from states.errors import NotFound
-    from states.sweep import waiting_longest
 
     with app.reading() as uow:
         found = uow.session.scalar(select(Programme.id).where(Programme.key == programme))
@@ -41,9 +41,10 @@ def overview(app: App, programme: str, as_of: datetime) -> dict[str, Any]:
 
 
 def follow_up_markdown(app: App, programme: str, as_of: datetime) -> str:
-    """The follow-up report of ``states.reports`` (figures, lead times, money, evaluation)."""
+    """The follow-up report of ``states.followup.figures`` (figures, lead times, money,
+    evaluation)."""
     try:
-        from states.reports import build_report, report_markdown
+        from states.followup.figures import build_report, report_markdown
     except ImportError:  # the follow-up module is optional for this first version
         return ""
     return report_markdown(build_report(app.reading(), programme=programme, as_of=as_of))

@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from models.schemas import RequiredText, Text
 from states.errors import FieldError, InvalidInput, TransitionRefused
-from states.loading import load_for_update
-from states.transitions import STATE_WORDS, TransitionResult, apply_event_in
+from states.lifecycle.loading import load_for_update
+from states.lifecycle.transitions import STATE_WORDS, TransitionResult, apply_event_in
 from states.unit_of_work import UnitOfWork
 
 

@@ -20,7 +20,11 @@ from models import (
     Placement,
 )
 from models.text import free_text
-from notifications.rules import (
+from states.errors import FieldError, NotFound, TransitionRefused
+from states.lifecycle.evaluation import Question, questions_for, validate_answers
+from states.lifecycle.loading import load_for_update
+from states.lifecycle.outbox import language_for, mint_link, queue_message
+from states.lifecycle.policy import (
     NotificationRule,
     Recipient,
     pending_approvers,
@@ -28,12 +32,8 @@ from notifications.rules import (
     pending_respondents,
     recipients,
 )
-from states.errors import FieldError, NotFound, TransitionRefused
-from states.evaluation import Question, questions_for, validate_answers
-from states.loading import load_for_update
-from states.outbox import language_for, mint_link, queue_message
+from states.lifecycle.transitions import STATE_WORDS, apply_event_in
 from states.tokens import hash_token
-from states.transitions import STATE_WORDS, apply_event_in
 from states.unit_of_work import UnitOfWork
 
 FINAL_STATES = frozenset({"completed", "declined", "withdrawn", "cancelled"})
@@ -173,7 +173,7 @@ class AgreementView:
     version: int
     sha256: str
     html: str
-    """Our own autoescaped rendering (``states.agreement``), safe to show as HTML."""
+    """Our own autoescaped rendering (``states.documents.agreement``), safe to show as HTML."""
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from states.errors import MobilityError
-from states.machine import PlacementMachine
+from states.lifecycle.machine import PlacementMachine
 
 
 def mermaid() -> str:

@@ -12,9 +12,9 @@ from typing import Any, Literal
 from models import Programme
 from models.text import free_text
 from states.errors import AlreadyDecided, FieldError, InvalidInput, NotPermitted
-from states.loading import load_for_update
-from states.outbox import language_for
-from states.transitions import TransitionResult, apply_event_in
+from states.lifecycle.loading import load_for_update
+from states.lifecycle.outbox import language_for
+from states.lifecycle.transitions import TransitionResult, apply_event_in
 from states.unit_of_work import UnitOfWork
 
 QuestionKind = Literal["scale", "text", "multi", "yesno", "choice"]

@@ -5,8 +5,9 @@ records the actor's part (a decision, an acceptance, an answer), compare-and-set
 version, appends a history row and queues the emails the change causes. It sends nothing and
 calls nothing outside the database.
 
-Its steps live beside it: ``states.loading`` (what an event reads), ``states.decision`` (asking
-the machine), ``states.effects`` (what each event records), ``states.outbox`` (the emails).
+Its steps live beside it in ``states.lifecycle``: ``loading`` (what an event reads),
+``decision`` (asking the machine), ``effects`` (what each event records), ``outbox`` (the
+emails).
 """
 
 from __future__ import annotations
@@ -32,18 +33,18 @@ from models import (
     table_of,
 )
 from models.text import free_text
-from states.decision import decide
-from states.effects import ON_ENTER, ON_EVENT, PRECHECKS, EventContext, one_or_many
 from states.errors import AlreadyDecided, NotFound, TransitionRefused
-from states.loading import (
+from states.lifecycle.decision import decide
+from states.lifecycle.effects import ON_ENTER, ON_EVENT, PRECHECKS, EventContext, one_or_many
+from states.lifecycle.loading import (
     COLLECTIONS,
     COLLECTIONS_FOR_ENTERING,
     COLLECTIONS_FOR_EVENT,
     load_collections,
     load_for_update,
 )
-from states.machine import STATES, events_from
-from states.outbox import Caused, queue_for_transitions
+from states.lifecycle.machine import STATES, events_from
+from states.lifecycle.outbox import Caused, queue_for_transitions
 from states.unit_of_work import UnitOfWork
 
 Via = Literal["cli", "link", "flow", "ui", "api"]

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Insert, Table, insert
 
 from models import ActionToken, OutboxMessage, Person, Placement, table_of
-from notifications.rules import Recipient, recipients, rules_for
+from states.lifecycle.policy import Recipient, recipients, rules_for
 from states.unit_of_work import UnitOfWork
 
 

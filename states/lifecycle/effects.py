@@ -23,8 +23,8 @@ from models import (
     Placement,
     table_of,
 )
-from states.agreement import render_agreement
-from states.calendar import add_business_days
+from states.business_days import add_business_days
+from states.documents.agreement import render_agreement
 from states.errors import AlreadyDecided, NotPermitted
 from states.unit_of_work import UnitOfWork
 

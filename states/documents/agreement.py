@@ -1,10 +1,11 @@
 """The agreement as a document with a version: what every party accepts is its SHA-256.
 
-The standard templates live in ``states/templates/agreement/<template>.<language>.html``; a
-programme may name its own template file inside the agreement templates folder instead
-(``{language}`` in the name is replaced by the agreement's language; see
-``states.agreement_templates`` for what is allowed and the sandbox it renders in). The rendered
-HTML is stored byte for byte, so anyone can check an acceptance:
+The standard templates live in
+``states/documents/templates/agreement/<template>.<language>.html``; a programme may name its
+own template file inside the agreement templates folder instead (``{language}`` in the name is
+replaced by the agreement's language; see ``states.documents.agreement_templates`` for what is
+allowed and the sandbox it renders in). The rendered HTML is stored byte for byte, so anyone
+can check an acceptance:
 ``sha256(document) == acceptance.sha256``.
 """
 
@@ -23,7 +24,7 @@ from sqlalchemy import select
 from models import AgreementAcceptance, AgreementDocument, Person, Placement
 from models.schemas import ProgrammeIn
 from states import dates
-from states.agreement_templates import (
+from states.documents.agreement_templates import (
     STANDARD_TEMPLATES,
     AgreementFacts,
     OrganisationFacts,

@@ -15,12 +15,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from models import HistoryEntry, Placement, Programme, ReferenceCounter, table_of
 from models.schemas import ProgrammeIn, ProposalIn
-from states.agreement import check_programme_template
-from states.directory import Directory, chunks, insert_ignoring_conflicts
+from states.documents.agreement import check_programme_template
 from states.errors import ErrorList, FieldError
-from states.input_files import ProposalBatch
-from states.loading import COLLECTIONS
-from states.transitions import apply_event_to_many_in
+from states.intake.directory import Directory, chunks, insert_ignoring_conflicts
+from states.intake.input_files import ProposalBatch
+from states.lifecycle.loading import COLLECTIONS
+from states.lifecycle.transitions import apply_event_to_many_in
 from states.unit_of_work import UnitOfWork
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from models.schemas import ProgrammeIn, ProposalIn
 from states.errors import ErrorList, FieldError, InvalidInput
-from states.text_files import delimited_rows, is_delimited, read_text
+from states.intake.text_files import delimited_rows, is_delimited, read_text
 
 NESTED_PEOPLE = ("participant", "home_manager", "host_contact")
 PERSON_FIELDS = ("name", "email", "language")
