@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from states.bootstrap import App
 from states.errors import AgreementTemplateError, NotFound
 from states.lifecycle.evaluation import Question
+from states.lifecycle.steps import BY_PURPOSE, Form
 from states.links.pages import LinkOutcome, LinkView, act_on_link, open_link
 from web.logs import install_redaction
 from web.texts import TEXTS, Texts
@@ -45,11 +46,11 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
 )
 
-PAGES = {
-    "approval": "approval.html",
+# The page of each kind of step form (states.lifecycle.steps: Step.form).
+PAGES: dict[Form, str] = {
+    "decision": "approval.html",
     "agreement": "agreement.html",
-    "evaluation": "evaluation.html",
-    "checkin": "evaluation.html",
+    "answers": "evaluation.html",
 }
 
 # LinkStatus (reason, detail) → the sentence on the 410 page; detail None matches any detail.
@@ -269,7 +270,7 @@ class Pages:
             # (states.documents.agreement).
             extra["agreement_html"] = Markup(view.agreement.html)
         return self.render(
-            PAGES[view.purpose],
+            PAGES[BY_PURPOSE[view.purpose].form],
             status=status,
             language=view.language,
             view=view,

@@ -35,15 +35,13 @@ from datetime import date, datetime, time, timedelta
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Date, and_, cast, exists, func, literal, select
+from sqlalchemy import ColumnElement, Date, cast, exists, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from models import (
     ActionToken,
-    AgreementAcceptance,
-    Approval,
     EvaluationResponse,
     Person,
     Placement,
@@ -56,6 +54,7 @@ from states.errors import MobilityError
 from states.lifecycle.loading import WITH_PEOPLE
 from states.lifecycle.outbox import mint_link, queue_message
 from states.lifecycle.policy import Recipient
+from states.lifecycle.steps import CHECKIN, REMINDED, Step
 from states.lifecycle.transitions import apply_event_in
 from states.unit_of_work import UnitOfWork
 
@@ -325,8 +324,6 @@ def _start_notices(uow_factory: UowFactory, moment: Moment, report: SweepReport)
 
 # --- 4: the check-in at the midpoint --------------------------------------------------------
 
-CHECKIN_ROLES = ("participant", "host_contact")
-
 
 def midpoint(start: date, end: date) -> date:
     return start + timedelta(days=-(-(end - start).days // 2))
@@ -343,16 +340,14 @@ def _past_midpoint(dialect: str, today: date) -> ColumnElement[bool]:
 
 
 def _checkins(uow_factory: UowFactory, moment: Moment, report: SweepReport) -> None:
-    asked = exists().where(
-        EvaluationResponse.placement_id == Placement.id, EvaluationResponse.kind == "checkin"
-    )
+    asked = exists().where(EvaluationResponse.placement_id == Placement.id, CHECKIN.current_sql())
     with uow_factory().reading() as reader:
         dialect = reader.dialect
         ids = list(
             reader.session.scalars(
                 select(Placement.id)
                 .where(
-                    Placement.state == "placement",
+                    Placement.state == CHECKIN.state,
                     Placement.start_date <= moment.today,
                     _past_midpoint(dialect, moment.today),
                     ~asked,
@@ -379,14 +374,14 @@ def _ask_checkin(
 ) -> None:
     session = uow.session
     asked: set[int] = set()
-    for role in CHECKIN_ROLES:
+    for role in CHECKIN.roles(placement.programme):
         person = placement.person_for_role(role)
         if person.id in asked:
             continue
         asked.add(person.id)
-        response = EvaluationResponse(
+        response = CHECKIN.model(
             placement_id=placement.id,
-            kind="checkin",
+            **CHECKIN.row_columns,
             role=role,
             person_id=person.id,
             requested_at=moment.as_of,
@@ -397,76 +392,24 @@ def _ask_checkin(
             uow,
             placement=placement,
             recipient=Recipient(person, role, response.id),
-            purpose="checkin",
+            purpose=CHECKIN.purpose,
             now=moment.as_of,
         )
         session.flush()
         queue_message(
             uow,
-            kind="checkin_request",
+            kind=CHECKIN.request,
             person=person,
             placement=placement,
             now=moment.as_of,
             token=token,
             context={"recipient_role": role},
-            dedupe_key=f"checkin_request:{placement.id}:{person.id}",
+            dedupe_key=f"{CHECKIN.request}:{placement.id}:{person.id}",
         )
-        report.add("checkin_request")
+        report.add(CHECKIN.request)
 
 
 # --- 5 and 6: who has not acted yet ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class WaitingStep:
-    """A step that waits for people: where its rows are and how to name and remind them."""
-
-    name: str
-    state: str
-    model: Any
-    """Approval, AgreementAcceptance or EvaluationResponse: each has person, role and
-    requested_at (typed loosely: the three share no base class)."""
-    pending: Callable[[], ColumnElement[bool]]
-    step_key: Callable[[Placement], str]
-    reminder: str
-    purpose: str
-
-
-WAITING_STEPS: tuple[WaitingStep, ...] = (
-    WaitingStep(
-        name="approval",
-        state="manager_approval",
-        model=Approval,
-        pending=lambda: and_(
-            Approval.decision.is_(None), Approval.round == Placement.approval_round
-        ),
-        step_key=lambda p: f"approval-r{p.approval_round}",
-        reminder="approval_reminder",
-        purpose="approval",
-    ),
-    WaitingStep(
-        name="agreement",
-        state="agreement",
-        model=AgreementAcceptance,
-        pending=lambda: and_(
-            AgreementAcceptance.voided_at.is_(None), AgreementAcceptance.accepted_at.is_(None)
-        ),
-        step_key=lambda p: f"agreement-v{p.agreement_version}",
-        reminder="agreement_reminder",
-        purpose="agreement",
-    ),
-    WaitingStep(
-        name="evaluation",
-        state="evaluation",
-        model=EvaluationResponse,
-        pending=lambda: and_(
-            EvaluationResponse.kind == "evaluation", EvaluationResponse.submitted_at.is_(None)
-        ),
-        step_key=lambda p: "evaluation",
-        reminder="evaluation_reminder",
-        purpose="evaluation",
-    ),
-)
 
 
 @dataclass(frozen=True)
@@ -507,7 +450,7 @@ class Case:
 
 
 def _live_tokens(
-    session: Session, step: WaitingStep, placement_ids: Sequence[int], as_of: datetime
+    session: Session, step: Step, placement_ids: Sequence[int], as_of: datetime
 ) -> dict[tuple[int, int], ActionToken]:
     """The newest usable link of each (person, subject) in these placements for this step."""
     tokens: dict[tuple[int, int], ActionToken] = {}
@@ -539,7 +482,7 @@ def _waiting(
     soonest = min(thresholds)
     # Requests made after this moment cannot have waited long enough for anything.
     bound = moment.start_of(latest_day_waiting(moment.today, soonest) + timedelta(days=1))
-    for step in WAITING_STEPS:
+    for step in REMINDED:
         model = step.model
         with uow_factory().reading() as reader:
             ids = list(
@@ -547,7 +490,9 @@ def _waiting(
                     select(model.id)
                     .join(Placement, Placement.id == model.placement_id)
                     .where(
-                        Placement.state == step.state, step.pending(), model.requested_at < bound
+                        Placement.state == step.state,
+                        step.pending_sql(),
+                        model.requested_at < bound,
                     )
                     .order_by(model.placement_id, model.id)
                 )
@@ -560,7 +505,7 @@ def _waiting(
 
 def _remind_batch(
     uow: UnitOfWork,
-    step: WaitingStep,
+    step: Step,
     ids: Sequence[int],
     moment: Moment,
     report: SweepReport,
@@ -568,11 +513,13 @@ def _remind_batch(
 ) -> None:
     session = uow.session
     model = step.model
+    reminder = step.reminder
+    assert reminder is not None  # only reminded steps come here
     rows = (
         session.execute(
             select(model, Placement)
             .join(Placement, Placement.id == model.placement_id)
-            .where(model.id.in_(ids), Placement.state == step.state, step.pending())
+            .where(model.id.in_(ids), Placement.state == step.state, step.pending_sql())
             .options(
                 joinedload(model.person),
                 joinedload(Placement.programme).joinedload(Programme.coordinator),
@@ -593,7 +540,7 @@ def _remind_batch(
             first_after=programme.reminder_first_after,
             repeat_every=programme.reminder_repeat_every,
         )
-        key = step.step_key(placement)
+        key = step.key(placement)
         person: Person = row.person
         if waited >= programme.escalate_after:
             case = cases.get((placement.id, key))
@@ -638,15 +585,15 @@ def _remind_batch(
             session.flush()
         queue_message(
             uow,
-            kind=step.reminder,
+            kind=reminder,
             person=person,
             placement=placement,
             now=moment.as_of,
             token=token,
             context={"number": told, "recipient_role": row.role},
-            dedupe_key=f"{step.reminder}:{placement.id}:{key}:{person.id}:{number}",
+            dedupe_key=f"{reminder}:{placement.id}:{key}:{person.id}:{number}",
         )
-        report.add(step.reminder)
+        report.add(reminder)
 
 
 def _reminders_sent(session: Session, keys: set[ClaimKey]) -> dict[tuple[int, str, int], int]:
@@ -733,13 +680,13 @@ def waiting_longest(
     moment = Moment.of(as_of, uow)
     session = uow.session
     found: dict[tuple[int, str], Case] = {}
-    for step in WAITING_STEPS:
+    for step in REMINDED:
         model = step.model
         query = (
             select(model, Placement)
             .join(Placement, Placement.id == model.placement_id)
             .join(Programme, Programme.id == Placement.programme_id)
-            .where(Placement.state == step.state, step.pending())
+            .where(Placement.state == step.state, step.pending_sql())
             .options(joinedload(model.person), joinedload(Placement.programme))
             .order_by(model.requested_at, model.id)
             .limit(limit * 4)  # a step waits for up to three people
@@ -747,7 +694,7 @@ def waiting_longest(
         if programme is not None:
             query = query.where(Programme.key == programme)
         for row, placement in session.execute(query).unique():
-            key = step.step_key(placement)
+            key = step.key(placement)
             since = moment.local_day(row.requested_at)
             case = found.setdefault(
                 (placement.id, key),

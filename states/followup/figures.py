@@ -22,7 +22,9 @@ from models import EvaluationResponse, HistoryEntry, Placement, Programme, Remin
 from models.text import markdown_text
 from states.errors import NotFound
 from states.lifecycle.evaluation import Question, questions_for
+from states.lifecycle.events import EVENTS_NEEDING_REASON
 from states.lifecycle.machine import STATES
+from states.lifecycle.steps import REMINDED
 from states.unit_of_work import UnitOfWork
 
 DAY_SECONDS = 86400.0
@@ -41,7 +43,7 @@ MONEY_STATUS: Mapping[str, str] = {
 }
 
 # History events whose comment is the reason a person gave.
-REASON_EVENTS = ("decline", "request_changes", "withdraw", "cancel")
+REASON_EVENTS = EVENTS_NEEDING_REASON
 
 # Lead-time stages: (name, from milestone, to milestone).
 STAGES: tuple[tuple[str, str, str], ...] = (
@@ -51,11 +53,7 @@ STAGES: tuple[tuple[str, str, str], ...] = (
 )
 
 # A reminder's step names its stage: approval-r2 → approval, agreement-v3 → agreement.
-REMINDER_STAGES: Mapping[str, str] = {
-    "approval": "approval",
-    "agreement": "agreement",
-    "evaluation": "evaluation",
-}
+REMINDER_STAGES: Mapping[str, str] = {step.name: step.name for step in REMINDED}
 REMINDER_KINDS = ("reminder", "escalation")
 
 

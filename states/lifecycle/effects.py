@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import Table, Update, bindparam, insert, select, update
@@ -15,10 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from models import (
-    AgreementAcceptance,
     AgreementDocument,
-    Approval,
-    EvaluationResponse,
     Person,
     Placement,
     table_of,
@@ -26,6 +23,7 @@ from models import (
 from states.business_days import add_business_days
 from states.documents.agreement import render_agreement
 from states.errors import AlreadyDecided, NotPermitted
+from states.lifecycle.steps import AGREEMENT, APPROVAL, EVALUATION, MACHINE_DECISIONS, Step
 from states.unit_of_work import UnitOfWork
 
 
@@ -61,56 +59,35 @@ class EventContext:
 # --- the actor's part in a step -------------------------------------------------------------
 
 
-def _current_approval(ctx: EventContext) -> Approval:
+def _current_row(ctx: EventContext, step: Step) -> Any:
+    """The row of ``step`` that asks the acting role, as the step stands."""
     placement = ctx.placement
-    for approval in placement.approvals:
-        if approval.round == placement.approval_round and approval.role == ctx.role:
-            return approval
-    raise NotPermitted(
-        f"{placement.reference}: no approval is asked of the {ctx.role} in this round"
-    )
+    for row in step.current_rows(placement):
+        if row.role == ctx.role:
+            return row
+    raise NotPermitted(step.not_asked.format(reference=placement.reference, role=ctx.role))
 
 
-def _check_approval_open(ctx: EventContext) -> None:
-    approval = _current_approval(ctx)
-    if approval.decision is not None:
+def _open_row(ctx: EventContext, step: Step) -> Any:
+    """``_current_row``, refused if its person has acted already."""
+    row = _current_row(ctx, step)
+    if not step.is_open(row):
         raise AlreadyDecided(
-            f"{ctx.placement.reference} was already decided by the {approval.role} "
-            f"({approval.decision.replace('_', ' ')}) on {approval.decided_at:%Y-%m-%d}"
+            step.already_done.format(
+                reference=ctx.placement.reference,
+                role=row.role,
+                outcome=step.outcome(row).replace("_", " "),
+                at=getattr(row, step.acted_at),
+            )
         )
-
-
-def _open_acceptance(ctx: EventContext) -> AgreementAcceptance:
-    for acceptance in ctx.placement.acceptances:
-        if acceptance.voided_at is None and acceptance.role == ctx.role:
-            if acceptance.accepted_at is not None:
-                raise AlreadyDecided(
-                    f"{ctx.placement.reference}: the {ctx.role} already accepted this agreement "
-                    f"on {acceptance.accepted_at:%Y-%m-%d}"
-                )
-            return acceptance
-    raise NotPermitted(f"{ctx.placement.reference}: the {ctx.role} is no party to the agreement")
-
-
-def _open_response(ctx: EventContext) -> EvaluationResponse:
-    for response in ctx.placement.responses:
-        if response.kind == "evaluation" and response.role == ctx.role:
-            if response.submitted_at is not None:
-                raise AlreadyDecided(
-                    f"{ctx.placement.reference}: the {ctx.role} already answered the evaluation "
-                    f"on {response.submitted_at:%Y-%m-%d}"
-                )
-            return response
-    raise NotPermitted(f"{ctx.placement.reference}: no evaluation is asked of the {ctx.role}")
+    return row
 
 
 PRECHECKS: Mapping[str, Callable[[EventContext], object]] = {
-    "approve": _check_approval_open,
-    "decline": _check_approval_open,
-    "request_changes": _check_approval_open,
-    "accept": _open_acceptance,
-    "answer": _open_response,
+    event: partial(_open_row, step=step) for event, step in MACHINE_DECISIONS.items()
 }
+"""An event a person takes in a step is refused if nothing is asked of them, or if they
+acted already."""
 
 
 # --- effects: what an event records beyond the state ---------------------------------------
@@ -147,53 +124,41 @@ def _update_rows(ctx: EventContext, rows: Sequence[Any], **values: Any) -> None:
 
 
 def _record_decision(ctx: EventContext) -> None:
-    approval = _current_approval(ctx)
-    decision = {
-        "approve": "approved",
-        "decline": "declined",
-        "request_changes": "changes_requested",
-    }
+    approval = _current_row(ctx, APPROVAL)
     _update_rows(
         ctx,
         [approval],
-        decision=decision[ctx.event],
+        decision=APPROVAL.decisions[ctx.event],
         decided_at=ctx.now,
         comment=ctx.comment,
         via=ctx.via,
     )
 
 
-def _open_steps(
-    ctx: EventContext, model: type[Any], collection: str, roles: Sequence[str], **columns: Any
-) -> None:
-    """Ask each of ``roles`` for their part in a new step: a row each, inserted with the batch."""
+def _open_steps(ctx: EventContext, step: Step, **columns: Any) -> None:
+    """Ask each role of ``step`` for their part in it: a row each, inserted with the batch."""
     placement = ctx.placement
-    for role in roles:
+    for role in step.roles(placement.programme):
         person = placement.person_for_role(role)
         row = {
             "placement_id": placement.id,
             "role": role,
             "person_id": person.id,
             "requested_at": ctx.now,
+            **step.row_columns,
             **columns,
         }
-        ctx.new_steps.append((model, collection, row, person))
+        ctx.new_steps.append((step.model, step.collection, row, person))
 
 
 def _open_approval_round(ctx: EventContext) -> None:
     placement = ctx.placement
     ctx.change(approval_round=placement.approval_round + 1)
-    _open_steps(
-        ctx,
-        Approval,
-        "approvals",
-        placement.programme.approval_roles,
-        round=placement.approval_round,
-    )
+    _open_steps(ctx, APPROVAL, round=placement.approval_round)
 
 
 def _record_acceptance(ctx: EventContext) -> None:
-    acceptance = _open_acceptance(ctx)
+    acceptance = _open_row(ctx, AGREEMENT)
     documents = table_of(AgreementDocument)
     with ctx.session.no_autoflush:
         sha256 = ctx.session.execute(
@@ -207,7 +172,7 @@ def _record_acceptance(ctx: EventContext) -> None:
 def _issue_agreement(ctx: EventContext) -> None:
     """A new agreement version: earlier acceptances become void, every party is asked again."""
     placement = ctx.placement
-    _update_rows(ctx, [a for a in placement.acceptances if a.voided_at is None], voided_at=ctx.now)
+    _update_rows(ctx, AGREEMENT.current_rows(placement), voided_at=ctx.now)
     ctx.change(agreement_version=placement.agreement_version + 1)
     rendered = render_agreement(
         placement,
@@ -228,13 +193,7 @@ def _issue_agreement(ctx: EventContext) -> None:
                 "created_at": ctx.now,
             },
         ).scalar_one()
-    _open_steps(
-        ctx,
-        AgreementAcceptance,
-        "acceptances",
-        placement.programme.agreement_parties,
-        document_id=document_id,
-    )
+    _open_steps(ctx, AGREEMENT, document_id=document_id)
 
 
 def _finalise_agreement(ctx: EventContext) -> None:
@@ -256,13 +215,11 @@ def _open_evaluation(ctx: EventContext) -> None:
     ctx.change(
         evaluation_due_on=add_business_days(placement.end_date, programme.evaluation_due_after)
     )
-    _open_steps(
-        ctx, EvaluationResponse, "responses", programme.evaluation_respondents, kind="evaluation"
-    )
+    _open_steps(ctx, EVALUATION)
 
 
 def _record_answers(ctx: EventContext) -> None:
-    response = _open_response(ctx)
+    response = _open_row(ctx, EVALUATION)
     _update_rows(ctx, [response], answers=ctx.answers or {}, submitted_at=ctx.now, via=ctx.via)
 
 

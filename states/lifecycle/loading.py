@@ -10,33 +10,31 @@ from sqlalchemy import Select, bindparam, inspect, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from models import AgreementAcceptance, Approval, EvaluationResponse, Placement, Programme
+from models import Placement, Programme
 from states.errors import NotFound
+from states.lifecycle.steps import AGREEMENT, APPROVAL, EVALUATION, MACHINE_DECISIONS, STEPS
 
-COLLECTIONS = ("approvals", "acceptances", "responses")
+COLLECTIONS = tuple(dict.fromkeys(step.collection for step in STEPS))
 
 # The step rows an event reads or adds (its precheck, guard, effect and emails); an event not
 # named here loads them all. Loading only these saves a query per collection on the hot path.
 COLLECTIONS_FOR_EVENT: Mapping[str, tuple[str, ...]] = {
+    # a person's act in a step reads that step's rows
+    **{event: (step.collection,) for event, step in MACHINE_DECISIONS.items()},
     "revise": (),
-    "submit": ("approvals",),
-    "approve": ("approvals",),
-    "decline": ("approvals",),
-    "request_changes": ("approvals",),
-    "accept": ("acceptances",),
-    "amend": ("acceptances",),
-    "end": ("responses",),
-    "answer": ("responses",),
-    "close": ("responses",),
-    "withdraw": ("approvals", "acceptances"),
+    "submit": (APPROVAL.collection,),  # opens an approval round
+    "amend": (AGREEMENT.collection,),  # a new version: the acceptances start again
+    "end": (EVALUATION.collection,),  # opens the evaluation
+    "close": (EVALUATION.collection,),
+    "withdraw": (APPROVAL.collection, AGREEMENT.collection),  # everyone asked so far is told
     "cancel": (),
 }
 # …and those the state entered reads or adds (its ON_ENTER effect and emails), loaded once the
 # machine has decided: the first of two approvals never reads the acceptances.
 COLLECTIONS_FOR_ENTERING: Mapping[str, tuple[str, ...]] = {
-    "agreement": ("acceptances",),
-    "placement": ("acceptances",),
-    "evaluation": ("responses",),
+    AGREEMENT.state: (AGREEMENT.collection,),
+    "placement": (AGREEMENT.collection,),  # the agreement is final; every party is told
+    EVALUATION.state: (EVALUATION.collection,),
 }
 
 
@@ -70,12 +68,10 @@ _LOAD_STATEMENTS: Mapping[tuple[bool, str | None], Select[Placement]] = {
     for joined in (None, *COLLECTIONS)
 }
 _COLLECTION_STATEMENTS: Mapping[str, Select[Any]] = {
-    name: select(model).where(model.placement_id == bindparam("placement_id")).order_by(model.id)
-    for name, model in (
-        ("approvals", Approval),
-        ("acceptances", AgreementAcceptance),
-        ("responses", EvaluationResponse),
-    )
+    step.collection: select(step.model)
+    .where(step.model.placement_id == bindparam("placement_id"))
+    .order_by(step.model.id)
+    for step in STEPS
 }
 
 

@@ -1,7 +1,8 @@
 """The placement lifecycle as a state machine; the ``Placement`` row is its model.
 
 Guards read the row (its approvals, acceptances and evaluation responses must be loaded)
-and the keyword arguments of the event: ``role`` (who acts) and ``as_of`` (when).
+and the keyword arguments of the event: ``role`` (who acts) and ``as_of`` (when). Who still has
+to act in a step is the step registry's rule (``states.lifecycle.steps``).
 """
 
 from __future__ import annotations
@@ -11,12 +12,19 @@ from typing import TYPE_CHECKING, Any
 
 from statemachine import State, StateMachine
 
+from states.lifecycle.steps import AGREEMENT, APPROVAL, EVALUATION, Step
+
 if TYPE_CHECKING:
     from models import Placement
 
 
 def _day(as_of: datetime | date) -> date:
     return as_of.date() if isinstance(as_of, datetime) else as_of
+
+
+def _last_to_act(step: Step, placement: Placement, role: str | None) -> bool:
+    """Nobody but ``role`` (if anyone) still has to act in ``step``: their act ends it."""
+    return {row.role for row in step.pending_rows(placement)} <= {role}
 
 
 class PlacementMachine(StateMachine):
@@ -53,28 +61,13 @@ class PlacementMachine(StateMachine):
     model: Placement
 
     def last_approval(self, role: str | None = None, **_: Any) -> bool:
-        model = self.model
-        waiting = {
-            a.role
-            for a in model.approvals
-            if a.round == model.approval_round and a.decision is None
-        }
-        return waiting <= {role}
+        return _last_to_act(APPROVAL, self.model, role)
 
     def last_acceptance(self, role: str | None = None, **_: Any) -> bool:
-        model = self.model
-        waiting = {
-            a.role for a in model.acceptances if a.voided_at is None and a.accepted_at is None
-        }
-        return waiting <= {role}
+        return _last_to_act(AGREEMENT, self.model, role)
 
     def last_answer(self, role: str | None = None, **_: Any) -> bool:
-        waiting = {
-            r.role
-            for r in self.model.responses
-            if r.kind == "evaluation" and r.submitted_at is None
-        }
-        return waiting <= {role}
+        return _last_to_act(EVALUATION, self.model, role)
 
     def has_started(self, as_of: datetime, **_: Any) -> bool:
         return _day(as_of) >= self.model.start_date

@@ -143,20 +143,6 @@ def _returning_id(table: Table, key: str) -> Insert:
     return insert(table).returning(table.c.id, table.c[key])
 
 
-def queue_for_transition(
-    uow: UnitOfWork,
-    *,
-    placement: Placement,
-    event: str,
-    to_state: str,
-    now: datetime,
-    context: dict[str, Any],
-) -> tuple[int, ...]:
-    """Queue what the notification rules say this transition causes; return the outbox ids."""
-    caused = Caused(placement=placement, event=event, to_state=to_state, now=now, context=context)
-    return queue_for_transitions(uow, [caused])[0]
-
-
 def queue_for_transitions(uow: UnitOfWork, caused: Sequence[Caused]) -> list[tuple[int, ...]]:
     """Queue what the notification rules say these transitions cause, with one INSERT for all
     their tokens and one for all their messages; return the outbox ids of each transition.

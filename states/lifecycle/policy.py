@@ -1,4 +1,5 @@
-"""Who gets which email when a placement changes: a table, not a chain of ifs.
+"""Who gets which email when a placement changes: a table, not a chain of ifs. A business
+rule, so it lives in the domain; ``notifications`` only renders and sends what is queued.
 
 A rule matches an event and the state it led to; its audience names who receives a message of
 their own, and its ``link`` names the step a recipient acts on through an emailed link.
@@ -10,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from models import Person, Placement
+from states.lifecycle.steps import AGREEMENT, APPROVAL, EVALUATION, Step
 
 
 @dataclass(frozen=True)
@@ -30,42 +32,31 @@ def _roles(*roles: str) -> Audience:
     return select
 
 
-def pending_approvers(placement: Placement) -> Iterable[Recipient]:
-    return [
-        Recipient(a.person, a.role, a.id)
-        for a in placement.approvals
-        if a.round == placement.approval_round and a.decision is None
-    ]
+def pending_in(step: Step) -> Audience:
+    """Whoever still has to act in ``step``, each with the row their link acts on."""
+
+    def select(placement: Placement) -> Iterable[Recipient]:
+        return [Recipient(row.person, row.role, row.id) for row in step.pending_rows(placement)]
+
+    return select
 
 
-def pending_parties(placement: Placement) -> Iterable[Recipient]:
-    return [
-        Recipient(a.person, a.role, a.id)
-        for a in placement.acceptances
-        if a.voided_at is None and a.accepted_at is None
-    ]
+def asked_in(step: Step) -> Audience:
+    """Everyone asked in ``step`` as it stands, acted or not."""
 
+    def select(placement: Placement) -> Iterable[Recipient]:
+        return [Recipient(row.person, row.role, row.id) for row in step.current_rows(placement)]
 
-def all_parties(placement: Placement) -> Iterable[Recipient]:
-    return [Recipient(a.person, a.role, a.id) for a in placement.acceptances if a.voided_at is None]
-
-
-def pending_respondents(placement: Placement) -> Iterable[Recipient]:
-    return [
-        Recipient(r.person, r.role, r.id)
-        for r in placement.responses
-        if r.kind == "evaluation" and r.submitted_at is None
-    ]
+    return select
 
 
 def asked_so_far(placement: Placement) -> Iterable[Recipient]:
     """Everyone the process has written to about this placement in its current round."""
     current = [
-        Recipient(a.person, a.role)
-        for a in placement.approvals
-        if a.round == placement.approval_round
+        Recipient(row.person, row.role)
+        for step in (APPROVAL, AGREEMENT)
+        for row in step.current_rows(placement)
     ]
-    current += [Recipient(a.person, a.role) for a in placement.acceptances if a.voided_at is None]
     return [*_roles("participant", "coordinator")(placement), *current]
 
 
@@ -81,22 +72,32 @@ class NotificationRule:
 
 RULES: tuple[NotificationRule, ...] = (
     NotificationRule(
-        "submit", "manager_approval", "approval_request", pending_approvers, link="approval"
+        "submit", APPROVAL.state, APPROVAL.request, pending_in(APPROVAL), link=APPROVAL.purpose
     ),
     NotificationRule(
         "approve", "agreement", "decision_notice", _roles("participant", "coordinator")
     ),
     NotificationRule(
-        "approve", "agreement", "agreement_request", pending_parties, link="agreement"
+        "approve",
+        AGREEMENT.state,
+        AGREEMENT.request,
+        pending_in(AGREEMENT),
+        link=AGREEMENT.purpose,
     ),
     NotificationRule(
         "decline", "declined", "decision_notice", _roles("participant", "coordinator")
     ),
     NotificationRule("request_changes", "proposal", "changes_requested", _roles("coordinator")),
-    NotificationRule("amend", "agreement", "agreement_request", pending_parties, link="agreement"),
-    NotificationRule("accept", "placement", "placement_confirmed", all_parties),
     NotificationRule(
-        "end", "evaluation", "evaluation_request", pending_respondents, link="evaluation"
+        "amend", AGREEMENT.state, AGREEMENT.request, pending_in(AGREEMENT), link=AGREEMENT.purpose
+    ),
+    NotificationRule("accept", "placement", "placement_confirmed", asked_in(AGREEMENT)),
+    NotificationRule(
+        "end",
+        EVALUATION.state,
+        EVALUATION.request,
+        pending_in(EVALUATION),
+        link=EVALUATION.purpose,
     ),
     NotificationRule(
         "answer", "completed", "completion_notice", _roles("participant", "coordinator")

@@ -18,31 +18,16 @@ from models.schemas import (
 from states.errors import NotFound
 from states.lifecycle.loading import load_for_update
 from states.lifecycle.machine import STATES
+from states.lifecycle.steps import HOLDING, holding_step
 from states.unit_of_work import UnitOfWork
 
 
 def waiting_for(placement: Placement) -> list[str]:
     """Who holds the placement up now: the people whose action the current step waits for."""
-    state = placement.state
-    if state == "manager_approval":
-        return [
-            f"{a.role}: {a.person.name}"
-            for a in placement.approvals
-            if a.round == placement.approval_round and a.decision is None
-        ]
-    if state == "agreement":
-        return [
-            f"{a.role}: {a.person.name}"
-            for a in placement.acceptances
-            if a.voided_at is None and a.accepted_at is None
-        ]
-    if state == "evaluation":
-        return [
-            f"{r.role}: {r.person.name}"
-            for r in placement.responses
-            if r.kind == "evaluation" and r.submitted_at is None
-        ]
-    if state == "proposal":
+    step = holding_step(placement.state)
+    if step is not None:
+        return [f"{row.role}: {row.person.name}" for row in step.pending_rows(placement)]
+    if placement.state == "proposal":
         return [f"coordinator: {placement.programme.coordinator.name}"]
     return []
 
@@ -86,7 +71,7 @@ def list_placements(
                 Programme.key == programme
             )
         placements = list(uow.session.scalars(query).unique())
-        waiting = {"manager_approval", "agreement", "evaluation"}
+        waiting = {step.state for step in HOLDING}
         if any(p.state in waiting for p in placements):
             # The detail loader fetches the steps' people for the few that wait on someone.
             placements = [

@@ -36,6 +36,7 @@ from models.text import free_text
 from states.errors import AlreadyDecided, NotFound, TransitionRefused
 from states.lifecycle.decision import decide
 from states.lifecycle.effects import ON_ENTER, ON_EVENT, PRECHECKS, EventContext, one_or_many
+from states.lifecycle.events import EVENTS_NEEDING_REASON, VIAS
 from states.lifecycle.loading import (
     COLLECTIONS,
     COLLECTIONS_FOR_ENTERING,
@@ -43,12 +44,11 @@ from states.lifecycle.loading import (
     load_collections,
     load_for_update,
 )
-from states.lifecycle.machine import STATES, events_from
+from states.lifecycle.machine import FINAL_STATES, STATES, events_from
 from states.lifecycle.outbox import Caused, queue_for_transitions
 from states.unit_of_work import UnitOfWork
 
 Via = Literal["cli", "link", "flow", "ui", "api"]
-VIAS: tuple[str, ...] = ("cli", "link", "flow", "ui", "api")
 
 # What a refused event would have done, in words: "it can no longer be <verb>".
 EVENT_VERBS: Mapping[str, str] = {
@@ -85,8 +85,6 @@ GUARD_REASONS: Mapping[str, str] = {
     "cancel": "{ref} has not started yet ({start}); withdraw it instead of cancelling it",
 }
 
-EVENTS_NEEDING_REASON = frozenset({"decline", "request_changes", "withdraw", "cancel"})
-
 
 @dataclass(frozen=True)
 class TransitionResult:
@@ -121,9 +119,6 @@ def _check_version(session: Session, reference: str, expected_version: int) -> N
         )
 
 
-# --- asking the machine -------------------------------------------------------------------
-
-
 # --- the service ---------------------------------------------------------------------------
 
 
@@ -142,7 +137,7 @@ def refusal(placement: Placement, event: str, as_of: datetime) -> TransitionRefu
                 due=placement.evaluation_due_on.isoformat() if placement.evaluation_due_on else "?",
             )
         )
-    if state in {"completed", "declined", "withdrawn", "cancelled"}:
+    if state in FINAL_STATES:
         return AlreadyDecided(f"{reference} is {STATE_WORDS[state]}; it can no longer be {verb}")
     return TransitionRefused(f"{reference} is {STATE_WORDS[state]}; it cannot be {verb} now")
 

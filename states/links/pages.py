@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Literal, cast
@@ -23,20 +23,13 @@ from models.text import free_text
 from states.errors import FieldError, NotFound, TransitionRefused
 from states.lifecycle.evaluation import Question, questions_for, validate_answers
 from states.lifecycle.loading import load_for_update
+from states.lifecycle.machine import FINAL_STATES
 from states.lifecycle.outbox import language_for, mint_link, queue_message
-from states.lifecycle.policy import (
-    NotificationRule,
-    Recipient,
-    pending_approvers,
-    pending_parties,
-    pending_respondents,
-    recipients,
-)
+from states.lifecycle.policy import NotificationRule, pending_in, recipients
+from states.lifecycle.steps import BY_PURPOSE, BY_STATE
 from states.lifecycle.transitions import STATE_WORDS, apply_event_in
 from states.tokens import hash_token
 from states.unit_of_work import UnitOfWork
-
-FINAL_STATES = frozenset({"completed", "declined", "withdrawn", "cancelled"})
 
 
 @dataclass(frozen=True)
@@ -57,49 +50,21 @@ class LinkStatus:
 LIVE = LinkStatus(None)
 
 
-def _approval_status(session: Session, token: ActionToken, placement: Placement) -> LinkStatus:
-    approval = session.get(Approval, token.subject_id)
-    if approval is None or approval.placement_id != placement.id:
+def _step_status(session: Session, token: ActionToken, placement: Placement) -> LinkStatus:
+    """Where the step of the link stands for its person: done by them, over, or open."""
+    step = BY_PURPOSE[token.purpose]
+    row = session.get(step.model, token.subject_id)
+    if row is None or row.placement_id != placement.id:
         return LinkStatus("step_over")
-    if approval.decision is not None:
-        return LinkStatus("decided_by_you", approval.decided_at, approval.decision)
-    if approval.round != placement.approval_round or placement.state != "manager_approval":
-        return LinkStatus("decided_by_others", placement.state_changed_at, placement.state)
+    if not step.is_open(row):
+        return LinkStatus("decided_by_you", getattr(row, step.acted_at), step.outcome(row))
+    if not step.is_current(row, placement):
+        if step.superseded_at is not None:
+            return LinkStatus(step.superseded, getattr(row, step.superseded_at))
+        return LinkStatus(step.superseded, placement.state_changed_at, placement.state)
+    if placement.state != step.state:
+        return LinkStatus(step.moved_on, placement.state_changed_at, placement.state)
     return LIVE
-
-
-def _agreement_status(session: Session, token: ActionToken, placement: Placement) -> LinkStatus:
-    acceptance = session.get(AgreementAcceptance, token.subject_id)
-    if acceptance is None or acceptance.placement_id != placement.id:
-        return LinkStatus("step_over")
-    if acceptance.accepted_at is not None:
-        return LinkStatus("decided_by_you", acceptance.accepted_at, "accepted")
-    if acceptance.voided_at is not None:
-        return LinkStatus("agreement_changed", acceptance.voided_at)
-    if placement.state != "agreement":
-        return LinkStatus("decided_by_others", placement.state_changed_at, placement.state)
-    return LIVE
-
-
-def _response_status(session: Session, token: ActionToken, placement: Placement) -> LinkStatus:
-    response = session.get(EvaluationResponse, token.subject_id)
-    if response is None or response.placement_id != placement.id:
-        return LinkStatus("step_over")
-    if response.submitted_at is not None:
-        return LinkStatus("decided_by_you", response.submitted_at, "answered")
-    if response.kind == "evaluation" and placement.state != "evaluation":
-        return LinkStatus("step_over", placement.state_changed_at, placement.state)
-    if response.kind == "checkin" and placement.state != "placement":
-        return LinkStatus("step_over", placement.state_changed_at, placement.state)
-    return LIVE
-
-
-STEP_CHECKS = {
-    "approval": _approval_status,
-    "agreement": _agreement_status,
-    "evaluation": _response_status,
-    "checkin": _response_status,
-}
 
 
 def link_status(session: Session, token: ActionToken, *, now: datetime) -> LinkStatus:
@@ -108,7 +73,7 @@ def link_status(session: Session, token: ActionToken, *, now: datetime) -> LinkS
     placement = session.get(Placement, token.placement_id)
     if placement is None:
         return LinkStatus("step_over")
-    step = STEP_CHECKS[token.purpose](session, token, placement)
+    step = _step_status(session, token, placement)
     if step.reason == "decided_by_you":
         return step
     if token.used_at is not None:
@@ -125,16 +90,6 @@ def link_status(session: Session, token: ActionToken, *, now: datetime) -> LinkS
 
 
 # --- the pages' services: look at a link (read-only), act on it (one transaction) ----------
-
-STEP_EVENTS: dict[str, frozenset[str]] = {
-    "approval": frozenset({"approve", "decline", "request_changes"}),
-    "agreement": frozenset({"accept"}),
-    "evaluation": frozenset({"answer"}),
-    "checkin": frozenset({"answer"}),
-}
-"""What a person may decide through a link of each purpose (the form's ``decision``)."""
-
-DECISIONS_NEEDING_COMMENT = frozenset({"decline", "request_changes"})
 
 _COMMENT_REQUIRED = {
     "sv": "Skriv en motivering när du avslår eller begär ändringar",
@@ -265,18 +220,11 @@ Subject = Approval | AgreementAcceptance | EvaluationResponse
 
 
 def _subject(session: Session, token: ActionToken) -> Subject | None:
-    subject = cast("Subject | None", session.get(SUBJECTS[token.purpose], token.subject_id))
+    step = BY_PURPOSE[token.purpose]
+    subject = cast("Subject | None", session.get(step.model, token.subject_id))
     if subject is None or subject.placement_id != token.placement_id:
         return None
     return subject
-
-
-SUBJECTS: dict[str, type[Approval] | type[AgreementAcceptance] | type[EvaluationResponse]] = {
-    "approval": Approval,
-    "agreement": AgreementAcceptance,
-    "evaluation": EvaluationResponse,
-    "checkin": EvaluationResponse,
-}
 
 
 def _build_view(
@@ -335,16 +283,17 @@ def _validate(
 ) -> tuple[str, dict[str, Any] | None, list[FieldError]]:
     """The event, the answers and every form error, in the person's language."""
     language = view.language
-    allowed = STEP_EVENTS[view.purpose]
-    if view.purpose in ("evaluation", "checkin"):
+    step = BY_PURPOSE[view.purpose]
+    if step.form == "answers":
         answers, errors = validate_answers(view.questions, answers_form, language=language)
-        return "answer", answers, errors
+        (event,) = step.decisions
+        return event, answers, errors
     errors = []
-    if decision not in allowed:
+    if decision not in step.decisions:
         errors.append(FieldError(None, "decision", _UNKNOWN_DECISION[language]))
         return decision or "", None, errors
     text = free_text(comment or "")
-    if decision in DECISIONS_NEEDING_COMMENT and not text:
+    if decision in step.decisions_needing_comment and not text:
         errors.append(FieldError(None, "comment", _COMMENT_REQUIRED[language]))
     if len(text) > 5000:
         errors.append(FieldError(None, "comment", _COMMENT_TOO_LONG[language]))
@@ -416,7 +365,7 @@ def act_on_link(
         assert person is not None
         to_state = placement.state
         try:
-            if token.purpose == "checkin":
+            if not BY_PURPOSE[token.purpose].holds_placement:
                 _record_checkin(session, token, answers or {}, now)
             else:
                 result = apply_event_in(
@@ -440,7 +389,7 @@ def act_on_link(
     return LinkOutcome(
         "done",
         view,
-        decision=event if token.purpose != "approval" else decision,
+        decision=event,
         to_state=to_state,
         at=now,
     )
@@ -449,36 +398,21 @@ def act_on_link(
 # --- resend: fresh links for whoever still has to act ---------------------------------------
 
 
-def pending_checkins(placement: Placement) -> Iterable[Recipient]:
-    return [
-        Recipient(r.person, r.role, r.id)
-        for r in placement.responses
-        if r.kind == "checkin" and r.submitted_at is None
-    ]
-
-
-RESEND_STEPS: dict[str, tuple[str, str, Callable[[Placement], Iterable[Recipient]]]] = {
-    "manager_approval": ("approval", "approval_request", pending_approvers),
-    "agreement": ("agreement", "agreement_request", pending_parties),
-    "placement": ("checkin", "checkin_request", pending_checkins),
-    "evaluation": ("evaluation", "evaluation_request", pending_respondents),
-}
-"""State → (link purpose, template of the original request, who still has to act)."""
-
-
 def resend_links(uow: UnitOfWork, *, reference: str, actor: str, now: datetime) -> list[ResentLink]:
     """Fresh links by email to whoever still has to act in the current step; their earlier
     links for that step die (revoked, reason 'resent'). Commits."""
     with uow:
         session = uow.session
         placement = load_for_update(session, reference)
-        step = RESEND_STEPS.get(placement.state)
+        step = BY_STATE.get(placement.state)
         if step is None:
             raise TransitionRefused(
                 f"{reference} is {STATE_WORDS[placement.state]}; nobody has a link to act on"
             )
-        purpose, template, audience = step
-        pending = recipients(NotificationRule("resend", None, template, audience), placement)
+        purpose, template = step.purpose, step.request
+        pending = recipients(
+            NotificationRule("resend", None, template, pending_in(step)), placement
+        )
         if not pending:
             raise TransitionRefused(f"{reference}: nobody still has to act in this step")
         resent = []
