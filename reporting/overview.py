@@ -14,8 +14,8 @@ def overview(app: App, programme: str, as_of: datetime) -> dict[str, Any]:
     from sqlalchemy import func, select
 
     from models import Placement, Programme
-    from states.calendar.sweep import waiting_longest
     from states.errors import NotFound
+    from states.followup.waiting import waiting_longest
 
     with app.reading() as uow:
         found = uow.session.scalar(select(Programme.id).where(Programme.key == programme))

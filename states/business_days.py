@@ -3,10 +3,15 @@ close on (midsummer, Christmas and New Year's eves)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import holidays
+
+if TYPE_CHECKING:
+    from states.unit_of_work import UnitOfWork
 
 
 @lru_cache(maxsize=64)
@@ -42,3 +47,24 @@ def business_days_between(start: date, end: date) -> int:
     return sum(
         1 for n in range(1, (end - start).days + 1) if is_business_day(start + timedelta(days=n))
     )
+
+
+@dataclass(frozen=True)
+class Moment:
+    """``as_of`` seen in the programme's time zone."""
+
+    as_of: datetime
+    today: date
+
+    @classmethod
+    def of(cls, as_of: datetime, uow: UnitOfWork) -> Moment:
+        if as_of.tzinfo is None:
+            raise ValueError("as_of must carry a time zone")
+        local = as_of.astimezone(uow.config.timezone)
+        return cls(as_of=local, today=local.date())
+
+    def local_day(self, moment: datetime) -> date:
+        return moment.astimezone(self.as_of.tzinfo).date()
+
+    def start_of(self, day: date) -> datetime:
+        return datetime.combine(day, time(0), tzinfo=self.as_of.tzinfo)

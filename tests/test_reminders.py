@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from models import ActionToken, OutboxMessage
 from states.bootstrap import App
-from states.calendar.sweep import latest_day_waiting, reminder_number, run_sweep
+from states.calendar.reminders import latest_day_waiting, reminder_number
+from states.calendar.sweep import run_sweep
 from states.intake.input_files import load_proposals
 from states.intake.registration import register_proposals
 from states.lifecycle.transitions import apply_event

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from models import ActionToken, EvaluationResponse, OutboxMessage
 from states.bootstrap import App
-from states.calendar.sweep import midpoint, run_sweep
+from states.calendar.checkins import midpoint
+from states.calendar.sweep import run_sweep
 from states.lifecycle.queries import get_placement
 from states.lifecycle.transitions import apply_event
 from tests.conftest import load_examples, propose_example

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from models import Approval, OutboxMessage, Person, Placement
 from models.db import get_engine
 from states.bootstrap import App
-from states.calendar.sweep import SweepReport, run_sweep
+from states.calendar.batches import SweepReport
+from states.calendar.sweep import run_sweep
 from states.intake.input_files import load_proposals
 from states.intake.registration import register_proposals
 from states.lifecycle.outbox import queue_message
