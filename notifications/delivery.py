@@ -122,7 +122,7 @@ class Renderer:
 
     def _prepare(self, row: OutboxMessage) -> Prepared | None:
         from notifications.render import render_message
-        from states.links.pages import link_status
+        from states.links.status import link_status
 
         if row.token_id is not None:
             token = self.session.get(ActionToken, row.token_id)

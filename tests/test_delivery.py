@@ -23,7 +23,7 @@ from notifications.delivery import deliver_due_sync
 from notifications.outcomes import DeliveryReport
 from states.bootstrap import App
 from states.lifecycle.transitions import apply_event
-from states.links.pages import link_status
+from states.links.status import link_status
 from states.tokens import hash_token
 from tests.conftest import load_examples, propose_example
 from tests.smtp_server import SmtpTestServer, smtp_server

@@ -11,7 +11,8 @@ from models import ActionToken, EvaluationResponse, OutboxMessage, Placement
 from states.bootstrap import App
 from states.errors import NotFound, TransitionRefused
 from states.lifecycle.transitions import apply_event
-from states.links.pages import act_on_link, open_link, resend_links
+from states.links.pages import act_on_link, open_link
+from states.links.resend import resend_links
 from tests.conftest import load_examples, propose_example
 
 PROPOSED = datetime(2026, 12, 1, 8, tzinfo=UTC)

@@ -1,4 +1,5 @@
-"""Whether an emailed link still works, and if not, why: the pages and the delivery both ask."""
+"""The services behind the link pages: look at a link (read-only: scanners open every link),
+and act on it (one transaction: the token is used and the step changes, or neither)."""
 
 from __future__ import annotations
 
@@ -23,73 +24,12 @@ from models.text import free_text
 from states.errors import FieldError, NotFound, TransitionRefused
 from states.lifecycle.evaluation import Question, questions_for, validate_answers
 from states.lifecycle.loading import load_for_update
-from states.lifecycle.machine import FINAL_STATES
-from states.lifecycle.outbox import language_for, mint_link, queue_message
-from states.lifecycle.policy import NotificationRule, pending_in, recipients
-from states.lifecycle.steps import BY_PURPOSE, BY_STATE
-from states.lifecycle.transitions import STATE_WORDS, apply_event_in
+from states.lifecycle.outbox import language_for
+from states.lifecycle.steps import BY_PURPOSE
+from states.lifecycle.transitions import apply_event_in
+from states.links.status import LinkStatus, link_status
 from states.tokens import hash_token
 from states.unit_of_work import UnitOfWork
-
-
-@dataclass(frozen=True)
-class LinkStatus:
-    """``reason`` is None while the link can act; otherwise a code the pages put in words:
-    used, decided_by_you, decided_by_others, agreement_changed, expired, revoked, step_over,
-    or the placement's final state (withdrawn, declined, cancelled, completed)."""
-
-    reason: str | None
-    at: datetime | None = None
-    detail: str | None = None
-
-    @property
-    def live(self) -> bool:
-        return self.reason is None
-
-
-LIVE = LinkStatus(None)
-
-
-def _step_status(session: Session, token: ActionToken, placement: Placement) -> LinkStatus:
-    """Where the step of the link stands for its person: done by them, over, or open."""
-    step = BY_PURPOSE[token.purpose]
-    row = session.get(step.model, token.subject_id)
-    if row is None or row.placement_id != placement.id:
-        return LinkStatus("step_over")
-    if not step.is_open(row):
-        return LinkStatus("decided_by_you", getattr(row, step.acted_at), step.outcome(row))
-    if not step.is_current(row, placement):
-        if step.superseded_at is not None:
-            return LinkStatus(step.superseded, getattr(row, step.superseded_at))
-        return LinkStatus(step.superseded, placement.state_changed_at, placement.state)
-    if placement.state != step.state:
-        return LinkStatus(step.moved_on, placement.state_changed_at, placement.state)
-    return LIVE
-
-
-def link_status(session: Session, token: ActionToken, *, now: datetime) -> LinkStatus:
-    """Why the link of ``token`` can no longer act, or ``LIVE``. Order matters: what the person
-    did themselves is told before what happened to the placement."""
-    placement = session.get(Placement, token.placement_id)
-    if placement is None:
-        return LinkStatus("step_over")
-    step = _step_status(session, token, placement)
-    if step.reason == "decided_by_you":
-        return step
-    if token.used_at is not None:
-        return LinkStatus("used", token.used_at)
-    if placement.state in FINAL_STATES and placement.state != "completed":
-        return LinkStatus(placement.state, placement.state_changed_at)
-    if not step.live:
-        return step
-    if token.revoked_at is not None:
-        return LinkStatus("revoked", token.revoked_at, token.revoked_reason)
-    if token.expires_at <= now:
-        return LinkStatus("expired", token.expires_at)
-    return LIVE
-
-
-# --- the pages' services: look at a link (read-only), act on it (one transaction) ----------
 
 _COMMENT_REQUIRED = {
     "sv": "Skriv en motivering när du avslår eller begär ändringar",
@@ -158,13 +98,6 @@ class LinkOutcome:
     to_state: str | None = None
     at: datetime | None = None
     errors: tuple[FieldError, ...] = ()
-
-
-@dataclass(frozen=True)
-class ResentLink:
-    role: str
-    person_name: str
-    outbox_id: int
 
 
 def _find_token(session: Session, raw_token: str) -> ActionToken:
@@ -393,65 +326,3 @@ def act_on_link(
         to_state=to_state,
         at=now,
     )
-
-
-# --- resend: fresh links for whoever still has to act ---------------------------------------
-
-
-def resend_links(uow: UnitOfWork, *, reference: str, actor: str, now: datetime) -> list[ResentLink]:
-    """Fresh links by email to whoever still has to act in the current step; their earlier
-    links for that step die (revoked, reason 'resent'). Commits."""
-    with uow:
-        session = uow.session
-        placement = load_for_update(session, reference)
-        step = BY_STATE.get(placement.state)
-        if step is None:
-            raise TransitionRefused(
-                f"{reference} is {STATE_WORDS[placement.state]}; nobody has a link to act on"
-            )
-        purpose, template = step.purpose, step.request
-        pending = recipients(
-            NotificationRule("resend", None, template, pending_in(step)), placement
-        )
-        if not pending:
-            raise TransitionRefused(f"{reference}: nobody still has to act in this step")
-        resent = []
-        for recipient in pending:
-            session.execute(
-                update(ActionToken)
-                .where(
-                    ActionToken.placement_id == placement.id,
-                    ActionToken.person_id == recipient.person.id,
-                    ActionToken.purpose == purpose,
-                    ActionToken.used_at.is_(None),
-                    ActionToken.revoked_at.is_(None),
-                )
-                .values(revoked_at=now, revoked_reason="resent")
-                .execution_options(synchronize_session=False)
-            )
-            token = mint_link(
-                uow, placement=placement, recipient=recipient, purpose=purpose, now=now
-            )
-            session.flush()
-            message = queue_message(
-                uow,
-                kind=template,
-                person=recipient.person,
-                placement=placement,
-                now=now,
-                token=token,
-                context={
-                    "event": "resend",
-                    "from_state": placement.state,
-                    "to_state": placement.state,
-                    "comment": None,
-                    "role": None,
-                    "actor": actor,
-                    "recipient_role": recipient.role,
-                    "resent": True,
-                },
-            )
-            session.flush()
-            resent.append(ResentLink(recipient.role, recipient.person.name, message.id))
-        uow.commit()
-    return resent
