@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from models.schemas import RequiredText, Text
 from states.errors import FieldError, InvalidInput, TransitionRefused
 from states.lifecycle.loading import load_for_update
-from states.lifecycle.transitions import STATE_WORDS, TransitionResult, apply_event_in
+from states.lifecycle.refusals import state_in_words
+from states.lifecycle.transitions import TransitionResult, apply_event_in
 from states.unit_of_work import UnitOfWork
 
 
@@ -76,7 +77,7 @@ def amend_terms(
         event = EVENT_FOR_STATE.get(placement.state)
         if event is None:
             raise TransitionRefused(
-                f"{reference} is {STATE_WORDS[placement.state]}; its terms can be changed "
+                f"{reference} is {state_in_words(placement.state)}; its terms can be changed "
                 "only in a proposal or while the agreement waits for acceptance"
             )
         wanted = changes.model_dump(exclude_none=True)

@@ -13,29 +13,19 @@ emails).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, insert, inspect, select, update
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from models import (
-    AgreementAcceptance,
-    Approval,
-    Base,
-    EvaluationResponse,
-    HistoryEntry,
-    Person,
     Placement,
-    table_of,
 )
 from models.text import free_text
-from states.errors import AlreadyDecided, NotFound, TransitionRefused
+from states.errors import NotFound
 from states.lifecycle.decision import decide
-from states.lifecycle.effects import ON_ENTER, ON_EVENT, PRECHECKS, EventContext, one_or_many
+from states.lifecycle.effects import ON_ENTER, ON_EVENT, PRECHECKS, EventContext
 from states.lifecycle.events import EVENTS_NEEDING_REASON, VIAS
 from states.lifecycle.loading import (
     COLLECTIONS,
@@ -44,57 +34,12 @@ from states.lifecycle.loading import (
     load_collections,
     load_for_update,
 )
-from states.lifecycle.machine import FINAL_STATES, STATES, events_from
-from states.lifecycle.outbox import Caused, queue_for_transitions
+from states.lifecycle.machine import STATES, events_from
+from states.lifecycle.refusals import decided_by_someone_else, reason_required, refusal
+from states.lifecycle.writing import Applied, TransitionResult, write
 from states.unit_of_work import UnitOfWork
 
 Via = Literal["cli", "link", "flow", "ui", "api"]
-
-# What a refused event would have done, in words: "it can no longer be <verb>".
-EVENT_VERBS: Mapping[str, str] = {
-    "revise": "revised",
-    "submit": "submitted",
-    "approve": "approved",
-    "decline": "declined",
-    "request_changes": "sent back for changes",
-    "accept": "accepted",
-    "amend": "amended",
-    "end": "ended",
-    "answer": "evaluated",
-    "close": "closed",
-    "withdraw": "withdrawn",
-    "cancel": "cancelled",
-}
-
-STATE_WORDS: Mapping[str, str] = {
-    "proposal": "a proposal",
-    "manager_approval": "waiting for manager approval",
-    "agreement": "waiting for the agreement to be accepted",
-    "placement": "in placement",
-    "evaluation": "in evaluation",
-    "completed": "completed",
-    "declined": "declined",
-    "withdrawn": "withdrawn",
-    "cancelled": "cancelled",
-}
-
-GUARD_REASONS: Mapping[str, str] = {
-    "end": "{ref} cannot end before its end date {end}",
-    "close": "{ref} cannot be closed before its evaluation is due on {due}",
-    "withdraw": "{ref} has started ({start}); cancel it instead of withdrawing it",
-    "cancel": "{ref} has not started yet ({start}); withdraw it instead of cancelling it",
-}
-
-
-@dataclass(frozen=True)
-class TransitionResult:
-    reference: str
-    event: str
-    from_state: str
-    to_state: str
-    version: int
-    at: datetime
-    outbox_ids: tuple[int, ...] = field(default=())
 
 
 def _now(as_of: datetime | None) -> datetime:
@@ -114,32 +59,10 @@ def _check_version(session: Session, reference: str, expected_version: int) -> N
     if row is None:
         raise NotFound(f"no placement with reference {reference}")
     if row.version != expected_version:
-        raise AlreadyDecided(
-            f"{reference} was already decided by someone else: it is now {STATE_WORDS[row.state]}"
-        )
+        raise decided_by_someone_else(reference, row.state)
 
 
 # --- the service ---------------------------------------------------------------------------
-
-
-def refusal(placement: Placement, event: str, as_of: datetime) -> TransitionRefused:
-    """Why ``event`` cannot happen to ``placement`` now, in words."""
-    reference, state = placement.reference, placement.state
-    verb = EVENT_VERBS.get(event, event)
-    if event not in EVENT_VERBS:
-        return TransitionRefused(f"unknown event {event!r}")
-    if event in events_from(state) and event in GUARD_REASONS:
-        return TransitionRefused(
-            GUARD_REASONS[event].format(
-                ref=reference,
-                start=placement.start_date.isoformat(),
-                end=placement.end_date.isoformat(),
-                due=placement.evaluation_due_on.isoformat() if placement.evaluation_due_on else "?",
-            )
-        )
-    if state in FINAL_STATES:
-        return AlreadyDecided(f"{reference} is {STATE_WORDS[state]}; it can no longer be {verb}")
-    return TransitionRefused(f"{reference} is {STATE_WORDS[state]}; it cannot be {verb} now")
 
 
 def apply_event(
@@ -180,7 +103,7 @@ def _checked_comment(event: str, via: str, comment: str | None) -> str | None:
         raise ValueError(f"via must be one of {', '.join(VIAS)}")
     comment = free_text(comment) if comment else None  # typed by a person: no bidi, no controls
     if event in EVENTS_NEEDING_REASON and not comment:
-        raise TransitionRefused(f"{EVENT_VERBS[event]}: a reason is required")
+        raise reason_required(event)
     return comment
 
 
@@ -225,7 +148,7 @@ def apply_event_in(
         as_of=now,
         token_id=token_id,
     )
-    return _write(uow, [_decide_and_record(ctx, expected_version)])[0]
+    return write(uow, [_decide_and_record(ctx, expected_version)])[0]
 
 
 def apply_event_to_many_in(
@@ -267,19 +190,7 @@ def apply_event_to_many_in(
         )
         for placement in placements
     ]
-    return _write(uow, applied)
-
-
-@dataclass
-class _Applied:
-    """An event the machine allowed and whose effects are recorded on the loaded objects; the
-    placement's own row is written by ``_write``, compare-and-set."""
-
-    ctx: EventContext
-    from_state: str
-    to_state: str
-    seen_version: int
-    values: dict[str, Any]
+    return write(uow, applied)
 
 
 _EVENTS_FROM: Mapping[str, frozenset[str]] = {state: events_from(state) for state in STATES}
@@ -299,14 +210,11 @@ def _changed_columns(placement: Placement) -> dict[str, Any]:
     }
 
 
-def _decide_and_record(ctx: EventContext, expected_version: int | None) -> _Applied:
+def _decide_and_record(ctx: EventContext, expected_version: int | None) -> Applied:
     placement, event, now = ctx.placement, ctx.event, ctx.now
     seen_version = placement.version
     if expected_version is not None and expected_version != seen_version:
-        raise AlreadyDecided(
-            f"{placement.reference} was already decided by someone else: it is now "
-            f"{STATE_WORDS[placement.state]}"
-        )
+        raise decided_by_someone_else(placement.reference, placement.state)
     from_state = placement.state
     # Only where the event belongs: "approve" on a placement in evaluation must say "cannot be
     # approved now", not that round 1 was already decided.
@@ -330,141 +238,4 @@ def _decide_and_record(ctx: EventContext, expected_version: int | None) -> _Appl
     values["version"] = seen_version + 1
     if to_state != from_state:
         values["state_changed_at"] = now
-    return _Applied(ctx, from_state, to_state, seen_version, values)
-
-
-_COMPARE_AND_SET = update(table_of(Placement)).where(
-    table_of(Placement).c.id == bindparam("_id"),
-    table_of(Placement).c.version == bindparam("_seen"),
-)
-_INSERT_HISTORY = insert(table_of(HistoryEntry))
-
-
-def _compare_and_set(session: Session, applied: Sequence[_Applied]) -> None:
-    """One UPDATE … WHERE id = ? AND version = ? per placement (executemany per shape of the
-    change): exactly one of two racing writers matches the version it read."""
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for item in applied:
-        row = {**item.values, "_id": item.ctx.placement.id, "_seen": item.seen_version}
-        shapes.setdefault(tuple(sorted(item.values)), []).append(row)
-    statement = _COMPARE_AND_SET
-    many_counted = session.get_bind().dialect.supports_sane_multi_rowcount
-    for rows in shapes.values():
-        batches = [rows] if many_counted or len(rows) == 1 else [[row] for row in rows]
-        for batch in batches:
-            won = session.execute(statement, one_or_many(batch))
-            if won.rowcount != len(batch):  # type: ignore[attr-defined]
-                reference = (
-                    applied[0].ctx.placement.reference
-                    if len(applied) == 1
-                    else ("a placement of this batch")
-                )
-                raise AlreadyDecided(
-                    f"{reference} was already decided by someone else at the same moment"
-                )
-    for item in applied:
-        # The row now holds these values: the flush must not write them a second time.
-        for key, value in item.values.items():
-            if key not in item.ctx.changes:  # those the object holds already
-                set_committed_value(item.ctx.placement, key, value)
-
-
-# What tells the step rows of one INSERT apart (their unique constraints): RETURNING rows are
-# matched to the inserted rows by these, as SQLite does not promise their order.
-STEP_KEYS: Mapping[type[Any], tuple[str, ...]] = {
-    Approval: ("placement_id", "round", "role"),
-    AgreementAcceptance: ("document_id", "role"),
-    EvaluationResponse: ("placement_id", "kind", "role"),
-}
-
-
-@lru_cache(maxsize=16)
-def _insert_returning(model: type[Base]) -> Any:
-    return insert(model).returning(model)
-
-
-def _insert_new_steps(session: Session, applied: Sequence[_Applied]) -> None:
-    """One INSERT … RETURNING per kind of step row for the whole batch; the returned objects
-    are persistent and join their placement's loaded collection."""
-    by_model: dict[type[Base], list[tuple[Placement, str, dict[str, Any], Person]]] = {}
-    for item in applied:
-        for model, collection, row, person in item.ctx.new_steps:
-            by_model.setdefault(model, []).append((item.ctx.placement, collection, row, person))
-    for model, wanted in by_model.items():
-        names = STEP_KEYS[model]
-        created = {
-            tuple(getattr(step, name) for name in names): step
-            for step in session.scalars(
-                _insert_returning(model), one_or_many([row for _, _, row, _ in wanted])
-            )
-        }
-        grown: dict[tuple[int, str], tuple[Placement, list[Any]]] = {}
-        for placement, collection, row, person in wanted:
-            step = created[tuple(row[name] for name in names)]
-            set_committed_value(step, "person", person)
-            key = (id(placement), collection)
-            if key not in grown:
-                grown[key] = (placement, list(getattr(placement, collection)))
-            grown[key][1].append(step)
-        for (_, collection), (placement, steps) in grown.items():
-            set_committed_value(placement, collection, steps)
-
-
-def _write(uow: UnitOfWork, applied: Sequence[_Applied]) -> list[TransitionResult]:
-    """Compare-and-set, history and new step rows, then the emails they cause."""
-    session = uow.session
-    with session.no_autoflush:
-        _compare_and_set(session, applied)
-        session.execute(
-            _INSERT_HISTORY,
-            one_or_many(
-                [
-                    {
-                        "placement_id": item.ctx.placement.id,
-                        "version": item.seen_version + 1,
-                        "event": item.ctx.event,
-                        "from_state": item.from_state,
-                        "to_state": item.to_state,
-                        "actor": item.ctx.actor,
-                        "via": item.ctx.via,
-                        "comment": item.ctx.comment,
-                        "at": item.ctx.now,
-                        "published_at": None,
-                    }
-                    for item in applied
-                ]
-            ),
-        )
-        _insert_new_steps(session, applied)
-    outbox_ids = queue_for_transitions(
-        uow,
-        [
-            Caused(
-                placement=item.ctx.placement,
-                event=item.ctx.event,
-                to_state=item.to_state,
-                now=item.ctx.now,
-                context={
-                    "event": item.ctx.event,
-                    "from_state": item.from_state,
-                    "to_state": item.to_state,
-                    "comment": item.ctx.comment,
-                    "role": item.ctx.role,
-                    "actor": item.ctx.actor,
-                },
-            )
-            for item in applied
-        ],
-    )
-    return [
-        TransitionResult(
-            reference=item.ctx.placement.reference,
-            event=item.ctx.event,
-            from_state=item.from_state,
-            to_state=item.to_state,
-            version=item.seen_version + 1,
-            at=item.ctx.now,
-            outbox_ids=ids,
-        )
-        for item, ids in zip(applied, outbox_ids, strict=True)
-    ]
+    return Applied(ctx, from_state, to_state, seen_version, values)

@@ -14,8 +14,8 @@ from states.errors import TransitionRefused
 from states.lifecycle.loading import load_for_update
 from states.lifecycle.outbox import mint_link, queue_message
 from states.lifecycle.policy import NotificationRule, pending_in, recipients
+from states.lifecycle.refusals import state_in_words
 from states.lifecycle.steps import BY_STATE
-from states.lifecycle.transitions import STATE_WORDS
 from states.unit_of_work import UnitOfWork
 
 
@@ -35,7 +35,7 @@ def resend_links(uow: UnitOfWork, *, reference: str, actor: str, now: datetime) 
         step = BY_STATE.get(placement.state)
         if step is None:
             raise TransitionRefused(
-                f"{reference} is {STATE_WORDS[placement.state]}; nobody has a link to act on"
+                f"{reference} is {state_in_words(placement.state)}; nobody has a link to act on"
             )
         purpose, template = step.purpose, step.request
         pending = recipients(
