@@ -81,10 +81,12 @@ def show(
     typer.echo(f"{detail.reference}  {detail.state}  (version {detail.version})")
     typer.echo(f"  programme     {detail.programme} ({detail.direction})")
     typer.echo(
-        f"  participant   {detail.participant.name} <{detail.participant.email}>, "
+        f"  {_label('participant'):<14}{detail.participant.name} <{detail.participant.email}>, "
         f"{detail.home_organisation}"
     )
-    typer.echo(f"  home manager  {detail.home_manager.name} <{detail.home_manager.email}>")
+    typer.echo(
+        f"  {_label('home_manager'):<14}{detail.home_manager.name} <{detail.home_manager.email}>"
+    )
     typer.echo(
         f"  host          {detail.host_organisation}: {detail.host_contact.name} "
         f"<{detail.host_contact.email}>"
@@ -110,6 +112,13 @@ def show(
             f"{h.to_state}  by {h.actor} via {h.via}"
             f"{'  – ' + h.comment if h.comment else ''}"
         )
+
+
+def _label(role: str) -> str:
+    """ "home manager": the role's label (states.glossary), as the CLI writes it."""
+    from states.glossary import words
+
+    return words("en").role_title(role).lower()
 
 
 def _apply(reference: str, event: str, reason: str | None, as_of: str | None) -> None:

@@ -19,16 +19,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
-from email.policy import SMTPUTF8 as SMTPUTF8_POLICY
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from models import ActionToken, OutboxMessage
-from notifications.outcomes import OUTBOX, Claimed, DeliveryReport, Outcomes, Prepared
+from models import OutboxMessage
+from notifications.outcomes import OUTBOX, DeliveryReport, Outcomes
+from notifications.render import Renderer
 from notifications.smtp import SmtpTarget, send_all
 from states.errors import MobilityError, NotFound
 
@@ -77,95 +75,6 @@ def claim_due(
 
 
 # --- rendering ------------------------------------------------------------------------------
-
-
-class Renderer:
-    """Renders claimed rows just before they are sent (so nothing is rendered while the relay
-    is unreachable); a row whose link died is cancelled, one that cannot be rendered is dead."""
-
-    def __init__(
-        self,
-        session: Session,
-        *,
-        settings: Settings,
-        config: ServiceConfig,
-        now: datetime,
-        outcomes: Outcomes,
-    ) -> None:
-        from notifications.render import sender_address
-
-        self.session = session
-        self.settings = settings
-        self.config = config
-        self.now = now
-        self.outcomes = outcomes
-        self.sender = sender_address(settings.mail_from).addr_spec
-        self.rows: dict[int, OutboxMessage] = {}
-
-    def load(self, ids: Sequence[int]) -> list[Claimed]:
-        rows = self.session.scalars(
-            select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
-        ).all()
-        self.rows.update((row.id, row) for row in rows)
-        return [Claimed(row.id, row.attempts, row.created_at) for row in rows]
-
-    def prepare(self, claimed: Claimed) -> Prepared | None:
-        """The row ready for the wire, or None with its outcome recorded: cancelled (its link
-        died), dead (it cannot become an email) or retried (anything unforeseen)."""
-        try:
-            return self._prepare(self.rows[claimed.id])
-        except MobilityError as error:
-            self.outcomes.dead(claimed.id, claimed.attempts, f"cannot render: {error}")
-        except Exception as error:  # one bad row must not stop the batch
-            self.outcomes.unexpected(claimed, "rendering", error)
-        return None
-
-    def _prepare(self, row: OutboxMessage) -> Prepared | None:
-        from notifications.render import render_message
-        from states.links.status import link_status
-
-        if row.token_id is not None:
-            token = self.session.get(ActionToken, row.token_id)
-            reason = (
-                link_status(self.session, token, now=self.now).reason
-                if token is not None
-                else "token missing"
-            )
-            if reason is not None:
-                self.outcomes.cancelled(row.id, f"link no longer live: {reason}")
-                return None
-        email = render_message(
-            self.session,
-            row,
-            minter=self.config.minter,
-            base_url=self.settings.base_url,
-            mail_from=self.settings.mail_from,
-            timezone=self.config.timezone,
-        )
-        utf8 = smtputf8_addresses(email)
-        return Prepared(
-            id=row.id,
-            attempts=row.attempts,
-            created_at=row.created_at,
-            sender=self.sender,
-            # The envelope says what the header says: the domain in its ASCII form.
-            recipient=email["To"].addresses[0].addr_spec,
-            # UTF-8 headers (RFC 6532) only when an address needs them; else plain ASCII.
-            data=email.as_bytes(policy=SMTPUTF8_POLICY if utf8 else SMTP_POLICY),
-            subject=str(email["Subject"]),
-            smtputf8=utf8,
-        )
-
-
-def smtputf8_addresses(email: EmailMessage) -> tuple[str, ...]:
-    """The addresses of the message's address headers whose local part is not ASCII."""
-    return tuple(
-        address.addr_spec
-        for name in ("From", "To", "Reply-To")
-        if email[name] is not None
-        for address in email[name].addresses
-        if not address.username.isascii()
-    )
 
 
 # --- the entry points -----------------------------------------------------------------------

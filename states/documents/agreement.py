@@ -12,7 +12,7 @@ can check an acceptance:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
@@ -34,20 +34,8 @@ from states.documents.agreement_templates import (
     render_template,
 )
 from states.errors import NotFound
+from states.glossary import words
 from states.unit_of_work import UnitOfWork
-
-ROLE_NAMES: Mapping[str, Mapping[str, str]] = {
-    "sv": {
-        "participant": "Deltagare",
-        "home_manager": "Hemorganisationens chef",
-        "host_contact": "Värdens kontaktperson",
-    },
-    "en": {
-        "participant": "Participant",
-        "home_manager": "Home manager",
-        "host_contact": "Host contact",
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -124,7 +112,7 @@ def render_facts(template: str, facts: AgreementFacts, *, templates_dir: Path | 
         facts,
         folder=templates_dir,
         helpers=_helpers(facts.language),
-        role_names=ROLE_NAMES[facts.language],
+        role_names=words(facts.language).role_titles,
     )
 
 

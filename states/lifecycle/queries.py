@@ -28,7 +28,8 @@ def waiting_for(placement: Placement) -> list[str]:
     if step is not None:
         return [f"{row.role}: {row.person.name}" for row in step.pending_rows(placement)]
     if placement.state == "proposal":
-        return [f"coordinator: {placement.programme.coordinator.name}"]
+        role = "coordinator"  # a proposal waits for whoever runs the programme
+        return [f"{role}: {placement.programme.coordinator.name}"]
     return []
 
 
