@@ -359,10 +359,9 @@ def demo_stack(var_dir: Path) -> Iterator[Demo]:
 
 def print_follow_up(walk: Demo, programme: str) -> None:
     """A few figures of the follow-up report (``mobility report`` has them all)."""
-    try:
-        from states.followup.figures import build_report, report_summary
-    except ImportError:
-        return
+    from reporting.tables import report_summary
+    from states.followup.figures import build_report
+
     summary = report_summary(build_report(walk.app.reading(), programme=programme, as_of=walk.now))
     typer.echo(
         f"budget {summary['budget_sek']} SEK, committed {summary['committed_sek']} SEK; "

@@ -44,8 +44,8 @@ def report(
         written = write_report(result, out, formats=(fmt,) if fmt else FORMATS)
         typer.echo(f"wrote {len(written)} files to {out}")
         return
+    from reporting.markdown import report_markdown
     from reporting.writers import report_csv, report_json
-    from states.followup.figures import report_markdown
 
     printers = {"md": report_markdown, "csv": report_csv, "json": report_json}
     typer.echo(printers[fmt or "md"](result))

@@ -1,7 +1,7 @@
 """``programme-report``: a programme's follow-up published as Prefect artifacts.
 
 Counts per state and the placements waiting longest (with who holds them) as tables, and the
-full follow-up from ``states.followup.figures`` as Markdown.
+full follow-up (``reporting.markdown``) as Markdown.
 """
 
 from __future__ import annotations

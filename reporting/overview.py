@@ -1,5 +1,6 @@
 """A programme at a glance, as plain data (no Prefect here): the ``programme-report`` flow
-publishes it, ``mobility run report`` prints it, ``mobility demo`` ends with it."""
+publishes it, ``mobility run report`` prints it, ``mobility demo`` ends with it. The figures
+come from ``states.followup``; this only puts them together with the Markdown report."""
 
 from __future__ import annotations
 
@@ -11,25 +12,11 @@ from states.bootstrap import App
 
 def overview(app: App, programme: str, as_of: datetime) -> dict[str, Any]:
     """Counts per state, the longest waits and who holds them, and the follow-up Markdown."""
-    from sqlalchemy import func, select
-
-    from models import Placement, Programme
-    from states.errors import NotFound
+    from states.followup.figures import placements_per_state
     from states.followup.waiting import waiting_longest
 
     with app.reading() as uow:
-        found = uow.session.scalar(select(Programme.id).where(Programme.key == programme))
-        if found is None:
-            keys = ", ".join(uow.session.scalars(select(Programme.key).order_by(Programme.key)))
-            raise NotFound(f"no programme {programme!r}; programmes are: {keys or 'none yet'}")
-        counts = dict(
-            uow.session.execute(
-                select(Placement.state, func.count())
-                .where(Placement.programme_id == found)
-                .group_by(Placement.state)
-                .order_by(Placement.state)
-            ).all()
-        )
+        counts = placements_per_state(uow, programme=programme)
         waiting = waiting_longest(uow, programme=programme, as_of=as_of)
     return {
         "programme": programme,
@@ -41,10 +28,8 @@ def overview(app: App, programme: str, as_of: datetime) -> dict[str, Any]:
 
 
 def follow_up_markdown(app: App, programme: str, as_of: datetime) -> str:
-    """The follow-up report of ``states.followup.figures`` (figures, lead times, money,
-    evaluation)."""
-    try:
-        from states.followup.figures import build_report, report_markdown
-    except ImportError:  # the follow-up module is optional for this first version
-        return ""
+    """The follow-up report (figures, lead times, money, evaluation) as Markdown."""
+    from reporting.markdown import report_markdown
+    from states.followup.figures import build_report
+
     return report_markdown(build_report(app.reading(), programme=programme, as_of=as_of))

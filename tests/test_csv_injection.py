@@ -22,8 +22,9 @@ import pytest
 import yaml
 
 from reporting.spreadsheet import FORMULA_TRIGGERS, spreadsheet_cell
+from reporting.tables import report_tables
 from reporting.writers import report_csv, write_report
-from states.followup.figures import Money, ProgrammeReport, report_tables
+from states.followup.rows import Money, ProgrammeReport
 from states.lifecycle.transitions import apply_event
 from tests.cli_runner import Run
 from tests.conftest import EXAMPLES

@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import func, select
 
 from models import ActionToken, Person, Placement
+from reporting.tables import report_tables
 from states.bootstrap import App
 from states.errors import NotFound
-from states.followup.figures import build_report, report_tables
+from states.followup.figures import build_report
 from states.lifecycle.transitions import apply_event
 from states.privacy.purge import InsideRetention, export_person, purge
 from tests.conftest import load_examples, make_app, propose_example

@@ -10,18 +10,27 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
 
 from models import EvaluationResponse, HistoryEntry, Placement, Programme, ReminderLog
-from models.text import markdown_text
 from states.errors import NotFound
-from states.lifecycle.evaluation import Question, questions_for
+from states.followup.answers import evaluation_figures, rounded
+from states.followup.rows import (
+    CountRow,
+    HostRow,
+    LeadTime,
+    Money,
+    MoneyRow,
+    ProgrammeReport,
+    RateRow,
+    ReasonRow,
+    ReminderRow,
+)
 from states.lifecycle.events import EVENTS_NEEDING_REASON
 from states.lifecycle.machine import STATES
 from states.lifecycle.steps import REMINDED
@@ -57,158 +66,6 @@ REMINDER_STAGES: Mapping[str, str] = {step.name: step.name for step in REMINDED}
 REMINDER_KINDS = ("reminder", "escalation")
 
 
-# --- rows ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CountRow:
-    group: str
-    """``direction`` or ``host_organisation`` (empty for the whole programme)."""
-    value: str
-    state: str
-    placements: int
-
-
-@dataclass(frozen=True)
-class LeadTime:
-    stage: str
-    placements: int
-    median_days: float | None
-    p90_days: float | None
-    days: tuple[float, ...] = field(default=(), repr=False)
-    """Every placement's figure, for the distribution picture (not a table column)."""
-
-
-@dataclass(frozen=True)
-class ReminderRow:
-    stage: str
-    reminders: int
-    escalations: int
-    placements_reminded: int
-
-
-@dataclass(frozen=True)
-class RateRow:
-    measure: str
-    placements: int
-    out_of: int
-    rate: float | None
-
-
-@dataclass(frozen=True)
-class ReasonRow:
-    reference: str
-    event: str
-    on: date
-    reason: str
-
-
-@dataclass(frozen=True)
-class MoneyRow:
-    reference: str
-    state: str
-    direction: str
-    host_organisation: str
-    funding_sek: int
-    status: str
-
-
-@dataclass(frozen=True)
-class HostRow:
-    host_organisation: str
-    placements: int
-    went_ahead: int
-    first_start: date
-    returning: bool
-    """The host had a placement in another programme that started before its first here."""
-
-
-@dataclass(frozen=True)
-class ScoreRow:
-    kind: str
-    role: str
-    question: str
-    label: str
-    answers: int
-    mean: float | None
-    median: float | None
-    score_1: int
-    score_2: int
-    score_3: int
-    score_4: int
-    score_5: int
-
-
-@dataclass(frozen=True)
-class YesNoRow:
-    kind: str
-    role: str
-    question: str
-    label: str
-    answers: int
-    yes: int
-    no: int
-
-
-@dataclass(frozen=True)
-class OptionRow:
-    kind: str
-    role: str
-    question: str
-    option: str
-    label: str
-    ticked: int
-
-
-@dataclass(frozen=True)
-class TextRow:
-    kind: str
-    reference: str
-    role: str
-    question: str
-    text: str
-
-
-@dataclass(frozen=True)
-class Money:
-    budget_sek: int
-    committed_sek: int
-    pipeline_sek: int
-    released_sek: int
-
-    @property
-    def remaining_sek(self) -> int:
-        return self.budget_sek - self.committed_sek
-
-    @property
-    def committed_share(self) -> float | None:
-        return self.committed_sek / self.budget_sek if self.budget_sek else None
-
-
-@dataclass(frozen=True)
-class ProgrammeReport:
-    programme: str
-    name: str
-    direction: str
-    as_of: datetime
-    placements: int
-    funnel: Mapping[str, int]
-    funnel_by_group: tuple[CountRow, ...]
-    lead_times: tuple[LeadTime, ...]
-    reminders: tuple[ReminderRow, ...]
-    rates: tuple[RateRow, ...]
-    reasons: tuple[ReasonRow, ...]
-    money: Money
-    money_by_placement: tuple[MoneyRow, ...]
-    hosts: tuple[HostRow, ...]
-    scores: tuple[ScoreRow, ...]
-    yes_no: tuple[YesNoRow, ...]
-    options: tuple[OptionRow, ...]
-    texts: tuple[TextRow, ...]
-    responses: Mapping[str, Mapping[str, int]]
-    """kind → {"asked": n, "answered": n}: how many evaluations and check-ins came back."""
-
-
 # --- figures -------------------------------------------------------------------------------
 
 
@@ -221,10 +78,6 @@ def percentile(values: Sequence[float], share: float) -> float:
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
 
 
 def _milestones(history: Iterable[HistoryEntry]) -> dict[str, datetime]:
@@ -255,8 +108,8 @@ def _lead_times(milestones: Mapping[int, Mapping[str, datetime]]) -> tuple[LeadT
             LeadTime(
                 stage=stage,
                 placements=len(days),
-                median_days=_rounded(statistics.median(days)) if days else None,
-                p90_days=_rounded(percentile(days, 0.9)) if days else None,
+                median_days=rounded(statistics.median(days)) if days else None,
+                p90_days=rounded(percentile(days, 0.9)) if days else None,
                 days=days,
             )
         )
@@ -355,96 +208,83 @@ def _money(
     return money, rows
 
 
-@dataclass
-class _Evaluation:
-    references: Mapping[int, str]
-    scores: list[ScoreRow] = field(default_factory=list)
-    yes_no: list[YesNoRow] = field(default_factory=list)
-    options: list[OptionRow] = field(default_factory=list)
-    texts: list[TextRow] = field(default_factory=list)
+def _programme(session: Session, key: str) -> Programme:
+    found = session.scalars(select(Programme).where(Programme.key == key)).one_or_none()
+    if found is None:
+        keys = ", ".join(session.scalars(select(Programme.key).order_by(Programme.key)))
+        raise NotFound(f"no programme {key!r}; programmes are: {keys or 'none yet'}")
+    return found
 
 
-def _score_row(kind: str, role: str, q: Question, values: list[Any]) -> ScoreRow:
-    numbers = [int(v) for v in values if isinstance(v, int) and not isinstance(v, bool)]
-    counts = Counter(numbers)
-    return ScoreRow(
-        kind,
-        role,
-        q.key,
-        q.label,
-        len(numbers),
-        _rounded(statistics.fmean(numbers)) if numbers else None,
-        _rounded(statistics.median(numbers)) if numbers else None,
-        counts[1],
-        counts[2],
-        counts[3],
-        counts[4],
-        counts[5],
+def placements_per_state(uow: UnitOfWork, *, programme: str) -> dict[str, int]:
+    """How many placements of ``programme`` are in each state (inside the caller's ``with``)."""
+    found = _programme(uow.session, programme)
+    return dict(
+        uow.session.execute(
+            select(Placement.state, func.count())
+            .where(Placement.programme_id == found.id)
+            .group_by(Placement.state)
+            .order_by(Placement.state)
+        ).all()
     )
 
 
-def _add_scores(
-    out: _Evaluation, kind: str, role: str, q: Question, rows: Sequence[EvaluationResponse]
-) -> None:
-    out.scores.append(_score_row(kind, role, q, _values(rows, q)))
+@dataclass(frozen=True)
+class _Data:
+    """What the report is computed from: one programme's rows, read in one transaction."""
+
+    programme: Programme
+    placements: list[Placement]
+    history: Sequence[HistoryEntry]
+    responses: Sequence[EvaluationResponse]
+    logs: Sequence[ReminderLog]
+    earlier: Mapping[int, date]
+    """Host organisation → the latest start of a placement there in another programme."""
 
 
-def _add_yes_no(
-    out: _Evaluation, kind: str, role: str, q: Question, rows: Sequence[EvaluationResponse]
-) -> None:
-    values = _values(rows, q)
-    yes = sum(v is True for v in values)
-    out.yes_no.append(YesNoRow(kind, role, q.key, q.label, len(values), yes, len(values) - yes))
-
-
-def _add_options(
-    out: _Evaluation, kind: str, role: str, q: Question, rows: Sequence[EvaluationResponse]
-) -> None:
-    ticked = Counter(
-        v for value in _values(rows, q) for v in (value if isinstance(value, list) else [value])
+def _read(session: Session, found: Programme) -> _Data:
+    placements = list(
+        session.scalars(
+            select(Placement)
+            .where(Placement.programme_id == found.id)
+            .options(joinedload(Placement.host_organisation))
+            .order_by(Placement.id)
+        )
     )
-    out.options.extend(
-        OptionRow(kind, role, q.key, option, label, ticked[option]) for option, label in q.options
+    ids = [p.id for p in placements]
+    if not ids:
+        return _Data(found, placements, [], [], [], {})
+    history = session.scalars(
+        select(HistoryEntry)
+        .where(HistoryEntry.placement_id.in_(ids))
+        .order_by(HistoryEntry.placement_id, HistoryEntry.version)
+    ).all()
+    responses = session.scalars(
+        select(EvaluationResponse)
+        .where(EvaluationResponse.placement_id.in_(ids))
+        .order_by(EvaluationResponse.id)
+    ).all()
+    logs = session.scalars(select(ReminderLog).where(ReminderLog.placement_id.in_(ids))).all()
+    hosts = {p.host_organisation_id for p in placements}
+    earlier = dict(
+        session.execute(
+            select(Placement.host_organisation_id, Placement.start_date)
+            .where(Placement.host_organisation_id.in_(hosts), Placement.programme_id != found.id)
+            .order_by(Placement.start_date.desc())
+        ).all()
     )
+    return _Data(found, placements, history, responses, logs, earlier)
 
 
-def _add_texts(
-    out: _Evaluation, kind: str, role: str, q: Question, rows: Sequence[EvaluationResponse]
-) -> None:
-    out.texts.extend(
-        TextRow(kind, out.references[r.placement_id], role, q.key, str(r.answers[q.key]))
-        for r in rows
-        if r.answers and r.answers.get(q.key)
-    )
-
-
-# How the answers to each kind of question are summed up.
-_AGGREGATES: Mapping[str, Callable[..., None]] = {
-    "scale": _add_scores,
-    "yesno": _add_yes_no,
-    "multi": _add_options,
-    "choice": _add_options,
-    "text": _add_texts,
-}
-
-
-def _values(rows: Sequence[EvaluationResponse], q: Question) -> list[Any]:
-    return [r.answers[q.key] for r in rows if r.answers and q.key in r.answers]
-
-
-def _evaluation(
-    programme: Programme, responses: Sequence[EvaluationResponse], references: Mapping[int, str]
-) -> _Evaluation:
-    result = _Evaluation(references=references)
-    answered: dict[tuple[str, str], list[EvaluationResponse]] = defaultdict(list)
+def _responses(responses: Sequence[EvaluationResponse]) -> dict[str, dict[str, int]]:
+    """kind → how many were asked and answered."""
+    asked: dict[str, Counter[str]] = defaultdict(Counter)
     for r in responses:
-        if r.submitted_at is not None and r.answers is not None:
-            answered[(r.kind, r.role)].append(r)
-    for (kind, role), rows in sorted(answered.items()):
-        for q in questions_for(programme, role=role, language="en", kind=kind):
-            _AGGREGATES[q.kind](result, kind, role, q, rows)
-    result.texts.sort(key=lambda t: (t.kind, t.reference, t.role, t.question))
-    return result
+        asked[r.kind]["asked"] += 1
+        asked[r.kind]["answered"] += r.submitted_at is not None
+    return {
+        kind: {"asked": c["asked"], "answered": c["answered"]} for kind, c in sorted(asked.items())
+    }
 
 
 def build_report(uow: UnitOfWork, *, programme: str, as_of: datetime) -> ProgrammeReport:
@@ -452,62 +292,12 @@ def build_report(uow: UnitOfWork, *, programme: str, as_of: datetime) -> Program
     if as_of.tzinfo is None:
         raise ValueError("as_of must carry a time zone")
     with uow:
-        session = uow.session
-        found = session.scalars(select(Programme).where(Programme.key == programme)).one_or_none()
-        if found is None:
-            keys = ", ".join(session.scalars(select(Programme.key).order_by(Programme.key)))
-            raise NotFound(f"no programme {programme!r}; programmes are: {keys or 'none yet'}")
-        placements = list(
-            session.scalars(
-                select(Placement)
-                .where(Placement.programme_id == found.id)
-                .options(joinedload(Placement.host_organisation))
-                .order_by(Placement.id)
-            )
-        )
+        data = _read(uow.session, _programme(uow.session, programme))
+        found, placements = data.programme, data.placements
         ids = [p.id for p in placements]
         references = {p.id: p.reference for p in placements}
-        history = (
-            session.scalars(
-                select(HistoryEntry)
-                .where(HistoryEntry.placement_id.in_(ids))
-                .order_by(HistoryEntry.placement_id, HistoryEntry.version)
-            ).all()
-            if ids
-            else []
-        )
-        responses = (
-            session.scalars(
-                select(EvaluationResponse)
-                .where(EvaluationResponse.placement_id.in_(ids))
-                .order_by(EvaluationResponse.id)
-            ).all()
-            if ids
-            else []
-        )
-        logs = (
-            session.scalars(select(ReminderLog).where(ReminderLog.placement_id.in_(ids))).all()
-            if ids
-            else []
-        )
-        hosts = {p.host_organisation_id for p in placements}
-        earlier = (
-            dict(
-                session.execute(
-                    select(Placement.host_organisation_id, Placement.start_date)
-                    .where(
-                        Placement.host_organisation_id.in_(hosts),
-                        Placement.programme_id != found.id,
-                    )
-                    .order_by(Placement.start_date.desc())
-                ).all()
-            )
-            if hosts
-            else {}
-        )
-
         per_placement: dict[int, list[HistoryEntry]] = defaultdict(list)
-        for entry in history:
+        for entry in data.history:
             per_placement[entry.placement_id].append(entry)
         milestones = {pid: _milestones(per_placement[pid]) for pid in ids}
         events = {pid: {e.event for e in per_placement[pid]} for pid in ids}
@@ -518,16 +308,12 @@ def build_report(uow: UnitOfWork, *, programme: str, as_of: datetime) -> Program
                 e.at.astimezone(uow.config.timezone).date(),
                 e.comment or "",
             )
-            for e in history
+            for e in data.history
             if e.event in REASON_EVENTS
         )
         funnel, grouped = _funnel(placements)
         money, money_rows = _money(found, placements)
-        evaluation = _evaluation(found, responses, references)
-        asked: dict[str, Counter[str]] = defaultdict(Counter)
-        for r in responses:
-            asked[r.kind]["asked"] += 1
-            asked[r.kind]["answered"] += r.submitted_at is not None
+        evaluation = evaluation_figures(found, data.responses, references)
         return ProgrammeReport(
             programme=found.key,
             name=found.name,
@@ -537,213 +323,15 @@ def build_report(uow: UnitOfWork, *, programme: str, as_of: datetime) -> Program
             funnel=funnel,
             funnel_by_group=grouped,
             lead_times=_lead_times(milestones),
-            reminders=_reminders(logs),
+            reminders=_reminders(data.logs),
             rates=_rates(placements, milestones, events),
             reasons=reasons,
             money=money,
             money_by_placement=money_rows,
-            hosts=_hosts(placements, earlier),
+            hosts=_hosts(placements, data.earlier),
             scores=tuple(evaluation.scores),
             yes_no=tuple(evaluation.yes_no),
             options=tuple(evaluation.options),
             texts=tuple(evaluation.texts),
-            responses={
-                kind: {"asked": c["asked"], "answered": c["answered"]}
-                for kind, c in sorted(asked.items())
-            },
+            responses=_responses(data.responses),
         )
-
-
-# --- tables and Markdown -------------------------------------------------------------------
-
-
-def _plain(value: Any) -> Any:
-    """Dates as ISO text: the tables go to CSV, JSON and Prefect table artifacts as they are."""
-    return value.isoformat() if isinstance(value, date | datetime) else value
-
-
-def _rows(items: Iterable[Any], *, drop: Sequence[str] = ()) -> list[dict[str, Any]]:
-    return [{k: _plain(v) for k, v in asdict(item).items() if k not in drop} for item in items]
-
-
-def report_summary(report: ProgrammeReport) -> dict[str, Any]:
-    money = report.money
-    return {
-        "programme": report.programme,
-        "name": report.name,
-        "direction": report.direction,
-        "as_of": report.as_of.isoformat(),
-        "placements": report.placements,
-        "budget_sek": money.budget_sek,
-        "committed_sek": money.committed_sek,
-        "pipeline_sek": money.pipeline_sek,
-        "released_sek": money.released_sek,
-        "remaining_sek": money.remaining_sek,
-        "committed_share": _rounded(money.committed_share),
-        "host_organisations": len(report.hosts),
-        "returning_hosts": sum(h.returning for h in report.hosts),
-        "first_time_hosts": sum(not h.returning for h in report.hosts),
-        "evaluations_asked": report.responses.get("evaluation", {}).get("asked", 0),
-        "evaluations_answered": report.responses.get("evaluation", {}).get("answered", 0),
-        "checkins_asked": report.responses.get("checkin", {}).get("asked", 0),
-        "checkins_answered": report.responses.get("checkin", {}).get("answered", 0),
-    }
-
-
-def report_tables(report: ProgrammeReport) -> dict[str, list[dict[str, Any]]]:
-    """Every figure of the report as named tables of flat rows (CSV, JSON, Prefect artifacts)."""
-    return {
-        "summary": [report_summary(report)],
-        "funnel": [{"state": s, "placements": n} for s, n in report.funnel.items()],
-        "funnel_by_group": _rows(report.funnel_by_group),
-        "lead_times": _rows(report.lead_times, drop=("days",)),
-        "reminders": _rows(report.reminders),
-        "rates": _rows(report.rates),
-        "reasons": _rows(report.reasons),
-        "money": _rows(report.money_by_placement),
-        "hosts": _rows(report.hosts),
-        "evaluation_scores": _rows(report.scores),
-        "evaluation_yes_no": _rows(report.yes_no),
-        "evaluation_options": _rows(report.options),
-        "evaluation_texts": _rows(report.texts),
-    }
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    if isinstance(value, int):
-        return f"{value:,}".replace(",", " ")
-    return markdown_text(value)  # names and answers people typed: never markup
-
-
-def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
-    if not rows:
-        return "_none_\n"
-    names = list(columns or rows[0].keys())
-    lines = [
-        "| " + " | ".join(_cell(n) for n in names) + " |",
-        "|" + "|".join("---" for _ in names) + "|",
-    ]
-    lines += ["| " + " | ".join(_cell(row.get(n)) for n in names) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
-def _pivot(report: ProgrammeReport, group: str) -> list[dict[str, Any]]:
-    """One row per direction or host, one column per state that occurs, and the total."""
-    counts: dict[str, dict[str, int]] = defaultdict(dict)
-    for row in report.funnel_by_group:
-        if row.group == group:
-            counts[row.value][row.state] = row.placements
-    states = [s for s in STATES if any(s in c for c in counts.values())]
-    return [
-        {group: value, **{s: c.get(s, 0) for s in states}, "total": sum(c.values())}
-        for value, c in counts.items()
-    ]
-
-
-def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f} %"
-
-
-CHART_TITLES: Mapping[str, str] = {
-    "funnel": "Placements per state",
-    "lead_times": "Lead-time distribution",
-    "budget": "Budget use",
-    "evaluation": "Evaluation scores",
-}
-
-
-def report_markdown(report: ProgrammeReport, *, charts: Mapping[str, str] | None = None) -> str:
-    """The report for people; ``charts`` maps a chart name (see CHART_TITLES) to its file."""
-    charts = charts or {}
-    tables = report_tables(report)
-    money = report.money
-
-    def picture(name: str) -> str:
-        return f"![{CHART_TITLES[name]}]({charts[name]})\n" if name in charts else ""
-
-    def section(title: str, *body: str) -> str:
-        return "\n\n".join([title, *[b.strip("\n") for b in body if b]]) + "\n\n"
-
-    money_line = (
-        f"Budget {_cell(money.budget_sek)} SEK; committed {_cell(money.committed_sek)} SEK "
-        f"({_percent(money.committed_share)}); in the pipeline {_cell(money.pipeline_sek)} SEK; "
-        f"released {_cell(money.released_sek)} SEK; "
-        f"remaining {_cell(money.remaining_sek)} SEK.\n"
-    )
-    answered = (
-        ", ".join(f"{kind} {c['answered']} of {c['asked']}" for kind, c in report.responses.items())
-        or "none asked yet"
-    )
-    parts = [
-        section(
-            f"# Follow-up: {_cell(report.name)} ({_cell(report.programme)})",
-            f"As of {report.as_of:%Y-%m-%d %H:%M %Z}: {report.placements} placements, "
-            f"direction {_cell(report.direction)}.",
-        ),
-        section("## Funnel", picture("funnel"), markdown_table(tables["funnel"])),
-        section("### Per direction", markdown_table(_pivot(report, "direction"))),
-        section("### Per host organisation", markdown_table(_pivot(report, "host_organisation"))),
-        section(
-            "## Lead times (days)",
-            picture("lead_times"),
-            "From the first submission of the proposal to the last manager's approval, "
-            "from there to the last party's acceptance of the agreement, and the whole way.\n",
-            markdown_table(tables["lead_times"]),
-        ),
-        section("### Reminders and escalations it took", markdown_table(tables["reminders"])),
-        section(
-            "## Approval, decline and withdrawal rates",
-            "Out of the placements submitted for approval.\n",
-            markdown_table([{**r, "rate": _percent(r["rate"])} for r in tables["rates"]]),
-        ),
-        section("### Reasons given", markdown_table(tables["reasons"])),
-        section("## Money", picture("budget"), money_line, markdown_table(tables["money"])),
-        section(
-            "## Network",
-            f"{len(report.hosts)} host organisations: "
-            f"{sum(not h.returning for h in report.hosts)} first-time, "
-            f"{sum(h.returning for h in report.hosts)} returning (hosted in an earlier "
-            "programme).\n",
-            markdown_table(tables["hosts"]),
-        ),
-        section(
-            "## Evaluation",
-            picture("evaluation"),
-            f"Answers: {answered}.\n",
-            markdown_table(tables["evaluation_scores"]),
-        ),
-        section(
-            "### Would do it again / recommend it", markdown_table(tables["evaluation_yes_no"])
-        ),
-        section("### What came of it", markdown_table(tables["evaluation_options"])),
-        section("### In their own words", markdown_table(tables["evaluation_texts"])),
-    ]
-    return "".join(parts)
-
-
-def table_columns(name: str) -> list[str]:
-    """The columns of table ``name`` even when it has no rows (for CSV headers)."""
-    row_types: Mapping[str, type] = {
-        "funnel_by_group": CountRow,
-        "lead_times": LeadTime,
-        "reminders": ReminderRow,
-        "rates": RateRow,
-        "reasons": ReasonRow,
-        "money": MoneyRow,
-        "hosts": HostRow,
-        "evaluation_scores": ScoreRow,
-        "evaluation_yes_no": YesNoRow,
-        "evaluation_options": OptionRow,
-        "evaluation_texts": TextRow,
-    }
-    if name == "funnel":
-        return ["state", "placements"]
-    if name == "summary":
-        return []
-    return [f.name for f in fields(row_types[name]) if f.name != "days"]
