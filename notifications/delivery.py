@@ -17,18 +17,15 @@ import socket
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, and_, or_, select, update
-from sqlalchemy.orm import Session
 
-from models import OutboxMessage
 from notifications.outcomes import OUTBOX, DeliveryReport, Outcomes
 from notifications.render import Renderer
 from notifications.smtp import SmtpTarget, send_all
-from states.errors import MobilityError, NotFound
+from states.unit_of_work import ConnectionUnitOfWork, UnitOfWork
 
 if TYPE_CHECKING:
     from config import Settings
@@ -36,7 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("pending", "sending", "sent", "dead", "cancelled")
 
 
 def default_worker_id() -> str:
@@ -70,11 +66,10 @@ def claim_due(
         .values(status="sending", claimed_by=worker_id, lease_expires_at=now + lease)
         .returning(OUTBOX.c.id)
     )
-    with engine.begin() as connection:
-        return sorted(connection.execute(claim).scalars().all())
-
-
-# --- rendering ------------------------------------------------------------------------------
+    with ConnectionUnitOfWork(engine) as uow:
+        ids = sorted(uow.connection.execute(claim).scalars().all())
+        uow.commit()
+    return ids
 
 
 # --- the entry points -----------------------------------------------------------------------
@@ -117,26 +112,44 @@ async def deliver_due(
         report.claimed += len(ids)
         if remaining is not None:
             remaining -= len(ids)
-        # One read snapshot per batch; outcomes are written on other connections meanwhile.
-        with Session(engine.execution_options(sqlite_begin="DEFERRED")) as session:
-            renderer = Renderer(
-                session, settings=settings, config=config, now=batch_now, outcomes=outcomes
-            )
-            items = renderer.load(ids)
-            keeper = asyncio.create_task(
-                _keep_lease(engine, ids, worker_id=worker_id, lease=lease, since=batch_now)
-            )
-            try:
-                await send_all(
-                    items,
-                    target,
-                    settings.delivery_parallel_connections,
-                    outcomes,
-                    renderer.prepare,
-                )
-            finally:
-                keeper.cancel()
+        await _send_batch(
+            ids,
+            engine=engine,
+            settings=settings,
+            config=config,
+            outcomes=outcomes,
+            target=target,
+            lease=lease,
+        )
     return report
+
+
+async def _send_batch(
+    ids: Sequence[int],
+    *,
+    engine: Engine,
+    settings: Settings,
+    config: ServiceConfig,
+    outcomes: Outcomes,
+    target: SmtpTarget,
+    lease: timedelta,
+) -> None:
+    """Render and send claimed rows while their lease is kept alive. One read snapshot per
+    batch; outcomes are written in transactions of their own meanwhile."""
+    with UnitOfWork(engine, config, read_only=True) as reader:
+        renderer = Renderer(
+            reader.session, settings=settings, config=config, now=outcomes.now, outcomes=outcomes
+        )
+        items = renderer.load(ids)
+        keeper = asyncio.create_task(
+            _keep_lease(engine, ids, worker_id=outcomes.worker_id, lease=lease, since=outcomes.now)
+        )
+        try:
+            await send_all(
+                items, target, settings.delivery_parallel_connections, outcomes, renderer.prepare
+            )
+        finally:
+            keeper.cancel()
 
 
 async def _keep_lease(
@@ -149,8 +162,8 @@ async def _keep_lease(
         await asyncio.sleep(lease.total_seconds() / 3)
         until = since + timedelta(seconds=time.monotonic() - started) + lease
         try:
-            with engine.begin() as connection:
-                connection.execute(
+            with ConnectionUnitOfWork(engine) as uow:
+                uow.connection.execute(
                     update(OUTBOX)
                     .where(
                         OUTBOX.c.id.in_(ids),
@@ -159,6 +172,7 @@ async def _keep_lease(
                     )
                     .values(lease_expires_at=until)
                 )
+                uow.commit()
         except Exception as error:  # a missed renewal only shortens the lease; keep trying
             log.warning(
                 "outbox: the lease could not be renewed: %s: %s", type(error).__name__, error
@@ -177,71 +191,3 @@ def deliver_due_sync(**kwargs: Any) -> DeliveryReport:
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, deliver_due(**kwargs)).result()
-
-
-# --- the queue for people -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    id: int
-    status: str
-    kind: str
-    to: str
-    language: str
-    attempts: int
-    next_attempt_at: datetime
-    sent_at: datetime | None
-    last_error: str | None
-    reference: str | None
-    message_id: str
-
-
-def list_outbox(session: Session, *, state: str | None = None, limit: int = 500) -> list[OutboxRow]:
-    from models import Placement
-
-    if state is not None and state not in STATUSES:
-        raise MobilityError(f"unknown outbox state {state!r}; use one of {', '.join(STATUSES)}")
-    query = (
-        select(OutboxMessage, Placement.reference)
-        .outerjoin(Placement, Placement.id == OutboxMessage.placement_id)
-        .order_by(OutboxMessage.id.desc())
-        .limit(limit)
-    )
-    if state is not None:
-        query = query.where(OutboxMessage.status == state)
-    return [
-        OutboxRow(
-            id=m.id,
-            status=m.status,
-            kind=m.kind,
-            to=m.to_email,
-            language=m.language,
-            attempts=m.attempts,
-            next_attempt_at=m.next_attempt_at,
-            sent_at=m.sent_at,
-            last_error=m.last_error,
-            reference=reference,
-            message_id=m.message_id,
-        )
-        for m, reference in session.execute(query).all()
-    ]
-
-
-def requeue_dead(session: Session, *, outbox_id: int, now: datetime) -> OutboxMessage:
-    """Put a dead message back in the queue, due now, with a fresh give-up window."""
-    message = session.get(OutboxMessage, outbox_id)
-    if message is None:
-        raise NotFound(f"no outbox message {outbox_id}")
-    if message.status != "dead":
-        raise MobilityError(
-            f"outbox message {outbox_id} is {message.status}, not dead; only dead ones are retried"
-        )
-    message.status = "pending"
-    message.attempts = 0
-    message.next_attempt_at = now
-    # The give-up window counts from queueing; a person's retry starts a new window.
-    message.created_at = now
-    message.claimed_by = None
-    message.lease_expires_at = None
-    return message

@@ -62,12 +62,12 @@ def chunks(items: Sequence[T], size: int = BATCH_SIZE) -> Iterator[Sequence[T]]:
 
 
 def each_in_savepoint(
-    session: Session, report: SweepReport, label: str, action: Callable[[], None]
+    uow: UnitOfWork, report: SweepReport, label: str, action: Callable[[], None]
 ) -> None:
     """Run one item's changes in a savepoint: a refusal (someone was faster) or a failure
     undoes that item only."""
     try:
-        with session.begin_nested():
+        with uow.savepoint():
             action()
     except (MobilityError, IntegrityError):
         report.add("skipped")

@@ -55,7 +55,7 @@ def apply_date_transitions(uow_factory: UowFactory, moment: Moment, report: Swee
             with uow_factory() as uow:
                 for reference in batch:
                     each_in_savepoint(
-                        uow.session,
+                        uow,
                         report,
                         f"{rule.event} {reference}",
                         partial(_transition, uow, rule, reference, moment, report),

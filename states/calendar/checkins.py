@@ -61,7 +61,7 @@ def ask_for_checkins(uow_factory: UowFactory, moment: Moment, report: SweepRepor
                 if placement.state != "placement":
                     continue
                 each_in_savepoint(
-                    uow.session,
+                    uow,
                     report,
                     f"check-in {placement.reference}",
                     partial(_ask_checkin, uow, placement, moment, report),

@@ -292,7 +292,7 @@ def act_on_link(
         if errors:
             return LinkOutcome("invalid", view, decision=decision, errors=tuple(errors))
         if not _claim(session, token, now):
-            session.rollback()
+            uow.rollback()
             return _gone(uow, raw_token, now)
         person = session.get(Person, token.person_id)
         assert person is not None
@@ -316,7 +316,7 @@ def act_on_link(
                 )
                 to_state = result.to_state
         except TransitionRefused:
-            session.rollback()
+            uow.rollback()
             return _gone(uow, raw_token, now)
         uow.commit()
     return LinkOutcome(

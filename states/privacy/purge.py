@@ -308,7 +308,7 @@ def purge(
         if chosen:
             _anonymise(session, chosen, now, result)
         if dry_run:
-            session.rollback()
+            uow.rollback()
         else:
             uow.commit()
     if not dry_run:
