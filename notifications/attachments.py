@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from models import AgreementDocument, OutboxMessage, Placement
 from notifications.ics import placement_event
 
-
-def no_attachments(*_args: Any) -> None:
-    return None
+Attach = Callable[
+    [Session, EmailMessage, Placement | None, dict[str, Any], OutboxMessage, ZoneInfo], None
+]
+"""Adds a kind's attachments to the message."""
 
 
 def _confirmed_attachments(
@@ -75,4 +76,4 @@ def _domain(message_id: str) -> str:
     return message_id.strip("<>").rpartition("@")[2] or "mobility.localhost"
 
 
-ATTACHMENTS: dict[str, Callable[..., None]] = {"placement_confirmed": _confirmed_attachments}
+ATTACHMENTS: dict[str, Attach] = {"placement_confirmed": _confirmed_attachments}

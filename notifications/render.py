@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ActionToken, OutboxMessage
-from notifications.attachments import ATTACHMENTS, no_attachments
+from notifications.attachments import ATTACHMENTS
 from notifications.context import template_context
 from notifications.headers import RenderError, clean, safe_address, sender_address
 from notifications.outcomes import Claimed, Outcomes, Prepared
@@ -142,9 +142,9 @@ def render_message(
         email["Reply-To"] = safe_address(coordinator.name, coordinator.email)
     email.set_content(parts.text, subtype="plain", charset="utf-8")
     email.add_alternative(parts.html, subtype="html", charset="utf-8")
-    ATTACHMENTS.get(message.kind, no_attachments)(
-        session, email, placement, context, message, timezone
-    )
+    attach = ATTACHMENTS.get(message.kind)
+    if attach is not None:
+        attach(session, email, placement, context, message, timezone)
     # Last: set_content and add_attachment move or drop Content-* headers set before them.
     email["Content-Language"] = context["lang"]
     return email

@@ -11,7 +11,8 @@ from states.errors import AlreadyDecided, InvalidInput, NotPermitted
 from states.lifecycle.evaluation import questions_for, validate_answers
 from states.lifecycle.loading import load_for_update
 from states.lifecycle.outbox import language_for
-from states.lifecycle.transitions import TransitionResult, apply_event_in
+from states.lifecycle.transitions import apply_event_in
+from states.lifecycle.writing import TransitionResult
 from states.unit_of_work import UnitOfWork
 
 

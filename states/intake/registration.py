@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import gc
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 
-from models import HistoryEntry, Placement, Programme, ReferenceCounter, table_of
+from models import Placement, Programme
 from models.schemas import ProgrammeIn, ProposalIn
 from states.documents.agreement import check_programme_template
 from states.errors import ErrorList, FieldError
-from states.intake.directory import Directory, chunks, insert_ignoring_conflicts
+from states.intake.directory import Directory, chunks
 from states.intake.input_files import ProposalBatch
-from states.lifecycle.loading import COLLECTIONS
+from states.intake.new_placements import insert_placements
 from states.lifecycle.transitions import apply_event_to_many_in
 from states.unit_of_work import UnitOfWork
 
@@ -71,26 +69,6 @@ def register_programme(
                 setattr(existing, name, value)
         uow.commit()
     return programme.key, existing is None
-
-
-def _reserve_references(session: Session, years: Counter[int]) -> dict[int, Iterator[str]]:
-    """Readable references for a whole batch: one counter UPDATE per year reserves a block,
-    held by the row lock until the batch commits (no gaps, no doubles under concurrency)."""
-    reserved: dict[int, Iterator[str]] = {}
-    for year, count in sorted(years.items()):
-        insert_ignoring_conflicts(
-            session,
-            table_of(ReferenceCounter),
-            {"year": year, "last": 0},
-        )
-        last = session.execute(
-            update(ReferenceCounter)
-            .where(ReferenceCounter.year == year)
-            .values(last=ReferenceCounter.last + count)
-            .returning(ReferenceCounter.last)
-        ).scalar_one()
-        reserved[year] = iter([f"PL-{year}-{n:04d}" for n in range(last - count + 1, last + 1)])
-    return reserved
 
 
 def _against_programmes(
@@ -231,6 +209,30 @@ def _existing(session: Session, participant_ids: Sequence[int]) -> dict[SameProp
     return found
 
 
+def _sameness(
+    proposals: Sequence[ProposalIn],
+    programmes: dict[str, Programme],
+    directory: Directory,
+    existing: dict[SameProposal, Placement],
+) -> tuple[list[SameProposal], dict[SameProposal, int]]:
+    """Row by row, as a reader of the file would: a row repeating an earlier row (or a
+    placement already registered) returns that placement instead of a new one. Returns each
+    row's key, and the rows that create a placement (key → row)."""
+    same_as: list[SameProposal] = []
+    new_rows: dict[SameProposal, int] = {}
+    for number, proposal in enumerate(proposals):
+        key = (
+            programmes[proposal.programme].id,
+            directory.people[proposal.participant.email].id,
+            directory.organisations[proposal.host_organisation].id,
+            proposal.start,
+        )
+        same_as.append(key)
+        if key not in existing and key not in new_rows:
+            new_rows[key] = number
+    return same_as, new_rows
+
+
 def _register_batch(
     uow: UnitOfWork,
     proposals: Sequence[ProposalIn],
@@ -249,20 +251,7 @@ def _register_batch(
         session, sorted({directory.people[p.participant.email].id for p in proposals})
     )
 
-    # Row by row, as a reader of the file would: a row repeating an earlier row (or a
-    # placement already registered) returns that placement instead of a new one.
-    same_as: list[SameProposal] = []
-    new_rows: dict[SameProposal, int] = {}  # → the row that creates it
-    for number, proposal in enumerate(proposals):
-        key = (
-            programmes[proposal.programme].id,
-            directory.people[proposal.participant.email].id,
-            directory.organisations[proposal.host_organisation].id,
-            proposal.start,
-        )
-        same_as.append(key)
-        if key not in existing and key not in new_rows:
-            new_rows[key] = number
+    same_as, new_rows = _sameness(proposals, programmes, directory, existing)
     creating = [proposals[number] for number in new_rows.values()]
 
     directory.preload_people(
@@ -277,9 +266,7 @@ def _register_batch(
             directory.person(proposal.home_manager)
             directory.person(proposal.host_contact)
 
-    created = _insert_placements(
-        uow, creating, programmes, directory, actor=actor, via=via, now=now
-    )
+    created = insert_placements(uow, creating, programmes, directory, actor=actor, via=via, now=now)
     placements = dict(zip(new_rows, created, strict=True))
     if not draft and created:
         apply_event_to_many_in(
@@ -292,90 +279,3 @@ def _register_batch(
             Registered(placement.reference, placement.state, created=new_rows.get(key) == number)
         )
     return results
-
-
-def _insert_placements(
-    uow: UnitOfWork,
-    proposals: Sequence[ProposalIn],
-    programmes: dict[str, Programme],
-    directory: Directory,
-    *,
-    actor: str,
-    via: str,
-    now: datetime,
-) -> list[Placement]:
-    """One INSERT … RETURNING for the placements (persistent objects come back, their people
-    and organisations attached without a query), one INSERT for their 'register' history."""
-    if not proposals:
-        return []
-    session = uow.session
-    references = _reserve_references(session, Counter(p.start.year for p in proposals))
-    rows = []
-    for proposal in proposals:
-        programme = programmes[proposal.programme]
-        rows.append(
-            {
-                "reference": next(references[proposal.start.year]),
-                "programme_id": programme.id,
-                "direction": proposal.direction or programme.direction,
-                "state": "proposal",
-                "version": 1,
-                "state_changed_at": now,
-                "participant_id": directory.people[proposal.participant.email].id,
-                "home_organisation_id": directory.organisations[proposal.home_organisation].id,
-                "home_manager_id": directory.people[proposal.home_manager.email].id,
-                "host_organisation_id": directory.organisations[proposal.host_organisation].id,
-                "host_contact_id": directory.people[proposal.host_contact.email].id,
-                "start_date": proposal.start,
-                "end_date": proposal.end,
-                "extent_percent": proposal.extent_percent,
-                "purpose": proposal.purpose,
-                "development_plan": proposal.development_plan,
-                "value_for_home": proposal.value_for_home,
-                "value_for_host": proposal.value_for_host,
-                "student_involvement": proposal.student_involvement,
-                "funding_sek": proposal.funding_sek,
-                "approval_round": 0,
-                "agreement_version": 0,
-                "evaluation_due_on": None,
-                "created_at": now,
-            }
-        )
-    # Matched back by reference: SQLite does not promise the order of RETURNING, and asking
-    # SQLAlchemy to sort makes it insert there one row per statement.
-    by_reference = {
-        p.reference: p for p in session.scalars(insert(Placement).returning(Placement), rows)
-    }
-    placements = [by_reference[str(row["reference"])] for row in rows]
-    for placement, proposal in zip(placements, proposals, strict=True):
-        related = {
-            "programme": programmes[proposal.programme],
-            "participant": directory.people[proposal.participant.email],
-            "home_manager": directory.people[proposal.home_manager.email],
-            "host_contact": directory.people[proposal.host_contact.email],
-            "home_organisation": directory.organisations[proposal.home_organisation],
-            "host_organisation": directory.organisations[proposal.host_organisation],
-        }
-        for name, value in related.items():
-            set_committed_value(placement, name, value)
-        for name in COLLECTIONS:
-            set_committed_value(placement, name, [])
-    session.execute(
-        insert(table_of(HistoryEntry)),
-        [
-            {
-                "placement_id": placement.id,
-                "version": 1,
-                "event": "register",
-                "from_state": None,
-                "to_state": "proposal",
-                "actor": actor,
-                "via": via,
-                "comment": None,
-                "at": now,
-                "published_at": None,
-            }
-            for placement in placements
-        ],
-    )
-    return placements

@@ -13,7 +13,8 @@ from models.schemas import RequiredText, Text
 from states.errors import FieldError, InvalidInput, TransitionRefused
 from states.lifecycle.loading import load_for_update
 from states.lifecycle.refusals import state_in_words
-from states.lifecycle.transitions import TransitionResult, apply_event_in
+from states.lifecycle.transitions import apply_event_in
+from states.lifecycle.writing import TransitionResult
 from states.unit_of_work import UnitOfWork
 
 

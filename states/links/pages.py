@@ -222,7 +222,7 @@ def _validate(
         (event,) = step.decisions
         return event, answers, errors
     errors = []
-    if decision not in step.decisions:
+    if decision is None or decision not in step.decisions:
         errors.append(FieldError(None, "decision", _UNKNOWN_DECISION[language]))
         return decision or "", None, errors
     text = free_text(comment or "")
