@@ -145,7 +145,7 @@ def person_export(
     email: str = typer.Argument(..., help="The person's e-mail address."),
 ) -> None:
     """Print everything stored about a person as JSON (GDPR art. 15 and 20)."""
-    from states.privacy.purge import export_person
+    from states.privacy.export import export_person
 
     print_json(export_person(get_app().reading(), email=email))
 

@@ -26,7 +26,7 @@ from models.schemas import PersonIn
 from states.bootstrap import App
 from states.intake.input_files import load_proposals
 from states.intake.registration import register_proposals
-from states.privacy.purge import export_person
+from states.privacy.export import export_person
 from tests.conftest import EXAMPLES, load_examples, propose_example
 from tests.smtp_server import SmtpTestServer, smtp_server
 from tests.test_delivery import DAY, ROOT, deliver, queue_rows

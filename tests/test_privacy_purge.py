@@ -21,7 +21,8 @@ from states.bootstrap import App
 from states.errors import NotFound
 from states.followup.figures import build_report
 from states.lifecycle.transitions import apply_event
-from states.privacy.purge import InsideRetention, export_person, purge
+from states.privacy.export import export_person
+from states.privacy.purge import InsideRetention, purge
 from tests.conftest import load_examples, make_app, propose_example
 from tests.programme_builder import Built, build_programme
 from tests.test_report_programme import built_programme  # noqa: F401 - the shared fixture

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
@@ -38,8 +38,6 @@ from states.lifecycle.machine import STATES, events_from
 from states.lifecycle.refusals import decided_by_someone_else, reason_required, refusal
 from states.lifecycle.writing import Applied, TransitionResult, write
 from states.unit_of_work import UnitOfWork
-
-Via = Literal["cli", "link", "flow", "ui", "api"]
 
 
 def _now(as_of: datetime | None) -> datetime:

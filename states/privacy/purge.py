@@ -1,5 +1,5 @@
-"""Personal data: everything stored about a person (GDPR art. 15 and 20), and anonymising the
-people of finished placements once the retention period is over.
+"""Personal data: anonymising the people of finished placements once the retention period is
+over (``states.privacy.export``: everything stored about a person, GDPR art. 15 and 20).
 
 Anonymising keeps the rows and every figure the reports need (states, dates, amounts, scores,
 ticked outcomes); it replaces names and e-mail addresses wherever they are written — the person
@@ -20,98 +20,27 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import markupsafe
-from sqlalchemy import JSON, LargeBinary, String, Text, delete, or_, select, update
+from sqlalchemy import JSON, String, Text, delete, select, update
 from sqlalchemy.orm import Session
 
 from models import (
     ActionToken,
     AgreementAcceptance,
-    Approval,
     Base,
-    EvaluationResponse,
-    HistoryEntry,
     OutboxMessage,
     Person,
     Placement,
     Programme,
-    ReminderLog,
 )
 from models.db import WalCheckpoint, truncate_wal
-from models.schemas import normalised_email
-from states.errors import MobilityError, NotFound
+from states.errors import MobilityError
+from states.lifecycle.machine import FINAL_STATES
+from states.privacy.export import ROLE_COLUMNS
 from states.unit_of_work import UnitOfWork
 
 
 class InsideRetention(MobilityError):
     """The data asked to be purged is still within the retention period."""
-
-
-FINISHED = ("completed", "declined", "withdrawn", "cancelled")
-ROLES = ("participant", "home_manager", "host_contact")
-ROLE_COLUMNS = {
-    "participant": Placement.participant_id,
-    "home_manager": Placement.home_manager_id,
-    "host_contact": Placement.host_contact_id,
-}
-
-
-# --- export ---------------------------------------------------------------------------------
-
-
-def _row(obj: Any, *, drop: Iterable[str] = ()) -> dict[str, Any]:
-    """A row as plain data; bytes (nonces) and secrets are left out."""
-    skip = set(drop)
-    data = {}
-    for column in obj.__table__.columns:
-        if column.key in skip or isinstance(column.type, LargeBinary):
-            continue
-        value = getattr(obj, column.key)
-        data[column.key] = value.isoformat() if hasattr(value, "isoformat") else value
-    return data
-
-
-def export_person(uow: UnitOfWork, *, email: str) -> dict[str, Any]:
-    """Everything stored about the person with ``email``, as JSON-ready data."""
-    with uow:
-        session = uow.session
-        person = session.scalars(
-            select(Person).where(Person.email == normalised_email(email))
-        ).one_or_none()
-        if person is None:
-            raise NotFound(f"no person with e-mail {email}")
-        pid = person.id
-        placements = []
-        for role, column in ROLE_COLUMNS.items():
-            for placement in session.scalars(select(Placement).where(column == pid)):
-                placements.append({"role": role, **_row(placement)})
-        coordinated = session.scalars(
-            select(Programme.key).where(Programme.coordinator_id == pid)
-        ).all()
-
-        def rows(model: type[Base], *where: Any, drop: Iterable[str] = ()) -> list[dict[str, Any]]:
-            query = select(model).where(*where).order_by(model.id)  # type: ignore[attr-defined]
-            return [_row(r, drop=drop) for r in session.scalars(query)]
-
-        return {
-            "person": _row(person),
-            "programmes_coordinated": list(coordinated),
-            "placements": sorted(placements, key=lambda p: (p["reference"], p["role"])),
-            "approvals": rows(Approval, Approval.person_id == pid),
-            "agreement_acceptances": rows(
-                AgreementAcceptance, AgreementAcceptance.person_id == pid
-            ),
-            "evaluation_responses": rows(EvaluationResponse, EvaluationResponse.person_id == pid),
-            "history_as_actor": rows(
-                HistoryEntry,
-                or_(HistoryEntry.actor == person.email, HistoryEntry.actor == person.name),
-            ),
-            "emails": rows(
-                OutboxMessage,
-                or_(OutboxMessage.person_id == pid, OutboxMessage.to_email == person.email),
-            ),
-            "link_tokens": rows(ActionToken, ActionToken.person_id == pid, drop=("token_hash",)),
-            "reminders": rows(ReminderLog, ReminderLog.person_id == pid),
-        }
 
 
 # --- purge ----------------------------------------------------------------------------------
@@ -296,7 +225,7 @@ def purge(
         old: set[int] = set()
         keep: set[int] = set(session.scalars(select(Programme.coordinator_id)))
         for state, changed_at, *people in rows:
-            is_old = state in FINISHED and changed_at < boundary
+            is_old = state in FINAL_STATES and changed_at < boundary
             result.placements += is_old
             (old if is_old else keep).update(people)
         anonymised = set(
