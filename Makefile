@@ -23,7 +23,9 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 		echo "note: chromium could not be installed; the browser tests will be skipped"
 
+# The import contracts (pyproject.toml, [tool.importlinter]) first: a broken layer fails the suite.
 test: $(STAMP) chromium
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -76,8 +76,8 @@ def make_app(url: str, var_dir: Path | None = None) -> App:
 
 
 def load_example_programmes(app: App) -> None:
-    from states.input_files import load_programme
-    from states.registration import register_programme
+    from states.intake.input_files import load_programme
+    from states.intake.registration import register_programme
 
     for name in ("programme-affiliation.yaml", "programme-paus.yaml"):
         programme, source = load_programme(EXAMPLES / name)

@@ -22,7 +22,7 @@ from models import (
     ReminderLog,
 )
 from states.bootstrap import App
-from states.calendar import is_business_day
+from states.business_days import is_business_day
 
 AS_OF = datetime(2027, 3, 10, 6, 0, tzinfo=UTC)  # a Wednesday morning in Stockholm
 TODAY = AS_OF.date()

@@ -25,8 +25,8 @@ from models.schemas import ProposalIn
 from notifications.delivery import deliver_due
 from notifications.render import render_message
 from notifications.smtp import SmtpTarget
-from states.input_files import unflatten, validate_rows
-from states.registration import register_proposals
+from states.intake.input_files import unflatten, validate_rows
+from states.intake.registration import register_proposals
 
 PROPOSALS = 500  # two approval requests each
 

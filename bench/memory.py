@@ -28,7 +28,7 @@ asyncio.run(sweep(as_of=datetime.fromisoformat({AS_OF.isoformat()!r})))
 SERVICE = f"""
 from datetime import datetime
 from states.bootstrap import bootstrap
-from states.sweep import run_sweep
+from states.calendar.sweep import run_sweep
 run_sweep(bootstrap().uow, as_of=datetime.fromisoformat({AS_OF.isoformat()!r}))
 """
 NOOP_FLOW = """

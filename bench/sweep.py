@@ -7,7 +7,7 @@ import time
 
 from bench.common import Result, fresh_database
 from bench.dataset import AS_OF, build
-from states.sweep import run_sweep
+from states.calendar.sweep import run_sweep
 
 LARGE = 100_000
 SMALL = 1_000

@@ -20,9 +20,9 @@ from typing import Any
 from bench.common import Result, fresh_database, load_example_programmes, make_app, proposal_rows
 from models.db import get_engine
 from models.schemas import ProposalIn
-from states.input_files import unflatten, validate_rows
-from states.registration import register_proposals
-from states.transitions import apply_event
+from states.intake.input_files import unflatten, validate_rows
+from states.intake.registration import register_proposals
+from states.lifecycle.transitions import apply_event
 
 PLACEMENTS = 300
 

@@ -90,3 +90,27 @@ def report_error(error: BaseException) -> int:
     typer.echo(f"error: unexpected {type(error).__name__}: {error}", err=True)
     typer.echo("(set MOBILITY_DEBUG=1 to see the traceback)", err=True)
     return 1
+
+
+def print_overview(data: dict[str, object]) -> None:
+    states = data["states"]
+    assert isinstance(states, dict)
+    typer.echo(f"{data['programme']} as of {data['as_of']}")
+    print_table(["state", "placements"], sorted(states.items()))
+    waiting = data["waiting_longest"]
+    assert isinstance(waiting, list)
+    if waiting:
+        typer.echo("\nwaiting longest:")
+        print_table(
+            ["reference", "step", "since", "business days", "waiting for"],
+            [
+                (
+                    c["reference"],
+                    c["step"],
+                    c["waiting_since"],
+                    c["business_days"],
+                    "; ".join(f"{w['name']} ({w['role']})" for w in c["waiting_for"]),
+                )
+                for c in waiting
+            ],
+        )

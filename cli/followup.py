@@ -12,7 +12,7 @@ import typer
 from cli.common import actor, get_app, parse_as_of, print_json
 
 if TYPE_CHECKING:
-    from states.privacy import PurgeResult
+    from states.privacy.purge import PurgeResult
 
 FORMATS = ("md", "csv", "json")
 
@@ -35,7 +35,7 @@ def report(
         raise typer.BadParameter(
             f"{fmt!r} is not one of {', '.join(FORMATS)}", param_hint="--format"
         )
-    from states.reports import build_report
+    from states.followup.figures import build_report
 
     result = build_report(get_app().reading(), programme=programme, as_of=parse_as_of(as_of))
     if out is not None:
@@ -44,8 +44,8 @@ def report(
         written = write_report(result, out, formats=(fmt,) if fmt else FORMATS)
         typer.echo(f"wrote {len(written)} files to {out}")
         return
+    from reporting.markdown import report_markdown
     from reporting.writers import report_csv, report_json
-    from states.reports import report_markdown
 
     printers = {"md": report_markdown, "csv": report_csv, "json": report_json}
     typer.echo(printers[fmt or "md"](result))
@@ -59,7 +59,7 @@ def agreement(
 
     The file holds the document byte for byte, so its SHA-256 is the one the parties accepted.
     """
-    from states.agreement import current_agreement
+    from states.documents.agreement import current_agreement
 
     document = current_agreement(get_app().reading(), reference=reference)
     status = (
@@ -97,8 +97,8 @@ def amend(
     the new version and earlier acceptances no longer count."""
     from pydantic import ValidationError
 
-    from states.amendments import TermsChange, amend_terms
     from states.errors import FieldError, InvalidInput
+    from states.lifecycle.amendments import TermsChange, amend_terms
 
     values = {
         "start": start,
@@ -145,7 +145,7 @@ def person_export(
     email: str = typer.Argument(..., help="The person's e-mail address."),
 ) -> None:
     """Print everything stored about a person as JSON (GDPR art. 15 and 20)."""
-    from states.privacy import export_person
+    from states.privacy.export import export_person
 
     print_json(export_person(get_app().reading(), email=email))
 
@@ -171,7 +171,7 @@ def purge(
             f"{completed_before!r} is not a date (YYYY-MM-DD)", param_hint="--completed-before"
         ) from None
     from notifications.mailbox import forget_people
-    from states.privacy import purge as run_purge
+    from states.privacy.purge import purge as run_purge
 
     app = get_app()
     result = run_purge(

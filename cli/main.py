@@ -10,7 +10,7 @@ os.environ.setdefault("TYPER_USE_RICH", "0")
 
 import typer
 
-from cli import db, followup, outbox, placements, programmes, run, web
+from cli import db, demo, followup, outbox, placements, programmes, run, stack, web
 
 app = typer.Typer(
     name="mobility",
@@ -20,7 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (db, programmes, placements, outbox, web, run, followup):
+for module in (db, programmes, placements, outbox, web, run, stack, demo, followup):
     module.register(app)
 
 

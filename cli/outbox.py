@@ -42,10 +42,9 @@ def show(
 
 
 def _show(state: str | None, limit: int, as_json: bool) -> None:
-    from notifications.delivery import list_outbox
+    from notifications.queue import list_outbox
 
-    with get_app().reading() as uow:
-        rows = list_outbox(uow.session, state=state, limit=limit)
+    rows = list_outbox(get_app().reading(), state=state, limit=limit)
     if as_json:
         print_json([row.__dict__ for row in rows])
         return
@@ -117,12 +116,10 @@ def retry(outbox_id: int = typer.Argument(..., help="The id of a dead message.")
     """Put a dead message back in the queue, due now."""
     from datetime import UTC, datetime
 
-    from notifications.delivery import requeue_dead
+    from notifications.queue import requeue_dead
 
-    with get_app().uow() as uow:
-        message = requeue_dead(uow.session, outbox_id=outbox_id, now=datetime.now(UTC))
-        uow.commit()
-        typer.echo(f"outbox {message.id} ({message.kind} to {message.to_email}) is pending again")
+    message = requeue_dead(get_app().uow(), outbox_id=outbox_id, now=datetime.now(UTC))
+    typer.echo(f"outbox {message.id} ({message.kind} to {message.to_email}) is pending again")
 
 
 def register(app: typer.Typer) -> None:

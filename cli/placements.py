@@ -15,8 +15,8 @@ def propose(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Register placement proposals; all rows or none. Submits them unless --draft."""
-    from states.input_files import ProposalFile
-    from states.registration import register_proposal_batches
+    from states.intake.input_files import ProposalFile
+    from states.intake.registration import register_proposal_batches
 
     proposals = ProposalFile(file)
     registered = register_proposal_batches(
@@ -43,7 +43,7 @@ def list_(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List placements: state, who holds them up."""
-    from states.queries import list_placements
+    from states.lifecycle.queries import list_placements
 
     placements = list_placements(get_app().reading(), state=state, programme=programme)
     if as_json:
@@ -72,7 +72,7 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show one placement whole, with its approvals and history."""
-    from states.queries import get_placement
+    from states.lifecycle.queries import get_placement
 
     detail = get_placement(get_app().reading(), reference=reference)
     if as_json:
@@ -81,10 +81,12 @@ def show(
     typer.echo(f"{detail.reference}  {detail.state}  (version {detail.version})")
     typer.echo(f"  programme     {detail.programme} ({detail.direction})")
     typer.echo(
-        f"  participant   {detail.participant.name} <{detail.participant.email}>, "
+        f"  {_label('participant'):<14}{detail.participant.name} <{detail.participant.email}>, "
         f"{detail.home_organisation}"
     )
-    typer.echo(f"  home manager  {detail.home_manager.name} <{detail.home_manager.email}>")
+    typer.echo(
+        f"  {_label('home_manager'):<14}{detail.home_manager.name} <{detail.home_manager.email}>"
+    )
     typer.echo(
         f"  host          {detail.host_organisation}: {detail.host_contact.name} "
         f"<{detail.host_contact.email}>"
@@ -112,9 +114,16 @@ def show(
         )
 
 
+def _label(role: str) -> str:
+    """ "home manager": the role's label (states.glossary), as the CLI writes it."""
+    from states.glossary import words
+
+    return words("en").role_title(role).lower()
+
+
 def _apply(reference: str, event: str, reason: str | None, as_of: str | None) -> None:
     from cli.common import parse_as_of
-    from states.transitions import apply_event
+    from states.lifecycle.transitions import apply_event
 
     result = apply_event(
         get_app().uow(),
@@ -158,7 +167,7 @@ def diagram(
     fmt: str = typer.Option("mermaid", "--format", help="mermaid or dot."),
 ) -> None:
     """Print the placement state machine as a Mermaid or Graphviz DOT diagram."""
-    from states.diagram import render
+    from states.lifecycle.diagram import render
 
     typer.echo(render(fmt), nl=False)
 

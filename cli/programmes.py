@@ -13,8 +13,8 @@ programme_app = typer.Typer(
 def add(file: Path = typer.Argument(..., help="A programme file (YAML).")) -> None:
     """Register a programme, or update it if its key exists."""
     from cli.common import get_app
-    from states.input_files import load_programme
-    from states.registration import register_programme
+    from states.intake.input_files import load_programme
+    from states.intake.registration import register_programme
 
     programme, text = load_programme(file)
     key, created = register_programme(get_app().uow(), programme=programme, source=text)
@@ -25,7 +25,7 @@ def add(file: Path = typer.Argument(..., help="A programme file (YAML).")) -> No
 def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List the programmes."""
     from cli.common import get_app, print_json, print_table
-    from states.queries import list_programmes
+    from states.lifecycle.queries import list_programmes
 
     programmes = list_programmes(get_app().reading())
     if as_json:

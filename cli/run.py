@@ -11,7 +11,7 @@ import os
 
 import typer
 
-from cli.common import get_app, parse_as_of, print_json, print_table
+from cli.common import get_app, parse_as_of, print_json, print_overview, print_table
 
 run_app = typer.Typer(help="Run a flow once, now: deliver, sweep or report.", no_args_is_help=True)
 
@@ -74,7 +74,7 @@ def sweep(
         result = asyncio.run(sweep_flow(as_of=moment))
         counts, failures = result["counts"], result["failures"]
     else:
-        from states.sweep import run_sweep
+        from states.calendar.sweep import run_sweep
 
         report = run_sweep(get_app().uow, as_of=moment)
         counts, failures = report.counts, report.failures
@@ -104,40 +104,11 @@ def report(
     else:
         from datetime import UTC, datetime
 
-        from flows.overview import overview
+        from reporting.overview import overview
 
         data = overview(get_app(), programme.strip(), datetime.now(UTC))
     print_overview(data)
 
 
-def print_overview(data: dict[str, object]) -> None:
-    states = data["states"]
-    assert isinstance(states, dict)
-    typer.echo(f"{data['programme']} as of {data['as_of']}")
-    print_table(["state", "placements"], sorted(states.items()))
-    waiting = data["waiting_longest"]
-    assert isinstance(waiting, list)
-    if waiting:
-        typer.echo("\nwaiting longest:")
-        print_table(
-            ["reference", "step", "since", "business days", "waiting for"],
-            [
-                (
-                    c["reference"],
-                    c["step"],
-                    c["waiting_since"],
-                    c["business_days"],
-                    "; ".join(f"{w['name']} ({w['role']})" for w in c["waiting_for"]),
-                )
-                for c in waiting
-            ],
-        )
-
-
 def register(app: typer.Typer) -> None:
-    from cli.demo import demo
-    from cli.stack import up
-
     app.add_typer(run_app, name="run")
-    app.command("up")(up)
-    app.command("demo")(demo)

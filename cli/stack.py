@@ -27,10 +27,14 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from states.errors import MobilityError
+
+if TYPE_CHECKING:
+    from config import Settings
 
 GRACE_SECONDS = 15.0
 
@@ -160,6 +164,59 @@ class Supervisor:
             self.echo("stopped")
 
 
+def _environment(var_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("PREFECT_HOME", str(var_dir / "prefect"))
+    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    env["DO_NOT_TRACK"] = "1"
+    env["MOBILITY_VAR_DIR"] = str(var_dir)
+    Path(env["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def _prefect_server(env: dict[str, str], host: str, prefect_port: int) -> Child:
+    """The Prefect server ``up`` starts when no PREFECT_API_URL points at one; sets it."""
+    if not port_free(host, prefect_port):
+        raise StackError(
+            f"port {prefect_port} is taken; stop what runs there, set "
+            "PREFECT_API_URL to a running Prefect server, or pass --prefect-port"
+        )
+    env["PREFECT_API_URL"] = f"http://{host}:{prefect_port}/api"
+    env["PREFECT_UI_API_URL"] = env["PREFECT_API_URL"]
+    return Child(
+        "prefect server",
+        [prefect_executable(), "server", "start", "--host", host, "--port", str(prefect_port)],
+        ready_url=f"http://{host}:{prefect_port}/api/health",
+    )
+
+
+def _announcement(
+    settings: Settings, *, host: str, web_port: int, api_url: str, own_server: bool, every: float
+) -> str:
+    ui = api_url.removesuffix("/api")
+    lines = [
+        "",
+        "Mobility Engine is up:",
+        f"  links web app   http://{host}:{web_port}",
+        f"  Prefect UI      {ui}{'' if own_server else '  (your server)'}",
+        f"  database        {settings.resolved_database_url}",
+    ]
+    if settings.uses_mail_catcher:
+        lines.append(
+            f"  caught mail     http://{host}:{web_port}/dev/mail"
+            f"  (SMTP catcher on {host}:{settings.catcher_port})"
+        )
+    else:
+        lines.append(f"  mail            via {settings.smtp_host}:{settings.smtp_port}")
+    lines += [
+        f"  deliveries      every {every:g} s; sweep on weekday mornings "
+        "and hourly 8-17 (Europe/Stockholm)",
+        "Press Ctrl-C to stop.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def up(
     web_port: int = typer.Option(8000, "--web-port", help="Port of the link web app."),
     prefect_port: int = typer.Option(
@@ -174,45 +231,12 @@ def up(
     from cli.common import get_app
     from models.migrate import upgrade
 
-    app = get_app()
-    settings = app.settings
+    settings = get_app().settings
     host = "127.0.0.1"
-    var_dir = settings.var_dir.resolve()
     upgrade(settings.resolved_database_url)
-
-    env = dict(os.environ)
-    env.setdefault("PREFECT_HOME", str(var_dir / "prefect"))
-    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    env["DO_NOT_TRACK"] = "1"
-    env["MOBILITY_VAR_DIR"] = str(var_dir)
-    Path(env["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
-
-    children: list[Child] = []
+    env = _environment(settings.var_dir.resolve())
     own_server = not env.get("PREFECT_API_URL")
-    if own_server:
-        if not port_free(host, prefect_port):
-            raise StackError(
-                f"port {prefect_port} is taken; stop what runs there, set "
-                "PREFECT_API_URL to a running Prefect server, or pass --prefect-port"
-            )
-        env["PREFECT_API_URL"] = f"http://{host}:{prefect_port}/api"
-        env["PREFECT_UI_API_URL"] = env["PREFECT_API_URL"]
-        children.append(
-            Child(
-                "prefect server",
-                [
-                    prefect_executable(),
-                    "server",
-                    "start",
-                    "--host",
-                    host,
-                    "--port",
-                    str(prefect_port),
-                ],
-                ready_url=f"http://{host}:{prefect_port}/api/health",
-            )
-        )
-    api_url = env["PREFECT_API_URL"]
+    children = [_prefect_server(env, host, prefect_port)] if own_server else []
     taken = [
         p
         for p in (web_port, settings.catcher_port)
@@ -236,30 +260,17 @@ def up(
             ready_url=f"http://{host}:{web_port}/healthz",
         )
     )
-
-    def announce() -> None:
-        ui = api_url.removesuffix("/api")
-        lines = [
-            "",
-            "Mobility Engine is up:",
-            f"  links web app   http://{host}:{web_port}",
-            f"  Prefect UI      {ui}{'' if own_server else '  (your server)'}",
-            f"  database        {settings.resolved_database_url}",
-        ]
-        if settings.uses_mail_catcher:
-            lines.append(
-                f"  caught mail     http://{host}:{web_port}/dev/mail"
-                f"  (SMTP catcher on {host}:{settings.catcher_port})"
-            )
-        else:
-            lines.append(f"  mail            via {settings.smtp_host}:{settings.smtp_port}")
-        lines += [
-            f"  deliveries      every {deliver_every:g} s; sweep on weekday mornings "
-            "and hourly 8-17 (Europe/Stockholm)",
-            "Press Ctrl-C to stop.",
-            "",
-        ]
-        typer.echo("\n".join(lines))
-
-    code = Supervisor(children, env, Path.cwd()).run(announce)
+    text = _announcement(
+        settings,
+        host=host,
+        web_port=web_port,
+        api_url=env["PREFECT_API_URL"],
+        own_server=own_server,
+        every=deliver_every,
+    )
+    code = Supervisor(children, env, Path.cwd()).run(lambda: typer.echo(text))
     raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("up")(up)

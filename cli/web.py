@@ -27,7 +27,7 @@ def resend(
     as_of: str | None = typer.Option(None, "--as-of", help="Pretend it is this time (ISO)."),
 ) -> None:
     """Send fresh links to whoever still has to act in the current step; their old links die."""
-    from states.links import resend_links
+    from states.links.resend import resend_links
 
     resent = resend_links(
         get_app().uow(), reference=reference, actor=actor(), now=parse_as_of(as_of)

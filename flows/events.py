@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from states.bootstrap import App
-from states.events import PlacementEvent, mark_published, unpublished
+from states.lifecycle.event_feed import PlacementEvent, mark_published, unpublished
 
 log = logging.getLogger(__name__)
 

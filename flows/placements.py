@@ -19,7 +19,7 @@ from models.schemas import ProposalIn
 @flow(name="propose-placement", log_prints=False)
 async def propose_placement(proposal: ProposalIn, draft: bool = False) -> dict[str, Any]:
     """Register one placement proposal; unless ``draft``, ask its managers for approval."""
-    from states.registration import register_proposals
+    from states.intake.registration import register_proposals
 
     logger = get_run_logger()
     app = current_app()
@@ -42,7 +42,7 @@ async def propose_placement(proposal: ProposalIn, draft: bool = False) -> dict[s
 @flow(name="withdraw-placement", log_prints=False)
 async def withdraw_placement(reference: str, reason: str) -> dict[str, Any]:
     """Withdraw a placement that has not started; everyone asked so far is told."""
-    from states.transitions import apply_event
+    from states.lifecycle.transitions import apply_event
 
     logger = get_run_logger()
     app = current_app()

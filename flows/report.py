@@ -1,7 +1,7 @@
 """``programme-report``: a programme's follow-up published as Prefect artifacts.
 
 Counts per state and the placements waiting longest (with who holds them) as tables, and the
-full follow-up from ``states.reports`` as Markdown.
+full follow-up (``reporting.markdown``) as Markdown.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 
 from flows.context import current_app
-from flows.overview import overview
 from models.text import markdown_text
+from reporting.overview import overview
 
 
 def artifact_key(programme: str, what: str) -> str:

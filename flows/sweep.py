@@ -1,5 +1,6 @@
 """``sweep``: one run does what the calendar says is due — reminders, escalation digests, start
-notices, check-ins, the end of placements and the closing of evaluations (``states.sweep``).
+notices, check-ins, the end of placements and the closing of evaluations
+(``states.calendar.sweep``).
 
 Scheduled on weekday mornings (``prefect.yaml``); safe to run twice or twice at once.
 """
@@ -23,7 +24,7 @@ class SweepFailed(RuntimeError):
 @flow(name="sweep", log_prints=False)
 async def sweep(as_of: datetime | None = None) -> dict[str, Any]:
     """Do what is due at ``as_of`` (default: now; a naive time is read in Europe/Stockholm)."""
-    from states.sweep import run_sweep
+    from states.calendar.sweep import run_sweep
 
     logger = get_run_logger()
     app = current_app()

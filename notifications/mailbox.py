@@ -15,7 +15,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from states.addresses import AddressError, ascii_email
-from states.privacy import mention_finder
+from states.privacy.purge import mention_finder
 
 LINK = re.compile(r"https?://[^\s<>\"')]+")
 

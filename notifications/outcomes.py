@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import Engine, Table, update
 
 from models import OutboxMessage
+from states.unit_of_work import ConnectionUnitOfWork
 
 if TYPE_CHECKING:
     from config import Settings
@@ -78,8 +79,8 @@ class Prepared(Claimed):
 
 def _record(engine: Engine, row_id: int, worker_id: str, **values: Any) -> bool:
     """Record an outcome if we still hold the claim; False if another sender took the row."""
-    with engine.begin() as connection:
-        result = connection.execute(
+    with ConnectionUnitOfWork(engine) as uow:
+        result = uow.connection.execute(
             update(OUTBOX)
             .where(
                 OUTBOX.c.id == row_id,
@@ -88,6 +89,7 @@ def _record(engine: Engine, row_id: int, worker_id: str, **values: Any) -> bool:
             )
             .values(lease_expires_at=None, **values)
         )
+        uow.commit()
         return result.rowcount == 1
 
 

@@ -9,32 +9,38 @@ CR/LF or markup can neither add a header nor break the message.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
-from email.headerregistry import Address
+from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.policy import SMTP as SMTP_POLICY
+from email.policy import SMTPUTF8 as SMTPUTF8_POLICY
+from email.utils import format_datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import jinja2
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import ActionToken, AgreementDocument, OutboxMessage, Placement
-from models.text import single_line
-from notifications.ics import placement_event
-from states.addresses import AddressError, ascii_domain
-from states.dates import long_date
+from models import ActionToken, OutboxMessage
+from notifications.attachments import ATTACHMENTS
+from notifications.context import template_context
+from notifications.headers import RenderError, clean, safe_address, sender_address
+from notifications.outcomes import Claimed, Outcomes, Prepared
 from states.errors import MobilityError
-from states.loading import WITH_PEOPLE
+from states.glossary import LANGUAGES
+from states.links.status import link_status
 from states.tokens import TokenMinter
 
+if TYPE_CHECKING:
+    from config import Settings
+    from states.unit_of_work import ServiceConfig
+
+
 TEMPLATE_DIR = Path(__file__).parent / "templates"
-LANGUAGES = ("sv", "en")
 
 KINDS = frozenset(
     {
@@ -57,101 +63,6 @@ KINDS = frozenset(
 )
 
 # Who must decide sees the whole proposal, and so does who evaluates it against the goals that
-# were set; everyone else sees who, where and when.
-FULL_SUMMARY_KINDS = frozenset(
-    {
-        "approval_request",
-        "approval_reminder",
-        "agreement_request",
-        "agreement_reminder",
-        "evaluation_request",
-        "evaluation_reminder",
-    }
-)
-
-ROLE_WORDS: Mapping[str, Mapping[str, str]] = {
-    "sv": {
-        "participant": "deltagare",
-        "home_manager": "chef i hemorganisationen",
-        "host_contact": "kontaktperson hos värden",
-        "coordinator": "koordinator",
-    },
-    "en": {
-        "participant": "participant",
-        "home_manager": "manager at the home organisation",
-        "host_contact": "host contact",
-        "coordinator": "coordinator",
-    },
-}
-
-# The same roles in the definite form, for "declined by the manager".
-ACTOR_WORDS: Mapping[str, Mapping[str, str]] = {
-    "sv": {
-        "participant": "deltagaren",
-        "home_manager": "chefen i hemorganisationen",
-        "host_contact": "kontaktpersonen hos värden",
-        "coordinator": "koordinatorn",
-    },
-    "en": {
-        "participant": "participant",
-        "home_manager": "manager at the home organisation",
-        "host_contact": "host contact",
-        "coordinator": "coordinator",
-    },
-}
-
-STATE_WORDS: Mapping[str, Mapping[str, str]] = {
-    "sv": {
-        "proposal": "förslag",
-        "manager_approval": "väntar på godkännande",
-        "agreement": "väntar på avtal",
-        "placement": "pågår",
-        "evaluation": "utvärdering",
-        "completed": "avslutad",
-        "declined": "avslagen",
-        "withdrawn": "återkallad",
-        "cancelled": "avbruten",
-    },
-    "en": {
-        "proposal": "proposal",
-        "manager_approval": "waiting for approval",
-        "agreement": "waiting for the agreement",
-        "placement": "running",
-        "evaluation": "in evaluation",
-        "completed": "completed",
-        "declined": "declined",
-        "withdrawn": "withdrawn",
-        "cancelled": "cancelled",
-    },
-}
-
-
-class RenderError(MobilityError):
-    """The row cannot become an email (unknown kind, missing data); delivery dead-letters it."""
-
-
-def clean(value: object, *, limit: int = 200) -> str:
-    """One line of text (``models.text.single_line``: no control, bidi or other format
-    characters), whatever the row holds, cut at ``limit``."""
-    return single_line(str(value or ""))[:limit]
-
-
-def _safe_address(name: str, email: str) -> Address:
-    """The header's address: the domain in its ASCII form (a Unicode domain would be written
-    as an encoded word, which no server reads as an address); a non-ASCII local part stays,
-    and the message then goes out with SMTPUTF8 (see ``notifications.smtp``)."""
-    username, _, domain = email.strip().rpartition("@")
-    if not username or not domain or single_line(email) != email.strip():
-        raise RenderError(f"not a usable email address: {email!r}")
-    try:
-        return Address(display_name=clean(name), username=username, domain=ascii_domain(domain))
-    except (AddressError, ValueError, IndexError) as error:
-        raise RenderError(f"not a usable email address: {email!r} ({error})") from None
-
-
-def sender_address(mail_from: str) -> Address:
-    name, email = parseaddr(mail_from)
-    return _safe_address(name, email or "mobility@localhost")
 
 
 @lru_cache(maxsize=1)
@@ -203,161 +114,6 @@ def _tidy(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
-# --- what a template sees -------------------------------------------------------------------
-
-
-def _batch_cache(session: Session) -> dict[tuple[str, int], Any]:
-    """Per-session memo: a delivery batch renders many messages about the same placement.
-    Render in a session that does not change the placement between messages (delivery reads
-    in a read-only snapshot), or the memo would show the earlier state."""
-    cache: dict[tuple[str, int], Any] = session.info.setdefault("notifications.render", {})
-    return cache
-
-
-def _load_placement(session: Session, placement_id: int) -> Placement:
-    cache = _batch_cache(session)
-    key = ("placement", placement_id)
-    if key not in cache:
-        cache[key] = _query_placement(session, placement_id)
-    placement: Placement = cache[key]
-    return placement
-
-
-def _query_placement(session: Session, placement_id: int) -> Placement:
-    placement = session.get(Placement, placement_id, options=WITH_PEOPLE)
-    if placement is None:
-        raise RenderError(f"placement {placement_id} no longer exists")
-    return placement
-
-
-def placement_view(placement: Placement, language: str) -> dict[str, Any]:
-    """The facts a recipient needs to decide: who, where, when, how much, why, value."""
-    return {
-        "reference": placement.reference,
-        "programme": clean(placement.programme.name, limit=300),
-        "participant": clean(placement.participant.name),
-        "home_organisation": clean(placement.home_organisation.name, limit=300),
-        "host_organisation": clean(placement.host_organisation.name, limit=300),
-        "home_manager": clean(placement.home_manager.name),
-        "host_contact": clean(placement.host_contact.name),
-        "start": long_date(placement.start_date, language),
-        "end": long_date(placement.end_date, language),
-        "extent": placement.extent_percent,
-        "purpose": placement.purpose.strip(),
-        "development_plan": (placement.development_plan or "").strip(),
-        "value_for_home": placement.value_for_home.strip(),
-        "value_for_host": placement.value_for_host.strip(),
-        "student_involvement": (placement.student_involvement or "").strip(),
-        "evaluation_due": (
-            long_date(placement.evaluation_due_on, language)
-            if placement.evaluation_due_on
-            else None
-        ),
-        "state": STATE_WORDS[language].get(placement.state, placement.state),
-    }
-
-
-def _current_document(session: Session, placement: Placement) -> AgreementDocument | None:
-    cache = _batch_cache(session)
-    key = ("document", placement.id)
-    if key not in cache:
-        cache[key] = _query_current_document(session, placement)
-    document: AgreementDocument | None = cache[key]
-    return document
-
-
-def _query_current_document(session: Session, placement: Placement) -> AgreementDocument | None:
-    return session.scalars(
-        select(AgreementDocument).where(
-            AgreementDocument.placement_id == placement.id,
-            AgreementDocument.version == placement.agreement_version,
-        )
-    ).one_or_none()
-
-
-def _digest_cases(cases: list[dict[str, Any]], language: str) -> list[dict[str, Any]]:
-    rows = []
-    for case in cases:
-        since = case.get("waiting_since")
-        rows.append(
-            {
-                "reference": clean(case.get("reference")),
-                "programme": clean(case.get("programme"), limit=300),
-                "state": STATE_WORDS[language].get(
-                    str(case.get("state")), clean(case.get("state"))
-                ),
-                "step": clean(case.get("step")),
-                "waiting_since": long_date(date.fromisoformat(since), language) if since else "",
-                "business_days": int(case.get("business_days") or 0),
-                "waiting_for": [
-                    {
-                        "name": clean(w.get("name")),
-                        "role": ROLE_WORDS[language].get(str(w.get("role")), clean(w.get("role"))),
-                        "email": clean(w.get("email"), limit=320),
-                    }
-                    for w in case.get("waiting_for", [])
-                ],
-            }
-        )
-    return rows
-
-
-def template_context(
-    session: Session,
-    message: OutboxMessage,
-    *,
-    minter: TokenMinter,
-    base_url: str,
-    timezone: ZoneInfo,
-) -> tuple[dict[str, Any], Placement | None, ActionToken | None]:
-    language = message.language if message.language in LANGUAGES else "sv"
-    stored = dict(message.context or {})
-    roles = ROLE_WORDS[language]
-    context: dict[str, Any] = {
-        "lang": language,
-        "kind": message.kind,
-        "recipient_name": clean(message.to_name),
-        "recipient_role": roles.get(str(stored.get("recipient_role")), ""),
-        "actor_role": ACTOR_WORDS[language].get(str(stored.get("role")), ""),
-        "comment": (stored.get("comment") or "").strip(),
-        "to_state": stored.get("to_state") or "",
-        "event": stored.get("event") or "",
-        "number": int(stored.get("number") or 1),
-        "full_summary": message.kind in FULL_SUMMARY_KINDS,
-        "p": None,
-        "coordinator": None,
-        "agreement": None,
-        "link": None,
-        "link_expires": None,
-        "cases": _digest_cases(stored.get("cases") or [], language),
-    }
-    placement = None
-    if message.placement_id is not None:
-        placement = _load_placement(session, message.placement_id)
-        context["p"] = placement_view(placement, language)
-        coordinator = placement.programme.coordinator
-        context["coordinator"] = {"name": clean(coordinator.name), "email": coordinator.email}
-        document = _current_document(session, placement)
-        if document is not None:
-            context["agreement"] = {
-                "version": document.version,
-                "sha256": document.sha256,
-                "sha_short": document.sha256[:12],
-            }
-    token = None
-    if message.token_id is not None:
-        token = session.get(ActionToken, message.token_id)
-        if token is None:
-            raise RenderError(f"link token {message.token_id} no longer exists")
-        try:
-            raw = minter.raw_for(token)
-        except ValueError as error:
-            raise RenderError(str(error)) from None
-        context["link"] = f"{base_url.rstrip('/')}/l/{raw}"
-        context["link_expires"] = long_date(token.expires_at.astimezone(timezone).date(), language)
-    return context, placement, token
-
-
 def render_message(
     session: Session,
     message: OutboxMessage,
@@ -375,7 +131,7 @@ def render_message(
 
     email = EmailMessage()
     email["From"] = sender_address(mail_from)
-    email["To"] = _safe_address(message.to_name, message.to_email)
+    email["To"] = safe_address(message.to_name, message.to_email)
     email["Subject"] = parts.subject
     email["Message-ID"] = clean(message.message_id, limit=200)
     email["Date"] = format_datetime(message.created_at.astimezone(timezone))
@@ -383,78 +139,99 @@ def render_message(
     email["Auto-Submitted"] = "auto-generated"
     if placement is not None:
         coordinator = placement.programme.coordinator
-        email["Reply-To"] = _safe_address(coordinator.name, coordinator.email)
+        email["Reply-To"] = safe_address(coordinator.name, coordinator.email)
     email.set_content(parts.text, subtype="plain", charset="utf-8")
     email.add_alternative(parts.html, subtype="html", charset="utf-8")
-    ATTACHMENTS.get(message.kind, _no_attachments)(
-        session, email, placement, context, message, timezone
-    )
+    attach = ATTACHMENTS.get(message.kind)
+    if attach is not None:
+        attach(session, email, placement, context, message, timezone)
     # Last: set_content and add_attachment move or drop Content-* headers set before them.
     email["Content-Language"] = context["lang"]
     return email
 
 
-# --- attachments per kind -------------------------------------------------------------------
+# --- rendering claimed rows for delivery ---------------------------------------------------
 
 
-def _no_attachments(*_args: Any) -> None:
-    return None
+class Renderer:
+    """Renders claimed rows just before they are sent (so nothing is rendered while the relay
+    is unreachable); a row whose link died is cancelled, one that cannot be rendered is dead."""
 
+    def __init__(
+        self,
+        session: Session,
+        *,
+        settings: Settings,
+        config: ServiceConfig,
+        now: datetime,
+        outcomes: Outcomes,
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.config = config
+        self.now = now
+        self.outcomes = outcomes
+        self.sender = sender_address(settings.mail_from).addr_spec
+        self.rows: dict[int, OutboxMessage] = {}
 
-def _confirmed_attachments(
-    session: Session,
-    email: EmailMessage,
-    placement: Placement | None,
-    context: dict[str, Any],
-    message: OutboxMessage,
-    timezone: ZoneInfo,
-) -> None:
-    """The period as a calendar event, and the agreement every party accepted."""
-    if placement is None:
-        return
-    language = context["lang"]
-    p = context["p"]
-    summary = {
-        "sv": f"Placering {p['reference']}: {p['participant']} hos {p['host_organisation']}",
-        "en": f"Placement {p['reference']}: {p['participant']} at {p['host_organisation']}",
-    }[language]
-    ics = placement_event(
-        uid=f"{placement.reference.lower()}@{_domain(message.message_id)}",
-        start=placement.start_date,
-        end=placement.end_date,
-        summary=summary,
-        description=f"{p['programme']} · {p['extent']} %",
-        location=p["host_organisation"],
-        stamp=message.created_at,
-    )
-    # base64 keeps the bytes exact: iCalendar's CRLF, and the agreement as hashed.
-    email.add_attachment(
-        ics.encode("utf-8"),
-        maintype="text",
-        subtype="calendar",
-        filename=f"{placement.reference}.ics",
-        params={"charset": "utf-8", "method": "PUBLISH"},
-    )
-    document = session.scalars(
-        select(AgreementDocument)
-        .where(
-            AgreementDocument.placement_id == placement.id, AgreementDocument.final_at.is_not(None)
+    def load(self, ids: Sequence[int]) -> list[Claimed]:
+        rows = self.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
+        ).all()
+        self.rows.update((row.id, row) for row in rows)
+        return [Claimed(row.id, row.attempts, row.created_at) for row in rows]
+
+    def prepare(self, claimed: Claimed) -> Prepared | None:
+        """The row ready for the wire, or None with its outcome recorded: cancelled (its link
+        died), dead (it cannot become an email) or retried (anything unforeseen)."""
+        try:
+            return self._prepare(self.rows[claimed.id])
+        except MobilityError as error:
+            self.outcomes.dead(claimed.id, claimed.attempts, f"cannot render: {error}")
+        except Exception as error:  # one bad row must not stop the batch
+            self.outcomes.unexpected(claimed, "rendering", error)
+        return None
+
+    def _prepare(self, row: OutboxMessage) -> Prepared | None:
+        if row.token_id is not None:
+            token = self.session.get(ActionToken, row.token_id)
+            reason = (
+                link_status(self.session, token, now=self.now).reason
+                if token is not None
+                else "token missing"
+            )
+            if reason is not None:
+                self.outcomes.cancelled(row.id, f"link no longer live: {reason}")
+                return None
+        email = render_message(
+            self.session,
+            row,
+            minter=self.config.minter,
+            base_url=self.settings.base_url,
+            mail_from=self.settings.mail_from,
+            timezone=self.config.timezone,
         )
-        .order_by(AgreementDocument.version.desc())
-        .limit(1)
-    ).one_or_none()
-    if document is not None:
-        email.add_attachment(
-            document.content_html.encode("utf-8"),
-            maintype="text",
-            subtype="html",
-            params={"charset": "utf-8"},
-            filename=f"{placement.reference}-agreement-v{document.version}.html",
+        utf8 = smtputf8_addresses(email)
+        return Prepared(
+            id=row.id,
+            attempts=row.attempts,
+            created_at=row.created_at,
+            sender=self.sender,
+            # The envelope says what the header says: the domain in its ASCII form.
+            recipient=email["To"].addresses[0].addr_spec,
+            # UTF-8 headers (RFC 6532) only when an address needs them; else plain ASCII.
+            data=email.as_bytes(policy=SMTPUTF8_POLICY if utf8 else SMTP_POLICY),
+            subject=str(email["Subject"]),
+            smtputf8=utf8,
         )
 
 
-def _domain(message_id: str) -> str:
-    return message_id.strip("<>").rpartition("@")[2] or "mobility.localhost"
-
-
-ATTACHMENTS = {"placement_confirmed": _confirmed_attachments}
+def smtputf8_addresses(email: EmailMessage) -> tuple[str, ...]:
+    """The addresses of the message's address headers whose local part is not ASCII."""
+    return tuple(
+        address.addr_spec
+        for name in ("From", "To", "Reply-To")
+        if email[name] is not None
+        for address in email[name].addresses
+        if not address.username.isascii()
+    )

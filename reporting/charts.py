@@ -7,7 +7,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from states.reports import CHART_TITLES, ProgrammeReport
+from reporting.markdown import CHART_TITLES
+from states.followup.rows import ProgrammeReport
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -7,21 +7,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from reporting.markdown import report_markdown
 from reporting.spreadsheet import LINE_END, csv_text
-from states.reports import ProgrammeReport, report_markdown, report_summary, report_tables
+from reporting.tables import plain, report_summary, report_tables, table_columns
+from states.followup.rows import ProgrammeReport
 
 FORMATS = ("md", "csv", "json")
-
-
-def _plain(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def report_json(report: ProgrammeReport) -> str:
     data = {
         "summary": report_summary(report),
         "tables": {
-            name: [{k: _plain(v) for k, v in row.items()} for row in rows]
+            name: [{k: plain(v) for k, v in row.items()} for row in rows]
             for name, rows in report_tables(report).items()
         },
     }
@@ -30,12 +28,10 @@ def report_json(report: ProgrammeReport) -> str:
 
 def table_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
     """One table as CSV; its text cells cannot start a spreadsheet formula."""
-    return csv_text([{k: _plain(v) for k, v in row.items()} for row in rows], columns)
+    return csv_text([{k: plain(v) for k, v in row.items()} for row in rows], columns)
 
 
 def _columns(name: str, rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    from states.reports import table_columns
-
     return list(rows[0]) if rows else table_columns(name)
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from states.tokens import TokenMinter
@@ -74,3 +76,45 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+
+    def rollback(self) -> None:
+        """End the transaction undone, inside the ``with`` (a refused attempt that must leave
+        nothing behind before its answer is read afresh)."""
+        self.session.rollback()
+
+    def savepoint(self) -> AbstractContextManager[Any]:
+        """A savepoint inside the transaction: an item that fails undoes only itself."""
+        return self.session.begin_nested()
+
+
+class ConnectionUnitOfWork:
+    """One short transaction on a Core connection, for work that needs no ORM session (the
+    outbox's claims, outcomes and lease renewals, each in a transaction of its own):
+    ``with`` opens it, ``commit()`` ends it, leaving the block without a commit rolls back."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._connection: Connection | None = None
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            raise RuntimeError("the unit of work is not open; use it in a with block")
+        return self._connection
+
+    def __enter__(self) -> ConnectionUnitOfWork:
+        self._connection = self.engine.connect()
+        self._connection.begin()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        connection = self.connection
+        try:
+            if connection.in_transaction():
+                connection.rollback()
+        finally:
+            connection.close()
+            self._connection = None
+
+    def commit(self) -> None:
+        self.connection.commit()

@@ -16,8 +16,8 @@ from config import Settings
 from models import Base
 from models.migrate import upgrade
 from states.bootstrap import App, bootstrap
-from states.input_files import load_programme, load_proposals
-from states.registration import register_programme, register_proposals
+from states.intake.input_files import load_programme, load_proposals
+from states.intake.registration import register_programme, register_proposals
 from tests.databases import scratch_postgres_database
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

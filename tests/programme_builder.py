@@ -18,10 +18,10 @@ from typing import Any
 
 from models.schemas import ProgrammeIn, ProposalIn
 from states.bootstrap import App
-from states.evaluation import submit_evaluation
-from states.loading import load_for_update
-from states.registration import register_programme, register_proposals
-from states.transitions import apply_event_in
+from states.intake.registration import register_programme, register_proposals
+from states.lifecycle.loading import load_for_update
+from states.lifecycle.transitions import apply_event_in
+from tests.evaluation_forms import submit_evaluation
 
 TARGETS: dict[str, int] = {
     "proposal": 6,

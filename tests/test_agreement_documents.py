@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import select, update
 
 from models import AgreementDocument, Programme
-from states.agreement import current_agreement
 from states.bootstrap import App
+from states.documents.agreement import current_agreement
 from states.errors import AgreementTemplateError, NotFound
-from states.transitions import apply_event
+from states.lifecycle.transitions import apply_event
 from tests.conftest import load_examples, propose_example
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -24,14 +24,14 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from models import AgreementDocument, Base, Placement, Programme
-from states.agreement import render_agreement
 from states.bootstrap import App, bootstrap
+from states.documents.agreement import render_agreement
 from states.errors import AgreementTemplateError
-from states.input_files import load_programme
-from states.loading import WITH_PEOPLE
-from states.registration import register_programme
+from states.intake.input_files import load_programme
+from states.intake.registration import register_programme
+from states.lifecycle.loading import WITH_PEOPLE
+from states.lifecycle.transitions import apply_event
 from states.tokens import TokenMinter
-from states.transitions import apply_event
 from states.unit_of_work import ServiceConfig, UnitOfWork
 from tests.conftest import EXAMPLES, load_examples, propose_example
 from tests.test_cli import Run, cli  # noqa: F401  (the fixture)

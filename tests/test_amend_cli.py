@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from models import OutboxMessage, Placement
 from states.bootstrap import App
-from states.transitions import apply_event
+from states.lifecycle.transitions import apply_event
 from tests.conftest import load_examples, propose_example
 
 ROOT = Path(__file__).resolve().parent.parent

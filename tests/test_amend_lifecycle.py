@@ -15,10 +15,10 @@ from models import (
     OutboxMessage,
     Placement,
 )
-from states.amendments import TermsChange, amend_terms
 from states.bootstrap import App
 from states.errors import AlreadyDecided, InvalidInput, TransitionRefused
-from states.transitions import apply_event
+from states.lifecycle.amendments import TermsChange, amend_terms
+from states.lifecycle.transitions import apply_event
 from tests.conftest import load_examples, propose_example
 
 PARTIES = ("participant", "home_manager", "host_contact")

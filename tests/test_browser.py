@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from states.transitions import apply_event
+from states.lifecycle.transitions import apply_event
 from tests.conftest import load_examples, propose_example
 from tests.test_web_support import (
     ENDED,

@@ -20,7 +20,7 @@ import pytest
 from cli.common import get_app
 from config import get_settings
 from states.bootstrap import App
-from states.transitions import apply_event
+from states.lifecycle.transitions import apply_event
 from tests.cli_runner import Run, mobility_runner
 from tests.conftest import EXAMPLES
 
@@ -255,7 +255,7 @@ def _into_placement(app: App, ref: str) -> None:
 
 
 def test_diagram_in_both_formats(cli: Callable[..., Run]) -> None:
-    from states.diagram import dot, mermaid
+    from states.lifecycle.diagram import dot, mermaid
 
     mermaid_run = cli("diagram", "--format", "mermaid")
     assert mermaid_run.out == mermaid() == cli("diagram").out

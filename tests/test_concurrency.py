@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from models import AgreementAcceptance, AgreementDocument, HistoryEntry, Placement
 from states.bootstrap import App
 from states.errors import AlreadyDecided
-from states.queries import get_placement
-from states.transitions import apply_event
+from states.lifecycle.queries import get_placement
+from states.lifecycle.transitions import apply_event
 from tests.conftest import load_examples
 from tests.test_machine import REGISTERED, register
 

@@ -22,9 +22,10 @@ import pytest
 import yaml
 
 from reporting.spreadsheet import FORMULA_TRIGGERS, spreadsheet_cell
+from reporting.tables import report_tables
 from reporting.writers import report_csv, write_report
-from states.reports import Money, ProgrammeReport, report_tables
-from states.transitions import apply_event
+from states.followup.rows import Money, ProgrammeReport
+from states.lifecycle.transitions import apply_event
 from tests.cli_runner import Run
 from tests.conftest import EXAMPLES
 from tests.test_cli import cli, loaded  # noqa: F401  (fixtures)

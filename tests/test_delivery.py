@@ -22,9 +22,9 @@ from models import ActionToken, AgreementAcceptance, Approval, OutboxMessage, Pl
 from notifications.delivery import deliver_due_sync
 from notifications.outcomes import DeliveryReport
 from states.bootstrap import App
-from states.links import link_status
+from states.lifecycle.transitions import apply_event
+from states.links.status import link_status
 from states.tokens import hash_token
-from states.transitions import apply_event
 from tests.conftest import load_examples, propose_example
 from tests.smtp_server import SmtpTestServer, smtp_server
 
@@ -363,8 +363,8 @@ def test_hostile_names_travel_escaped_and_add_no_recipient_or_header(
     """A participant named <script>… and a manager named "Eva\\r\\nBcc: x@evil.example": the
     input flattens the line break; the raw name is also forced into the rows to prove the
     renderer does not rely on that. What the SMTP server receives has one recipient each."""
-    from states.input_files import load_proposals
-    from states.registration import register_proposals
+    from states.intake.input_files import load_proposals
+    from states.intake.registration import register_proposals
     from tests.conftest import EXAMPLES
 
     load_examples(app)

@@ -24,9 +24,9 @@ from sqlalchemy import select
 from models import OutboxMessage, Person
 from models.schemas import PersonIn
 from states.bootstrap import App
-from states.input_files import load_proposals
-from states.privacy import export_person
-from states.registration import register_proposals
+from states.intake.input_files import load_proposals
+from states.intake.registration import register_proposals
+from states.privacy.export import export_person
 from tests.conftest import EXAMPLES, load_examples, propose_example
 from tests.smtp_server import SmtpTestServer, smtp_server
 from tests.test_delivery import DAY, ROOT, deliver, queue_rows

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from models import ActionToken, OutboxMessage
 from notifications.render import KINDS, render_message
 from states.bootstrap import App
-from states.loading import load_for_update
-from states.outbox import queue_message
+from states.lifecycle.loading import load_for_update
+from states.lifecycle.outbox import queue_message
 from tests.test_email_rendering import DAY, walk_to_completed
 from tests.test_web_support import launch_chromium
 

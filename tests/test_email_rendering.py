@@ -16,10 +16,10 @@ from models import ActionToken, AgreementDocument, OutboxMessage, Person, Placem
 from notifications.ics import fold, placement_event
 from notifications.render import KINDS, RenderError, render_message
 from states.bootstrap import App
-from states.loading import load_for_update
-from states.outbox import queue_message
+from states.lifecycle.loading import load_for_update
+from states.lifecycle.outbox import queue_message
+from states.lifecycle.transitions import apply_event
 from states.tokens import hash_token
-from states.transitions import apply_event
 from tests.conftest import propose_example
 
 BASE_URL = "https://mobility.example.org"

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from models import EvaluationResponse, Programme
 from states.bootstrap import App
 from states.errors import AlreadyDecided, InvalidInput
-from states.evaluation import questions_for, submit_evaluation, validate_answers
-from states.transitions import apply_event
+from states.lifecycle.evaluation import questions_for, validate_answers
+from states.lifecycle.transitions import apply_event
 from tests.conftest import load_examples, propose_example
+from tests.evaluation_forms import submit_evaluation
 
 ENDED = datetime(2027, 7, 30, 12, tzinfo=UTC)
 GOOD = {

@@ -18,8 +18,8 @@ import pytest
 
 from states.bootstrap import App
 from states.errors import InvalidInput
-from states.input_files import load_proposals
-from states.text_files import sniff_separator, text_encoding
+from states.intake.input_files import load_proposals
+from states.intake.text_files import sniff_separator, text_encoding
 from tests.cli_runner import Run, app_cli, counts  # noqa: F401  (fixture)
 from tests.conftest import EXAMPLES, load_examples
 from tests.test_cli import assert_short_error

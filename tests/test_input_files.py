@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from states.errors import InvalidInput
-from states.input_files import load_programme, load_proposals
+from states.intake.input_files import load_programme, load_proposals
 from tests.conftest import EXAMPLES
 
 SHARED_EXAMPLES = Path("/work/shared/examples")

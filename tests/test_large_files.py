@@ -21,8 +21,8 @@ import pytest
 from bench.common import proposal_rows
 from states.bootstrap import App
 from states.errors import MAX_LISTED_ERRORS, InvalidInput
-from states.input_files import ProposalBatch, ProposalFile
-from states.registration import register_proposal_batches
+from states.intake.input_files import ProposalBatch, ProposalFile
+from states.intake.registration import register_proposal_batches
 from tests.cli_runner import Run, app_cli, counts  # noqa: F401  (fixture)
 from tests.conftest import load_examples
 

@@ -10,8 +10,9 @@ from sqlalchemy import select, update
 from models import ActionToken, EvaluationResponse, OutboxMessage, Placement
 from states.bootstrap import App
 from states.errors import NotFound, TransitionRefused
-from states.links import act_on_link, open_link, resend_links
-from states.transitions import apply_event
+from states.lifecycle.transitions import apply_event
+from states.links.pages import act_on_link, open_link
+from states.links.resend import resend_links
 from tests.conftest import load_examples, propose_example
 
 PROPOSED = datetime(2026, 12, 1, 8, tzinfo=UTC)
@@ -21,7 +22,7 @@ ENDED = datetime(2027, 7, 30, 6, tzinfo=UTC)
 
 def live_links(app: App, reference: str, purpose: str) -> dict[str, str]:
     """role → raw token of the live links of ``purpose``."""
-    from states.links import _subject
+    from states.links.pages import _subject
 
     with app.reading() as uow:
         session = uow.session
@@ -183,8 +184,8 @@ def _hash(raw: str) -> str:
 
 
 def propose_example_variant(app: App) -> str:
-    from states.input_files import load_proposals
-    from states.registration import register_proposals
+    from states.intake.input_files import load_proposals
+    from states.intake.registration import register_proposals
     from tests.conftest import EXAMPLES
 
     proposal = load_proposals(EXAMPLES / "proposal.yaml")[0]
@@ -242,9 +243,9 @@ def test_checkin_stores_answers_without_a_state_change(proposed: tuple[App, str]
     for raw in live_links(app, ref, "agreement").values():
         act(app, raw, "accept")
     midway = datetime(2027, 4, 20, 7, tzinfo=UTC)
-    from notifications.rules import Recipient
-    from states.loading import load_for_update
-    from states.outbox import mint_link
+    from states.lifecycle.loading import load_for_update
+    from states.lifecycle.outbox import mint_link
+    from states.lifecycle.policy import Recipient
 
     with app.uow() as uow:
         placement = load_for_update(uow.session, ref)

@@ -2,7 +2,7 @@
 
 The tables below name what each allowed pair leads to and each guard's refusal; a test checks
 that together they cover exactly the machine's transitions, so a new transition in
-``states/machine.py`` fails here until it is described.
+``states/lifecycle/machine.py`` fails here until it is described.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from models import HistoryEntry, OutboxMessage, Placement
 from models.schemas import PersonIn
 from states.bootstrap import App
 from states.errors import AlreadyDecided, NotPermitted, TransitionRefused
-from states.input_files import load_proposals
-from states.machine import EVENTS, FINAL_STATES, STATES, PlacementMachine, events_from
-from states.registration import register_proposals
-from states.transitions import apply_event
+from states.intake.input_files import load_proposals
+from states.intake.registration import register_proposals
+from states.lifecycle.machine import EVENTS, FINAL_STATES, STATES, PlacementMachine, events_from
+from states.lifecycle.transitions import apply_event
 from tests.conftest import EXAMPLES, load_examples, make_app
 
 # The example proposal runs 2027-02-01 .. 2027-07-30; its evaluation is due 10 business days on.

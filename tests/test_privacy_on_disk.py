@@ -26,7 +26,7 @@ from models import Person
 from notifications.catcher import start_catcher
 from notifications.delivery import deliver_due_sync
 from states.bootstrap import App
-from states.privacy import purge
+from states.privacy.purge import purge
 from tests.programme_builder import Built, build_programme
 from tests.smtp_server import free_port
 from tests.test_privacy_purge import LATER, ROOT, _people
@@ -169,7 +169,7 @@ def test_a_reader_on_an_old_snapshot_is_waited_for_then_named_and_a_rerun_clears
 def test_the_cli_says_in_one_line_when_the_wal_cannot_be_emptied(
     app: App, built: Built, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import states.privacy
+    import states.privacy.purge
     from cli.common import get_app
     from cli.main import main
     from config import get_settings
@@ -177,7 +177,7 @@ def test_the_cli_says_in_one_line_when_the_wal_cannot_be_emptied(
 
     # A short wait, not the ten seconds an operator's purge gives other readers.
     monkeypatch.setattr(
-        states.privacy,
+        states.privacy.purge,
         "truncate_wal",
         lambda engine, wait_seconds: truncate_wal(engine, wait_seconds=0.2),
     )

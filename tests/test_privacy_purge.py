@@ -16,11 +16,13 @@ import pytest
 from sqlalchemy import func, select
 
 from models import ActionToken, Person, Placement
+from reporting.tables import report_tables
 from states.bootstrap import App
 from states.errors import NotFound
-from states.privacy import InsideRetention, export_person, purge
-from states.reports import build_report, report_tables
-from states.transitions import apply_event
+from states.followup.figures import build_report
+from states.lifecycle.transitions import apply_event
+from states.privacy.export import export_person
+from states.privacy.purge import InsideRetention, purge
 from tests.conftest import load_examples, make_app, propose_example
 from tests.programme_builder import Built, build_programme
 from tests.test_report_programme import built_programme  # noqa: F401 - the shared fixture
@@ -215,7 +217,7 @@ def test_cli_person_export_and_purge_dry_run(app: App, built: Built, tmp_path: P
 
 
 def test_scrubbing_replaces_whole_names_and_addresses_only() -> None:
-    from states.privacy import _Scrubber
+    from states.privacy.purge import _Scrubber
 
     scrub = _Scrubber({7: ("Anna Berg", "jan@x.example"), 8: ("Sean O'Neil", "s@y.example")})
     assert scrub.text("Anna Berg and Anna Bergström; ANNA BERG.") == (

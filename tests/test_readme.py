@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from states.diagram import mermaid
+from states.lifecycle.diagram import mermaid
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

@@ -17,8 +17,8 @@ from models import (
 from models.schemas import PersonIn
 from states.bootstrap import App
 from states.errors import InvalidInput
-from states.input_files import load_programme, load_proposals
-from states.registration import register_programme, register_proposals
+from states.intake.input_files import load_programme, load_proposals
+from states.intake.registration import register_programme, register_proposals
 from tests.cli_runner import counts
 from tests.conftest import EXAMPLES, load_examples
 

@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 
 from models import ActionToken, OutboxMessage
 from states.bootstrap import App
-from states.input_files import load_proposals
-from states.registration import register_proposals
-from states.sweep import latest_day_waiting, reminder_number, run_sweep
-from states.transitions import apply_event
+from states.calendar.reminders import latest_day_waiting, reminder_number
+from states.calendar.sweep import run_sweep
+from states.intake.input_files import load_proposals
+from states.intake.registration import register_proposals
+from states.lifecycle.transitions import apply_event
 from tests.conftest import EXAMPLES, propose_example
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")

@@ -16,11 +16,12 @@ from pathlib import Path
 import yaml
 from markdown_it import MarkdownIt
 
+from reporting.markdown import report_markdown
 from states.bootstrap import App
-from states.input_files import load_programme, load_proposals
-from states.registration import register_programme, register_proposals
-from states.reports import build_report, report_markdown
-from states.transitions import apply_event
+from states.followup.figures import build_report
+from states.intake.input_files import load_programme, load_proposals
+from states.intake.registration import register_programme, register_proposals
+from states.lifecycle.transitions import apply_event
 from tests.conftest import EXAMPLES
 
 PROGRAMME = "hostile-2027"

@@ -18,8 +18,10 @@ import numpy as np
 import pytest
 
 from models.migrate import upgrade
+from reporting.tables import report_tables
 from states.bootstrap import App
-from states.reports import MONEY_STATUS, ProgrammeReport, build_report, report_tables
+from states.followup.figures import MONEY_STATUS, build_report
+from states.followup.rows import ProgrammeReport
 from tests.conftest import make_app
 from tests.programme_builder import PILOT_HOSTS, Built, build_programme, host_name
 

@@ -6,8 +6,8 @@ import pytest
 
 from states.bootstrap import App
 from states.errors import AlreadyDecided, TransitionRefused
-from states.queries import get_placement
-from states.transitions import apply_event
+from states.lifecycle.queries import get_placement
+from states.lifecycle.transitions import apply_event
 from tests.conftest import load_examples, propose_example
 
 

@@ -27,10 +27,10 @@ from sqlalchemy import select
 from models import HistoryEntry, Placement
 from states.bootstrap import App
 from states.errors import AlreadyDecided, TransitionRefused
-from states.loading import load_for_update
-from states.machine import EVENTS, STATES, PlacementMachine, events_from
-from states.queries import waiting_for
-from states.transitions import apply_event
+from states.lifecycle.loading import load_for_update
+from states.lifecycle.machine import EVENTS, STATES, PlacementMachine, events_from
+from states.lifecycle.queries import waiting_for
+from states.lifecycle.transitions import apply_event
 from tests.conftest import load_examples, make_app
 from tests.test_machine import REGISTERED, register, snapshot
 

@@ -8,9 +8,10 @@ from sqlalchemy import select
 
 from models import ActionToken, EvaluationResponse, OutboxMessage
 from states.bootstrap import App
-from states.queries import get_placement
-from states.sweep import midpoint, run_sweep
-from states.transitions import apply_event
+from states.calendar.checkins import midpoint
+from states.calendar.sweep import run_sweep
+from states.lifecycle.queries import get_placement
+from states.lifecycle.transitions import apply_event
 from tests.conftest import load_examples, propose_example
 from tests.test_reminders import at, messages
 

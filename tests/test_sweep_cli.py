@@ -45,7 +45,7 @@ def test_run_sweep_and_report_without_prefect(env: dict[str, str]) -> None:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from states.calendar import add_business_days
+    from states.business_days import add_business_days
 
     today = datetime.now(ZoneInfo("Europe/Stockholm")).date()
     later = add_business_days(today, 8)

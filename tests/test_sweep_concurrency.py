@@ -16,10 +16,11 @@ from sqlalchemy import select
 from models import Approval, OutboxMessage, Person, Placement
 from models.db import get_engine
 from states.bootstrap import App
-from states.input_files import load_proposals
-from states.outbox import queue_message
-from states.registration import register_proposals
-from states.sweep import SweepReport, run_sweep
+from states.calendar.batches import SweepReport
+from states.calendar.sweep import run_sweep
+from states.intake.input_files import load_proposals
+from states.intake.registration import register_proposals
+from states.lifecycle.outbox import queue_message
 from tests.conftest import EXAMPLES, load_examples, make_app
 from tests.test_reminders import at
 

@@ -21,9 +21,9 @@ from models import HistoryEntry, OutboxMessage, Person
 from models.text import free_text, markdown_text, single_line
 from states.bootstrap import App
 from states.errors import InvalidInput
-from states.input_files import load_proposals
-from states.links import act_on_link
-from states.registration import register_proposals
+from states.intake.input_files import load_proposals
+from states.intake.registration import register_proposals
+from states.links.pages import act_on_link
 from tests.conftest import EXAMPLES, load_examples
 from tests.test_cli import Run, cli  # noqa: F401  (the fixture)
 
@@ -173,7 +173,7 @@ def test_comments_and_answers_typed_on_link_pages_are_stored_clean(
 
 
 def test_evaluation_text_answers_are_cleaned_and_keep_their_lines() -> None:
-    from states.evaluation import Question, validate_answers
+    from states.lifecycle.evaluation import Question, validate_answers
 
     questions = [
         Question(key="outcomes_text", kind="text", label="Tell us"),

@@ -20,13 +20,13 @@ from sqlalchemy import func, select, update
 
 from models import ActionToken, Approval, HistoryEntry, OutboxMessage, Placement
 from states.bootstrap import App
-from states.decision import _decide_with_instance, decide
 from states.errors import AlreadyDecided
-from states.input_files import load_proposals
-from states.loading import COLLECTIONS, load_for_update
-from states.machine import EVENTS, STATES
-from states.registration import register_proposals
-from states.transitions import apply_event_to_many_in
+from states.intake.input_files import load_proposals
+from states.intake.registration import register_proposals
+from states.lifecycle.decision import _decide_with_instance, decide
+from states.lifecycle.loading import COLLECTIONS, load_for_update
+from states.lifecycle.machine import EVENTS, STATES
+from states.lifecycle.transitions import apply_event_to_many_in
 from tests.conftest import EXAMPLES, load_examples
 
 AS_OF = datetime(2026, 12, 1, 8, tzinfo=UTC)

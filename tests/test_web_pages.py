@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from states.amendments import TermsChange, amend_terms
 from states.bootstrap import App
+from states.lifecycle.amendments import TermsChange, amend_terms
 from tests.conftest import load_examples, propose_example
 from tests.test_links import live_links, version_of
 from tests.test_web_support import (
@@ -125,7 +125,7 @@ def test_agreement_page_shows_the_version_and_its_checksum(examples: App) -> Non
 
 
 def test_answered_evaluation_is_shown_read_only(examples: App) -> None:
-    from states.transitions import apply_event
+    from states.lifecycle.transitions import apply_event
 
     app = examples
     ref = propose_example(app, as_of=PROPOSED)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import ActionToken, Placement
-from states.sweep import run_sweep
+from states.calendar.sweep import run_sweep
 from tests.conftest import load_examples, propose_example
 from tests.test_web_support import (
     ENDED,

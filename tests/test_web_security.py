@@ -13,10 +13,10 @@ from sqlalchemy import select, update
 
 from models import ActionToken, Approval, Person, Placement
 from states.bootstrap import App
-from states.input_files import load_proposals
-from states.registration import register_proposals
+from states.intake.input_files import load_proposals
+from states.intake.registration import register_proposals
+from states.lifecycle.transitions import apply_event
 from states.tokens import hash_token
-from states.transitions import apply_event
 from tests.conftest import EXAMPLES, load_examples, propose_example
 from tests.test_links import live_links, propose_example_variant, version_of
 from tests.test_web_support import (

@@ -1,12 +1,12 @@
 """The pages behind the emailed links. GET and HEAD only read; a POST from a button decides.
 
-Thin: every decision goes through ``states.links``; this module picks templates and headers.
+Thin: every decision goes through ``states.links.pages``; this module picks templates and headers.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -23,9 +23,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from states.bootstrap import App
 from states.errors import AgreementTemplateError, NotFound
-from states.evaluation import Question
-from states.links import LinkOutcome, LinkView, act_on_link, open_link
+from states.lifecycle.evaluation import Question
+from states.lifecycle.steps import BY_PURPOSE, Form
+from states.links.pages import LinkOutcome, LinkView, act_on_link, open_link
 from web.logs import install_redaction
+from web.middleware import BodyLimit, SecurityHeaders
 from web.texts import TEXTS, Texts
 
 HERE = Path(__file__).parent
@@ -33,23 +35,11 @@ MAX_BODY_BYTES = 64 * 1024
 
 logger = logging.getLogger("web")
 
-SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
-    (b"referrer-policy", b"no-referrer"),
-    (
-        b"content-security-policy",
-        b"default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; "
-        b"frame-ancestors 'none'; form-action 'self'",
-    ),
-    (b"x-frame-options", b"DENY"),
-    (b"cache-control", b"no-store"),
-    (b"x-content-type-options", b"nosniff"),
-)
-
-PAGES = {
-    "approval": "approval.html",
+# The page of each kind of step form (states.lifecycle.steps: Step.form).
+PAGES: dict[Form, str] = {
+    "decision": "approval.html",
     "agreement": "agreement.html",
-    "evaluation": "evaluation.html",
-    "checkin": "evaluation.html",
+    "answers": "evaluation.html",
 }
 
 # LinkStatus (reason, detail) → the sentence on the 410 page; detail None matches any detail.
@@ -86,97 +76,6 @@ NEXT_TEXTS: dict[tuple[str, str | None], str] = {
 
 def _lookup(table: dict[tuple[str, str | None], str], key: str, detail: str | None) -> str:
     return table.get((key, detail)) or table.get((key, None)) or "gone_step_over"
-
-
-# --- ASGI middleware: headers on every response, a cap on every body -------------------------
-
-ASGIApp = Callable[
-    [
-        MutableMapping[str, Any],
-        Callable[[], Awaitable[Any]],
-        Callable[[MutableMapping[str, Any]], Awaitable[None]],
-    ],
-    Awaitable[None],
-]
-
-
-class SecurityHeaders:
-    """Adds the headers to every response, errors and static files included; an unexpected
-    error becomes the 500 page here, inside, so that it carries the headers too."""
-
-    def __init__(self, app: ASGIApp, *, server_error: Callable[[], Response]) -> None:
-        self.app = app
-        self.server_error = server_error
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        started = False
-
-        async def send_with_headers(message: MutableMapping[str, Any]) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                names = {name for name, _ in SECURITY_HEADERS}
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
-                message["headers"] = headers + list(SECURITY_HEADERS)
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_headers)
-        except Exception:
-            logger.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
-            if started:
-                raise
-            await self.server_error()(scope, receive, send_with_headers)
-
-
-class BodyLimit:
-    """Refuses request bodies over ``limit`` bytes with 413, announced or streamed."""
-
-    def __init__(self, app: ASGIApp, *, limit: int, too_large: Callable[[], Response]) -> None:
-        self.app = app
-        self.limit = limit
-        self.too_large = too_large
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers", []))
-        declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await self.too_large()(scope, receive, send)
-            return
-        # Read the body first (it is small by definition), then replay it to the app.
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.limit:
-                await self.too_large()(scope, receive, send)
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        sent = False
-
-        async def replay() -> MutableMapping[str, Any]:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            message: MutableMapping[str, Any] = await receive()
-            return message
-
-        await self.app(scope, replay, send)
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -265,10 +164,11 @@ class Pages:
             return self.gone(view)
         extra: dict[str, Any] = {}
         if view.agreement is not None:
-            # Our own rendering, autoescaped when the agreement was made (states.agreement).
+            # Our own rendering, autoescaped when the agreement was made
+            # (states.documents.agreement).
             extra["agreement_html"] = Markup(view.agreement.html)
         return self.render(
-            PAGES[view.purpose],
+            PAGES[BY_PURPOSE[view.purpose].form],
             status=status,
             language=view.language,
             view=view,
@@ -322,12 +222,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def create_app(app: App, *, dev_mail: bool, clock: Callable[[], datetime] = _now) -> FastAPI:
-    """The web application over ``app``; ``dev_mail`` adds /dev/mail (development only)."""
-    install_redaction()
-    pages = Pages(app)
-    web = FastAPI(title="Mobility Engine", docs_url=None, redoc_url=None, openapi_url=None)
-    web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+def _add_error_pages(web: FastAPI, pages: Pages) -> None:
+    """Every error is a page in both languages, never a traceback or JSON."""
 
     @web.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
@@ -346,6 +242,16 @@ def create_app(app: App, *, dev_mail: bool, clock: Callable[[], datetime] = _now
     @web.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> Response:
         return pages.error(400, "bad_request_title", "bad_request_body")
+
+
+def create_app(app: App, *, dev_mail: bool, clock: Callable[[], datetime] = _now) -> FastAPI:
+    """The web application over ``app``; ``dev_mail`` adds /dev/mail (development only)."""
+    install_redaction()
+    pages = Pages(app)
+    web = FastAPI(title="Mobility Engine", docs_url=None, redoc_url=None, openapi_url=None)
+    web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    _add_error_pages(web, pages)
 
     @web.get("/healthz", include_in_schema=False)
     def healthz() -> PlainTextResponse:

@@ -1,4 +1,5 @@
-"""Every word on the pages, in Swedish and English; templates look texts up by key."""
+"""Every text on the pages, in Swedish and English; templates look texts up by key. The words
+for states, roles and decisions come from the glossary (``states.glossary``)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from states.dates import long_date
+from states.glossary import LANGUAGES, words
 
-LANGUAGES = ("sv", "en")
 # British English writes "1 February 2027", as the issue asks; Babel's "en" would be US order.
 
 TEXTS: Mapping[str, Mapping[str, str]] = {
@@ -24,11 +25,8 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "en": "You are asked to approve this placement as {role}. Read the details, then choose "
         "one of the options at the bottom.",
     },
-    "who": {"sv": "Deltagare", "en": "Participant"},
     "home": {"sv": "Hemorganisation", "en": "Home organisation"},
-    "home_manager": {"sv": "Chef", "en": "Manager"},
     "host": {"sv": "Värdorganisation", "en": "Host organisation"},
-    "host_contact": {"sv": "Kontaktperson hos värden", "en": "Host contact"},
     "when": {"sv": "Period", "en": "Period"},
     "period": {"sv": "{start} – {end}", "en": "{start} – {end}"},
     "extent": {"sv": "Omfattning", "en": "Extent"},
@@ -51,9 +49,6 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "sv": "Krävs om du avslår eller begär ändringar.",
         "en": "Required if you decline or ask for changes.",
     },
-    "approve": {"sv": "Godkänn", "en": "Approve"},
-    "decline": {"sv": "Avslå", "en": "Decline"},
-    "request_changes": {"sv": "Begär ändringar", "en": "Ask for changes"},
     # agreement
     "agreement_title": {"sv": "Godkänn avtalet", "en": "Accept the agreement"},
     "agreement_intro": {
@@ -64,7 +59,6 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
     },
     "agreement_version": {"sv": "Avtalsversion {version}", "en": "Agreement version {version}"},
     "checksum": {"sv": "SHA-256", "en": "SHA-256"},
-    "accept": {"sv": "Jag godkänner avtalet", "en": "I accept the agreement"},
     "accept_legend": {"sv": "Godkännande", "en": "Acceptance"},
     # evaluation
     "evaluation_title": {"sv": "Utvärdering av placeringen", "en": "Evaluation of the placement"},
@@ -76,7 +70,6 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
     "required": {"sv": "(krävs)", "en": "(required)"},
     "yes": {"sv": "Ja", "en": "Yes"},
     "no": {"sv": "Nej", "en": "No"},
-    "send_answers": {"sv": "Skicka svaren", "en": "Send the answers"},
     "your_answers": {"sv": "Dina svar", "en": "Your answers"},
     "no_answer": {"sv": "(inget svar)", "en": "(no answer)"},
     "errors_title": {"sv": "Formuläret har fel", "en": "The form has errors"},
@@ -215,25 +208,6 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
     },
 }
 
-ROLES: Mapping[str, Mapping[str, str]] = {
-    "participant": {"sv": "deltagare", "en": "participant"},
-    "home_manager": {"sv": "chef i hemorganisationen", "en": "manager at the home organisation"},
-    "host_contact": {"sv": "kontaktperson hos värden", "en": "host contact"},
-    "coordinator": {"sv": "koordinator", "en": "coordinator"},
-}
-
-STATES: Mapping[str, Mapping[str, str]] = {
-    "proposal": {"sv": "ett förslag", "en": "a proposal"},
-    "manager_approval": {"sv": "under godkännande", "en": "waiting for approval"},
-    "agreement": {"sv": "under avtalsskrivning", "en": "waiting for the agreement"},
-    "placement": {"sv": "pågående", "en": "under way"},
-    "evaluation": {"sv": "under utvärdering", "en": "in evaluation"},
-    "completed": {"sv": "avslutad", "en": "completed"},
-    "declined": {"sv": "avslagen", "en": "declined"},
-    "withdrawn": {"sv": "tillbakadragen", "en": "withdrawn"},
-    "cancelled": {"sv": "avbruten", "en": "cancelled"},
-}
-
 
 class Texts:
     """``t("key", name=...)`` in one language, for the templates."""
@@ -246,10 +220,16 @@ class Texts:
         return TEXTS[key][self.language].format(**values)
 
     def role(self, role: str) -> str:
-        return ROLES.get(role, {}).get(self.language, role)
+        return words(self.language).role(role)
+
+    def role_title(self, role: str) -> str:
+        return words(self.language).role_title(role)
 
     def state(self, state: str) -> str:
-        return STATES.get(state, {}).get(self.language, state)
+        return words(self.language).state(state)
+
+    def decision(self, decision: str) -> str:
+        return words(self.language).decision(decision)
 
     def date(self, moment: date | datetime | None) -> str:
         if moment is None:

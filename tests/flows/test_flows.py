@@ -15,8 +15,8 @@ from config import Settings
 from flows.context import use_app
 from models import HistoryEntry, OutboxMessage
 from states.bootstrap import App, bootstrap
-from states.input_files import load_proposals
-from states.queries import get_placement
+from states.intake.input_files import load_proposals
+from states.lifecycle.queries import get_placement
 from tests.conftest import EXAMPLES, load_examples, propose_example
 from tests.smtp_server import smtp_server
 from tests.test_reminders import at

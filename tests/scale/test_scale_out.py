@@ -31,9 +31,9 @@ from models.schemas import PersonIn, ProgrammeIn, ProposalIn
 from notifications.delivery import deliver_due_sync
 from states.bootstrap import App
 from states.errors import MobilityError
-from states.evaluation import questions_for
-from states.registration import register_programme, register_proposals
-from states.transitions import apply_event
+from states.intake.registration import register_programme, register_proposals
+from states.lifecycle.evaluation import questions_for
+from states.lifecycle.transitions import apply_event
 from tests.scale.clock import FileClock
 from tests.smtp_server import SmtpTestServer, free_port
 

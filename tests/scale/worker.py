@@ -33,7 +33,7 @@ def deliver(clock: FileClock, stop: Path) -> None:
 
 
 def sweep(clock: FileClock, stop: Path) -> None:
-    from states.sweep import run_sweep
+    from states.calendar.sweep import run_sweep
 
     app = bootstrap()
     while not stop.exists():

@@ -1,0 +1,79 @@
+"""Attachments per kind of email: the placement as a calendar event and the agreement every
+party accepted go with the confirmation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from email.message import EmailMessage
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import AgreementDocument, OutboxMessage, Placement
+from notifications.ics import placement_event
+
+Attach = Callable[
+    [Session, EmailMessage, Placement | None, dict[str, Any], OutboxMessage, ZoneInfo], None
+]
+"""Adds a kind's attachments to the message."""
+
+
+def _confirmed_attachments(
+    session: Session,
+    email: EmailMessage,
+    placement: Placement | None,
+    context: dict[str, Any],
+    message: OutboxMessage,
+    timezone: ZoneInfo,
+) -> None:
+    """The period as a calendar event, and the agreement every party accepted."""
+    if placement is None:
+        return
+    language = context["lang"]
+    p = context["p"]
+    summary = {
+        "sv": f"Placering {p['reference']}: {p['participant']} hos {p['host_organisation']}",
+        "en": f"Placement {p['reference']}: {p['participant']} at {p['host_organisation']}",
+    }[language]
+    ics = placement_event(
+        uid=f"{placement.reference.lower()}@{_domain(message.message_id)}",
+        start=placement.start_date,
+        end=placement.end_date,
+        summary=summary,
+        description=f"{p['programme']} · {p['extent']} %",
+        location=p["host_organisation"],
+        stamp=message.created_at,
+    )
+    # base64 keeps the bytes exact: iCalendar's CRLF, and the agreement as hashed.
+    email.add_attachment(
+        ics.encode("utf-8"),
+        maintype="text",
+        subtype="calendar",
+        filename=f"{placement.reference}.ics",
+        params={"charset": "utf-8", "method": "PUBLISH"},
+    )
+    document = session.scalars(
+        select(AgreementDocument)
+        .where(
+            AgreementDocument.placement_id == placement.id, AgreementDocument.final_at.is_not(None)
+        )
+        .order_by(AgreementDocument.version.desc())
+        .limit(1)
+    ).one_or_none()
+    if document is not None:
+        email.add_attachment(
+            document.content_html.encode("utf-8"),
+            maintype="text",
+            subtype="html",
+            params={"charset": "utf-8"},
+            filename=f"{placement.reference}-agreement-v{document.version}.html",
+        )
+
+
+def _domain(message_id: str) -> str:
+    return message_id.strip("<>").rpartition("@")[2] or "mobility.localhost"
+
+
+ATTACHMENTS: dict[str, Attach] = {"placement_confirmed": _confirmed_attachments}

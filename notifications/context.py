@@ -1,0 +1,187 @@
+"""What a template sees: the facts of the placement, the link, the digest's cases, in the
+recipient's language and with the glossary's words (``states.glossary``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import ActionToken, AgreementDocument, OutboxMessage, Placement
+from notifications.headers import RenderError, clean
+from states.dates import long_date
+from states.glossary import LANGUAGES, words
+from states.lifecycle.loading import WITH_PEOPLE
+from states.tokens import TokenMinter
+
+FULL_SUMMARY_KINDS = frozenset(
+    {
+        "approval_request",
+        "approval_reminder",
+        "agreement_request",
+        "agreement_reminder",
+        "evaluation_request",
+        "evaluation_reminder",
+    }
+)
+
+
+def _batch_cache(session: Session) -> dict[tuple[str, int], Any]:
+    """Per-session memo: a delivery batch renders many messages about the same placement.
+    Render in a session that does not change the placement between messages (delivery reads
+    in a read-only snapshot), or the memo would show the earlier state."""
+    cache: dict[tuple[str, int], Any] = session.info.setdefault("notifications.render", {})
+    return cache
+
+
+def _load_placement(session: Session, placement_id: int) -> Placement:
+    cache = _batch_cache(session)
+    key = ("placement", placement_id)
+    if key not in cache:
+        cache[key] = _query_placement(session, placement_id)
+    placement: Placement = cache[key]
+    return placement
+
+
+def _query_placement(session: Session, placement_id: int) -> Placement:
+    placement = session.get(Placement, placement_id, options=WITH_PEOPLE)
+    if placement is None:
+        raise RenderError(f"placement {placement_id} no longer exists")
+    return placement
+
+
+def placement_view(placement: Placement, language: str) -> dict[str, Any]:
+    """The facts a recipient needs to decide: who, where, when, how much, why, value."""
+    return {
+        "reference": placement.reference,
+        "programme": clean(placement.programme.name, limit=300),
+        "participant": clean(placement.participant.name),
+        "home_organisation": clean(placement.home_organisation.name, limit=300),
+        "host_organisation": clean(placement.host_organisation.name, limit=300),
+        "home_manager": clean(placement.home_manager.name),
+        "host_contact": clean(placement.host_contact.name),
+        "start": long_date(placement.start_date, language),
+        "end": long_date(placement.end_date, language),
+        "extent": placement.extent_percent,
+        "purpose": placement.purpose.strip(),
+        "development_plan": (placement.development_plan or "").strip(),
+        "value_for_home": placement.value_for_home.strip(),
+        "value_for_host": placement.value_for_host.strip(),
+        "student_involvement": (placement.student_involvement or "").strip(),
+        "evaluation_due": (
+            long_date(placement.evaluation_due_on, language)
+            if placement.evaluation_due_on
+            else None
+        ),
+        "state": words(language).state(placement.state),
+    }
+
+
+def _current_document(session: Session, placement: Placement) -> AgreementDocument | None:
+    cache = _batch_cache(session)
+    key = ("document", placement.id)
+    if key not in cache:
+        cache[key] = _query_current_document(session, placement)
+    document: AgreementDocument | None = cache[key]
+    return document
+
+
+def _query_current_document(session: Session, placement: Placement) -> AgreementDocument | None:
+    return session.scalars(
+        select(AgreementDocument).where(
+            AgreementDocument.placement_id == placement.id,
+            AgreementDocument.version == placement.agreement_version,
+        )
+    ).one_or_none()
+
+
+def _digest_cases(cases: list[dict[str, Any]], language: str) -> list[dict[str, Any]]:
+    glossary = words(language)
+    rows = []
+    for case in cases:
+        since = case.get("waiting_since")
+        rows.append(
+            {
+                "reference": clean(case.get("reference")),
+                "programme": clean(case.get("programme"), limit=300),
+                "state": glossary.state(clean(case.get("state"))),
+                "step": clean(case.get("step")),
+                "waiting_since": long_date(date.fromisoformat(since), language) if since else "",
+                "business_days": int(case.get("business_days") or 0),
+                "waiting_for": [
+                    {
+                        "name": clean(w.get("name")),
+                        "role": glossary.role(clean(w.get("role"))),
+                        "email": clean(w.get("email"), limit=320),
+                    }
+                    for w in case.get("waiting_for", [])
+                ],
+            }
+        )
+    return rows
+
+
+def _known(table: Mapping[str, str], key: object) -> str:
+    """The word for ``key``, or nothing if the glossary has none (a row from an older version)."""
+    return table.get(str(key), "")
+
+
+def template_context(
+    session: Session,
+    message: OutboxMessage,
+    *,
+    minter: TokenMinter,
+    base_url: str,
+    timezone: ZoneInfo,
+) -> tuple[dict[str, Any], Placement | None, ActionToken | None]:
+    language = message.language if message.language in LANGUAGES else "sv"
+    stored = dict(message.context or {})
+    glossary = words(language)
+    context: dict[str, Any] = {
+        "lang": language,
+        "kind": message.kind,
+        "recipient_name": clean(message.to_name),
+        "recipient_role": _known(glossary.roles, stored.get("recipient_role")),
+        "actor_role": _known(glossary.roles_definite, stored.get("role")),
+        "words": glossary,
+        "comment": (stored.get("comment") or "").strip(),
+        "to_state": stored.get("to_state") or "",
+        "event": stored.get("event") or "",
+        "number": int(stored.get("number") or 1),
+        "full_summary": message.kind in FULL_SUMMARY_KINDS,
+        "p": None,
+        "coordinator": None,
+        "agreement": None,
+        "link": None,
+        "link_expires": None,
+        "cases": _digest_cases(stored.get("cases") or [], language),
+    }
+    placement = None
+    if message.placement_id is not None:
+        placement = _load_placement(session, message.placement_id)
+        context["p"] = placement_view(placement, language)
+        coordinator = placement.programme.coordinator
+        context["coordinator"] = {"name": clean(coordinator.name), "email": coordinator.email}
+        document = _current_document(session, placement)
+        if document is not None:
+            context["agreement"] = {
+                "version": document.version,
+                "sha256": document.sha256,
+                "sha_short": document.sha256[:12],
+            }
+    token = None
+    if message.token_id is not None:
+        token = session.get(ActionToken, message.token_id)
+        if token is None:
+            raise RenderError(f"link token {message.token_id} no longer exists")
+        try:
+            raw = minter.raw_for(token)
+        except ValueError as error:
+            raise RenderError(str(error)) from None
+        context["link"] = f"{base_url.rstrip('/')}/l/{raw}"
+        context["link_expires"] = long_date(token.expires_at.astimezone(timezone).date(), language)
+    return context, placement, token

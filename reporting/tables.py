@@ -1,0 +1,98 @@
+"""The report as named tables of flat rows: for CSV, JSON and Prefect table artifacts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, fields
+from datetime import date, datetime
+from typing import Any
+
+from states.followup.answers import rounded
+from states.followup.rows import (
+    CountRow,
+    HostRow,
+    LeadTime,
+    MoneyRow,
+    OptionRow,
+    ProgrammeReport,
+    RateRow,
+    ReasonRow,
+    ReminderRow,
+    ScoreRow,
+    TextRow,
+    YesNoRow,
+)
+
+
+def plain(value: Any) -> Any:
+    """Dates as ISO text: the tables go to CSV, JSON and Prefect table artifacts as they are."""
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def _rows(items: Iterable[Any], *, drop: Sequence[str] = ()) -> list[dict[str, Any]]:
+    return [{k: plain(v) for k, v in asdict(item).items() if k not in drop} for item in items]
+
+
+def report_summary(report: ProgrammeReport) -> dict[str, Any]:
+    money = report.money
+    return {
+        "programme": report.programme,
+        "name": report.name,
+        "direction": report.direction,
+        "as_of": report.as_of.isoformat(),
+        "placements": report.placements,
+        "budget_sek": money.budget_sek,
+        "committed_sek": money.committed_sek,
+        "pipeline_sek": money.pipeline_sek,
+        "released_sek": money.released_sek,
+        "remaining_sek": money.remaining_sek,
+        "committed_share": rounded(money.committed_share),
+        "host_organisations": len(report.hosts),
+        "returning_hosts": report.returning_hosts,
+        "first_time_hosts": report.first_time_hosts,
+        "evaluations_asked": report.responses.get("evaluation", {}).get("asked", 0),
+        "evaluations_answered": report.responses.get("evaluation", {}).get("answered", 0),
+        "checkins_asked": report.responses.get("checkin", {}).get("asked", 0),
+        "checkins_answered": report.responses.get("checkin", {}).get("answered", 0),
+    }
+
+
+def report_tables(report: ProgrammeReport) -> dict[str, list[dict[str, Any]]]:
+    """Every figure of the report as named tables of flat rows (CSV, JSON, Prefect artifacts)."""
+    return {
+        "summary": [report_summary(report)],
+        "funnel": [{"state": s, "placements": n} for s, n in report.funnel.items()],
+        "funnel_by_group": _rows(report.funnel_by_group),
+        "lead_times": _rows(report.lead_times, drop=("days",)),
+        "reminders": _rows(report.reminders),
+        "rates": _rows(report.rates),
+        "reasons": _rows(report.reasons),
+        "money": _rows(report.money_by_placement),
+        "hosts": _rows(report.hosts),
+        "evaluation_scores": _rows(report.scores),
+        "evaluation_yes_no": _rows(report.yes_no),
+        "evaluation_options": _rows(report.options),
+        "evaluation_texts": _rows(report.texts),
+    }
+
+
+def table_columns(name: str) -> list[str]:
+    """The columns of table ``name`` even when it has no rows (for CSV headers)."""
+    row_types: Mapping[str, type] = {
+        "funnel_by_group": CountRow,
+        "lead_times": LeadTime,
+        "reminders": ReminderRow,
+        "rates": RateRow,
+        "reasons": ReasonRow,
+        "money": MoneyRow,
+        "hosts": HostRow,
+        "evaluation_scores": ScoreRow,
+        "evaluation_yes_no": YesNoRow,
+        "evaluation_options": OptionRow,
+        "evaluation_texts": TextRow,
+    }
+    if name == "funnel":
+        return ["state", "placements"]
+    if name == "summary":
+        return []
+    return [f.name for f in fields(row_types[name]) if f.name != "days"]

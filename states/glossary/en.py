@@ -1,0 +1,78 @@
+"""The English glossary: every word the product uses to name a state, a role, an event, a
+decision or what a decision recorded. Only here; ``states.glossary.words("en")`` reads it.
+It also serves the command line and the refusals a coordinator reads there."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+STATES: Mapping[str, str] = {
+    # as in "the placement is now …", "PL-2027-0001 is …"
+    "proposal": "a proposal",
+    "manager_approval": "waiting for manager approval",
+    "agreement": "waiting for the agreement to be accepted",
+    "placement": "in placement",
+    "evaluation": "in evaluation",
+    "completed": "completed",
+    "declined": "declined",
+    "withdrawn": "withdrawn",
+    "cancelled": "cancelled",
+}
+
+ROLES: Mapping[str, str] = {
+    # as in "you are asked as …"
+    "participant": "participant",
+    "home_manager": "manager at the home organisation",
+    "host_contact": "host contact",
+    "coordinator": "coordinator",
+}
+
+ROLES_DEFINITE: Mapping[str, str] = {
+    # as in "declined by the …"
+    "participant": "participant",
+    "home_manager": "manager at the home organisation",
+    "host_contact": "host contact",
+    "coordinator": "coordinator",
+}
+
+ROLE_TITLES: Mapping[str, str] = {
+    # a label: in the agreement, on the link pages, in the emails' summary
+    "participant": "Participant",
+    "home_manager": "Home manager",
+    "host_contact": "Host contact",
+    "coordinator": "Coordinator",
+}
+
+EVENTS: Mapping[str, str] = {
+    # what a refused event would have done: "it can no longer be …"
+    "revise": "revised",
+    "submit": "submitted",
+    "approve": "approved",
+    "decline": "declined",
+    "request_changes": "sent back for changes",
+    "accept": "accepted",
+    "amend": "amended",
+    "end": "ended",
+    "answer": "evaluated",
+    "close": "closed",
+    "withdraw": "withdrawn",
+    "cancel": "cancelled",
+}
+
+DECISIONS: Mapping[str, str] = {
+    # the buttons of the link pages
+    "approve": "Approve",
+    "decline": "Decline",
+    "request_changes": "Ask for changes",
+    "accept": "I accept the agreement",
+    "answer": "Send the answers",
+}
+
+OUTCOMES: Mapping[str, str] = {
+    # what a decision recorded
+    "approved": "approved",
+    "declined": "declined",
+    "changes_requested": "changes requested",
+    "accepted": "accepted",
+    "answered": "answered",
+}

@@ -1,0 +1,77 @@
+"""The Swedish glossary: every word the product uses to name a state, a role, an event, a
+decision or what a decision recorded. Only here; ``states.glossary.words("sv")`` reads it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+STATES: Mapping[str, str] = {
+    # as in "placeringen är nu …"
+    "proposal": "ett förslag",
+    "manager_approval": "under godkännande",
+    "agreement": "under avtalsskrivning",
+    "placement": "pågående",
+    "evaluation": "under utvärdering",
+    "completed": "avslutad",
+    "declined": "avslagen",
+    "withdrawn": "återkallad",
+    "cancelled": "avbruten",
+}
+
+ROLES: Mapping[str, str] = {
+    # as in "du ombeds som …"
+    "participant": "deltagare",
+    "home_manager": "chef i hemorganisationen",
+    "host_contact": "kontaktperson hos värden",
+    "coordinator": "koordinator",
+}
+
+ROLES_DEFINITE: Mapping[str, str] = {
+    # as in "avslagen av …"
+    "participant": "deltagaren",
+    "home_manager": "chefen i hemorganisationen",
+    "host_contact": "kontaktpersonen hos värden",
+    "coordinator": "koordinatorn",
+}
+
+ROLE_TITLES: Mapping[str, str] = {
+    # a label: in the agreement, on the link pages, in the emails' summary
+    "participant": "Deltagare",
+    "home_manager": "Hemorganisationens chef",
+    "host_contact": "Värdens kontaktperson",
+    "coordinator": "Koordinator",
+}
+
+EVENTS: Mapping[str, str] = {
+    # what a refused event would have done: "den kan inte längre …"
+    "revise": "ändras",
+    "submit": "skickas in",
+    "approve": "godkännas",
+    "decline": "avslås",
+    "request_changes": "skickas tillbaka för ändringar",
+    "accept": "godkännas av parterna",
+    "amend": "ändras i avtalet",
+    "end": "avslutas",
+    "answer": "utvärderas",
+    "close": "stängas",
+    "withdraw": "återkallas",
+    "cancel": "avbrytas",
+}
+
+DECISIONS: Mapping[str, str] = {
+    # the buttons of the link pages
+    "approve": "Godkänn",
+    "decline": "Avslå",
+    "request_changes": "Begär ändringar",
+    "accept": "Jag godkänner avtalet",
+    "answer": "Skicka svaren",
+}
+
+OUTCOMES: Mapping[str, str] = {
+    # what a decision recorded
+    "approved": "godkänd",
+    "declined": "avslagen",
+    "changes_requested": "ändringar begärda",
+    "accepted": "godkänt",
+    "answered": "besvarad",
+}

@@ -1,0 +1,45 @@
+"""A step of one placement that waits for people: who holds it up, and since when. The
+sweep's escalation and the follow-up's "waiting longest" both describe cases so."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Waiter:
+    name: str
+    role: str
+    email: str
+
+
+@dataclass
+class Case:
+    """A step of one placement that has waited past its programme's escalation threshold."""
+
+    placement_id: int
+    reference: str
+    programme: str
+    coordinator_id: int
+    state: str
+    step: str
+    step_key: str
+    """The step with its round or version (approval-r2): escalated once per step."""
+    waiting_since: date
+    business_days: int
+    waiting_for: list[Waiter] = field(default_factory=list)
+    language: str = "sv"
+    """The programme's language: the digest's, if the coordinator has chosen none."""
+
+    def as_context(self) -> dict[str, Any]:
+        return {
+            "reference": self.reference,
+            "programme": self.programme,
+            "state": self.state,
+            "step": self.step,
+            "waiting_since": self.waiting_since.isoformat(),
+            "business_days": self.business_days,
+            "waiting_for": [w.__dict__ for w in self.waiting_for],
+        }

@@ -1,0 +1,190 @@
+"""Writing what the machine allowed: the compare-and-set UPDATE of each placement, its history
+row and the new step rows, one statement per kind for a whole batch, then the emails they
+cause (``states.lifecycle.outbox``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from models import (
+    AgreementAcceptance,
+    Approval,
+    Base,
+    EvaluationResponse,
+    HistoryEntry,
+    Person,
+    Placement,
+    table_of,
+)
+from states.errors import AlreadyDecided
+from states.lifecycle.effects import EventContext, one_or_many
+from states.lifecycle.outbox import Caused, queue_for_transitions
+from states.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    reference: str
+    event: str
+    from_state: str
+    to_state: str
+    version: int
+    at: datetime
+    outbox_ids: tuple[int, ...] = field(default=())
+
+
+@dataclass
+class Applied:
+    """An event the machine allowed and whose effects are recorded on the loaded objects; the
+    placement's own row is written by ``_write``, compare-and-set."""
+
+    ctx: EventContext
+    from_state: str
+    to_state: str
+    seen_version: int
+    values: dict[str, Any]
+
+
+_COMPARE_AND_SET = update(table_of(Placement)).where(
+    table_of(Placement).c.id == bindparam("_id"),
+    table_of(Placement).c.version == bindparam("_seen"),
+)
+_INSERT_HISTORY = insert(table_of(HistoryEntry))
+
+
+def _compare_and_set(session: Session, applied: Sequence[Applied]) -> None:
+    """One UPDATE … WHERE id = ? AND version = ? per placement (executemany per shape of the
+    change): exactly one of two racing writers matches the version it read."""
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for item in applied:
+        row = {**item.values, "_id": item.ctx.placement.id, "_seen": item.seen_version}
+        shapes.setdefault(tuple(sorted(item.values)), []).append(row)
+    statement = _COMPARE_AND_SET
+    many_counted = session.get_bind().dialect.supports_sane_multi_rowcount
+    for rows in shapes.values():
+        batches = [rows] if many_counted or len(rows) == 1 else [[row] for row in rows]
+        for batch in batches:
+            won = session.execute(statement, one_or_many(batch))
+            if won.rowcount != len(batch):  # type: ignore[attr-defined]
+                reference = (
+                    applied[0].ctx.placement.reference
+                    if len(applied) == 1
+                    else ("a placement of this batch")
+                )
+                raise AlreadyDecided(
+                    f"{reference} was already decided by someone else at the same moment"
+                )
+    for item in applied:
+        # The row now holds these values: the flush must not write them a second time.
+        for key, value in item.values.items():
+            if key not in item.ctx.changes:  # those the object holds already
+                set_committed_value(item.ctx.placement, key, value)
+
+
+# What tells the step rows of one INSERT apart (their unique constraints): RETURNING rows are
+# matched to the inserted rows by these, as SQLite does not promise their order.
+STEP_KEYS: Mapping[type[Any], tuple[str, ...]] = {
+    Approval: ("placement_id", "round", "role"),
+    AgreementAcceptance: ("document_id", "role"),
+    EvaluationResponse: ("placement_id", "kind", "role"),
+}
+
+
+@lru_cache(maxsize=16)
+def _insert_returning(model: type[Base]) -> Any:
+    return insert(model).returning(model)
+
+
+def _insert_new_steps(session: Session, applied: Sequence[Applied]) -> None:
+    """One INSERT … RETURNING per kind of step row for the whole batch; the returned objects
+    are persistent and join their placement's loaded collection."""
+    by_model: dict[type[Base], list[tuple[Placement, str, dict[str, Any], Person]]] = {}
+    for item in applied:
+        for model, collection, row, person in item.ctx.new_steps:
+            by_model.setdefault(model, []).append((item.ctx.placement, collection, row, person))
+    for model, wanted in by_model.items():
+        names = STEP_KEYS[model]
+        created = {
+            tuple(getattr(step, name) for name in names): step
+            for step in session.scalars(
+                _insert_returning(model), one_or_many([row for _, _, row, _ in wanted])
+            )
+        }
+        grown: dict[tuple[int, str], tuple[Placement, list[Any]]] = {}
+        for placement, collection, row, person in wanted:
+            step = created[tuple(row[name] for name in names)]
+            set_committed_value(step, "person", person)
+            key = (id(placement), collection)
+            if key not in grown:
+                grown[key] = (placement, list(getattr(placement, collection)))
+            grown[key][1].append(step)
+        for (_, collection), (placement, steps) in grown.items():
+            set_committed_value(placement, collection, steps)
+
+
+def write(uow: UnitOfWork, applied: Sequence[Applied]) -> list[TransitionResult]:
+    """Compare-and-set, history and new step rows, then the emails they cause."""
+    session = uow.session
+    with session.no_autoflush:
+        _compare_and_set(session, applied)
+        session.execute(
+            _INSERT_HISTORY,
+            one_or_many(
+                [
+                    {
+                        "placement_id": item.ctx.placement.id,
+                        "version": item.seen_version + 1,
+                        "event": item.ctx.event,
+                        "from_state": item.from_state,
+                        "to_state": item.to_state,
+                        "actor": item.ctx.actor,
+                        "via": item.ctx.via,
+                        "comment": item.ctx.comment,
+                        "at": item.ctx.now,
+                        "published_at": None,
+                    }
+                    for item in applied
+                ]
+            ),
+        )
+        _insert_new_steps(session, applied)
+    outbox_ids = queue_for_transitions(
+        uow,
+        [
+            Caused(
+                placement=item.ctx.placement,
+                event=item.ctx.event,
+                to_state=item.to_state,
+                now=item.ctx.now,
+                context={
+                    "event": item.ctx.event,
+                    "from_state": item.from_state,
+                    "to_state": item.to_state,
+                    "comment": item.ctx.comment,
+                    "role": item.ctx.role,
+                    "actor": item.ctx.actor,
+                },
+            )
+            for item in applied
+        ],
+    )
+    return [
+        TransitionResult(
+            reference=item.ctx.placement.reference,
+            event=item.ctx.event,
+            from_state=item.from_state,
+            to_state=item.to_state,
+            version=item.seen_version + 1,
+            at=item.ctx.now,
+            outbox_ids=ids,
+        )
+        for item, ids in zip(applied, outbox_ids, strict=True)
+    ]

@@ -1,0 +1,328 @@
+"""The services behind the link pages: look at a link (read-only: scanners open every link),
+and act on it (one transaction: the token is used and the step changes, or neither)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any, Literal, cast
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from models import (
+    ActionToken,
+    AgreementAcceptance,
+    AgreementDocument,
+    Approval,
+    EvaluationResponse,
+    Person,
+    Placement,
+)
+from models.text import free_text
+from states.errors import FieldError, NotFound, TransitionRefused
+from states.lifecycle.evaluation import Question, questions_for, validate_answers
+from states.lifecycle.loading import load_for_update
+from states.lifecycle.outbox import language_for
+from states.lifecycle.steps import BY_PURPOSE
+from states.lifecycle.transitions import apply_event_in
+from states.links.status import LinkStatus, link_status
+from states.tokens import hash_token
+from states.unit_of_work import UnitOfWork
+
+_COMMENT_REQUIRED = {
+    "sv": "Skriv en motivering när du avslår eller begär ändringar",
+    "en": "Please give a reason when you decline or ask for changes",
+}
+_COMMENT_TOO_LONG = {"sv": "Högst 5000 tecken", "en": "At most 5,000 characters"}
+_UNKNOWN_DECISION = {"sv": "Välj ett av alternativen", "en": "Choose one of the options"}
+
+
+@dataclass(frozen=True)
+class PlacementFacts:
+    """What a person deciding needs to see, and no more (no other placement, no ids)."""
+
+    reference: str
+    state: str
+    programme_name: str
+    participant_name: str
+    home_organisation: str
+    home_manager_name: str
+    host_organisation: str
+    host_contact_name: str
+    start: date
+    end: date
+    extent_percent: int
+    purpose: str
+    development_plan: str
+    value_for_home: str
+    value_for_host: str
+    student_involvement: str
+    coordinator_name: str
+    coordinator_email: str
+
+
+@dataclass(frozen=True)
+class AgreementView:
+    version: int
+    sha256: str
+    html: str
+    """Our own autoescaped rendering (``states.documents.agreement``), safe to show as HTML."""
+
+
+@dataclass(frozen=True)
+class LinkView:
+    token_id: int
+    purpose: str
+    role: str
+    person_name: str
+    language: str
+    placement: PlacementFacts
+    status: LinkStatus
+    agreement: AgreementView | None = None
+    questions: tuple[Question, ...] = ()
+    answers: dict[str, Any] | None = None
+    """The person's own submitted answers (shown read-only once given)."""
+    decision_comment: str | None = None
+
+
+@dataclass(frozen=True)
+class LinkOutcome:
+    """``done``: the decision was applied; ``gone``: the link cannot act (410), ``view.status``
+    says why; ``invalid``: the form has errors (400), nothing was stored."""
+
+    kind: Literal["done", "gone", "invalid"]
+    view: LinkView
+    decision: str | None = None
+    to_state: str | None = None
+    at: datetime | None = None
+    errors: tuple[FieldError, ...] = ()
+
+
+def _find_token(session: Session, raw_token: str) -> ActionToken:
+    # A malformed token cannot match a stored hash; it is answered exactly like an unknown one.
+    if not raw_token or len(raw_token) > 100 or not raw_token.isascii():
+        raise NotFound("no such link")
+    token = session.scalars(
+        select(ActionToken)
+        .where(ActionToken.token_hash == hash_token(raw_token))
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if token is None:
+        raise NotFound("no such link")
+    return token
+
+
+def _reference_of(session: Session, token: ActionToken) -> str:
+    # Only the column: loading the Placement entity before load_for_update would keep the
+    # unlocked copy in the identity map.
+    reference = session.scalar(
+        select(Placement.reference).where(Placement.id == token.placement_id)
+    )
+    if reference is None:
+        raise NotFound("no such link")
+    return reference
+
+
+def _facts(placement: Placement) -> PlacementFacts:
+    coordinator = placement.programme.coordinator
+    return PlacementFacts(
+        reference=placement.reference,
+        state=placement.state,
+        programme_name=placement.programme.name,
+        participant_name=placement.participant.name,
+        home_organisation=placement.home_organisation.name,
+        home_manager_name=placement.home_manager.name,
+        host_organisation=placement.host_organisation.name,
+        host_contact_name=placement.host_contact.name,
+        start=placement.start_date,
+        end=placement.end_date,
+        extent_percent=placement.extent_percent,
+        purpose=placement.purpose,
+        development_plan=placement.development_plan,
+        value_for_home=placement.value_for_home,
+        value_for_host=placement.value_for_host,
+        student_involvement=placement.student_involvement,
+        coordinator_name=coordinator.name,
+        coordinator_email=coordinator.email,
+    )
+
+
+Subject = Approval | AgreementAcceptance | EvaluationResponse
+
+
+def _subject(session: Session, token: ActionToken) -> Subject | None:
+    step = BY_PURPOSE[token.purpose]
+    subject = cast("Subject | None", session.get(step.model, token.subject_id))
+    if subject is None or subject.placement_id != token.placement_id:
+        return None
+    return subject
+
+
+def _build_view(
+    session: Session, token: ActionToken, placement: Placement, *, now: datetime
+) -> LinkView:
+    person = session.get(Person, token.person_id)
+    assert person is not None  # a foreign key
+    language = language_for(person, placement)
+    subject = _subject(session, token)
+    role = getattr(subject, "role", "") or ""
+    agreement = None
+    questions: tuple[Question, ...] = ()
+    answers = None
+    comment = None
+    if isinstance(subject, AgreementAcceptance):
+        document = session.get(AgreementDocument, subject.document_id)
+        if document is not None:
+            agreement = AgreementView(document.version, document.sha256, document.content_html)
+    elif isinstance(subject, EvaluationResponse):
+        questions = tuple(
+            questions_for(placement.programme, role=role, language=language, kind=subject.kind)
+        )
+        answers = subject.answers if subject.submitted_at is not None else None
+    elif isinstance(subject, Approval):
+        comment = subject.comment
+    return LinkView(
+        token_id=token.id,
+        purpose=token.purpose,
+        role=role,
+        person_name=person.name,
+        language=language,
+        placement=_facts(placement),
+        status=link_status(session, token, now=now),
+        agreement=agreement,
+        questions=questions,
+        answers=answers,
+        decision_comment=comment,
+    )
+
+
+def open_link(uow: UnitOfWork, *, raw_token: str, now: datetime) -> LinkView:
+    """What the page behind a link shows. Reads only: scanners open every link."""
+    with uow:
+        session = uow.session
+        token = _find_token(session, raw_token)
+        placement = load_for_update(session, _reference_of(session, token), lock=False)
+        return _build_view(session, token, placement, now=now)
+
+
+def _validate(
+    view: LinkView,
+    *,
+    decision: str | None,
+    comment: str | None,
+    answers_form: Mapping[str, Sequence[str]],
+) -> tuple[str, dict[str, Any] | None, list[FieldError]]:
+    """The event, the answers and every form error, in the person's language."""
+    language = view.language
+    step = BY_PURPOSE[view.purpose]
+    if step.form == "answers":
+        answers, errors = validate_answers(view.questions, answers_form, language=language)
+        (event,) = step.decisions
+        return event, answers, errors
+    errors = []
+    if decision is None or decision not in step.decisions:
+        errors.append(FieldError(None, "decision", _UNKNOWN_DECISION[language]))
+        return decision or "", None, errors
+    text = free_text(comment or "")
+    if decision in step.decisions_needing_comment and not text:
+        errors.append(FieldError(None, "comment", _COMMENT_REQUIRED[language]))
+    if len(text) > 5000:
+        errors.append(FieldError(None, "comment", _COMMENT_TOO_LONG[language]))
+    return decision, None, errors
+
+
+def _claim(session: Session, token: ActionToken, now: datetime) -> bool:
+    """Compare-and-set: the one request that flips ``used_at`` from NULL may act."""
+    won = session.execute(
+        update(ActionToken)
+        .where(
+            ActionToken.id == token.id,
+            ActionToken.used_at.is_(None),
+            ActionToken.revoked_at.is_(None),
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(won.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _record_checkin(
+    session: Session, token: ActionToken, answers: dict[str, Any], now: datetime
+) -> None:
+    # A check-in is no step of the state machine: its answers are stored, the state stays.
+    response = session.get(EvaluationResponse, token.subject_id)
+    assert response is not None
+    response.answers = answers
+    response.submitted_at = now
+    response.via = "link"
+
+
+def _gone(uow: UnitOfWork, raw_token: str, now: datetime) -> LinkOutcome:
+    """The 410 outcome, read after the failed attempt was rolled back (whoever won committed)."""
+    view = open_link(uow.reading(), raw_token=raw_token, now=now)
+    if view.status.live:  # refused for a reason link_status does not know: still no 500
+        view = replace(view, status=LinkStatus("step_over", now))
+    return LinkOutcome("gone", view)
+
+
+def act_on_link(
+    uow: UnitOfWork,
+    *,
+    raw_token: str,
+    decision: str | None,
+    comment: str | None,
+    answers_form: Mapping[str, Sequence[str]],
+    now: datetime,
+) -> LinkOutcome:
+    """Apply the decision behind a link in one transaction: the token is used by
+    compare-and-set and the step changes through ``apply_event_in``, or neither happens."""
+    with uow:
+        session = uow.session
+        token = _find_token(session, raw_token)
+        placement = load_for_update(session, _reference_of(session, token))
+        session.refresh(token)  # read again under the lock: another request may have won
+        view = _build_view(session, token, placement, now=now)
+        if not view.status.live:
+            return LinkOutcome("gone", view)
+        event, answers, errors = _validate(
+            view, decision=decision, comment=comment, answers_form=answers_form
+        )
+        if errors:
+            return LinkOutcome("invalid", view, decision=decision, errors=tuple(errors))
+        if not _claim(session, token, now):
+            uow.rollback()
+            return _gone(uow, raw_token, now)
+        person = session.get(Person, token.person_id)
+        assert person is not None
+        to_state = placement.state
+        try:
+            if not BY_PURPOSE[token.purpose].holds_placement:
+                _record_checkin(session, token, answers or {}, now)
+            else:
+                result = apply_event_in(
+                    uow,
+                    reference=placement.reference,
+                    event=event,
+                    actor=person.email,
+                    via="link",
+                    role=view.role,
+                    comment=comment,
+                    answers=answers,
+                    as_of=now,
+                    token_id=token.id,
+                    placement=placement,
+                )
+                to_state = result.to_state
+        except TransitionRefused:
+            uow.rollback()
+            return _gone(uow, raw_token, now)
+        uow.commit()
+    return LinkOutcome(
+        "done",
+        view,
+        decision=event,
+        to_state=to_state,
+        at=now,
+    )

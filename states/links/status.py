@@ -1,0 +1,72 @@
+"""Whether an emailed link still works, and if not, why: the pages and the delivery both ask."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from models import (
+    ActionToken,
+    Placement,
+)
+from states.lifecycle.machine import FINAL_STATES
+from states.lifecycle.steps import BY_PURPOSE
+
+
+@dataclass(frozen=True)
+class LinkStatus:
+    """``reason`` is None while the link can act; otherwise a code the pages put in words:
+    used, decided_by_you, decided_by_others, agreement_changed, expired, revoked, step_over,
+    or the placement's final state (withdrawn, declined, cancelled, completed)."""
+
+    reason: str | None
+    at: datetime | None = None
+    detail: str | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.reason is None
+
+
+LIVE = LinkStatus(None)
+
+
+def _step_status(session: Session, token: ActionToken, placement: Placement) -> LinkStatus:
+    """Where the step of the link stands for its person: done by them, over, or open."""
+    step = BY_PURPOSE[token.purpose]
+    row = session.get(step.model, token.subject_id)
+    if row is None or row.placement_id != placement.id:
+        return LinkStatus("step_over")
+    if not step.is_open(row):
+        return LinkStatus("decided_by_you", getattr(row, step.acted_at), step.outcome(row))
+    if not step.is_current(row, placement):
+        if step.superseded_at is not None:
+            return LinkStatus(step.superseded, getattr(row, step.superseded_at))
+        return LinkStatus(step.superseded, placement.state_changed_at, placement.state)
+    if placement.state != step.state:
+        return LinkStatus(step.moved_on, placement.state_changed_at, placement.state)
+    return LIVE
+
+
+def link_status(session: Session, token: ActionToken, *, now: datetime) -> LinkStatus:
+    """Why the link of ``token`` can no longer act, or ``LIVE``. Order matters: what the person
+    did themselves is told before what happened to the placement."""
+    placement = session.get(Placement, token.placement_id)
+    if placement is None:
+        return LinkStatus("step_over")
+    step = _step_status(session, token, placement)
+    if step.reason == "decided_by_you":
+        return step
+    if token.used_at is not None:
+        return LinkStatus("used", token.used_at)
+    if placement.state in FINAL_STATES and placement.state != "completed":
+        return LinkStatus(placement.state, placement.state_changed_at)
+    if not step.live:
+        return step
+    if token.revoked_at is not None:
+        return LinkStatus("revoked", token.revoked_at, token.revoked_reason)
+    if token.expires_at <= now:
+        return LinkStatus("expired", token.expires_at)
+    return LIVE
