@@ -46,8 +46,8 @@ from states.machine import STATES, events_from
 from states.outbox import Caused, queue_for_transitions
 from states.unit_of_work import UnitOfWork
 
-Via = Literal["cli", "link", "flow", "ui", "api"]
-VIAS: tuple[str, ...] = ("cli", "link", "flow", "ui", "api")
+Via = Literal["cli", "link", "flow", "ui", "api", "board"]
+VIAS: tuple[str, ...] = ("cli", "link", "flow", "ui", "api", "board")
 
 # What a refused event would have done, in words: "it can no longer be <verb>".
 EVENT_VERBS: Mapping[str, str] = {
