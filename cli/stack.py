@@ -173,10 +173,12 @@ def up(
     the link web app and (without MOBILITY_SMTP_HOST) the mail catcher. Ctrl-C stops it all."""
     from cli.common import get_app
     from models.migrate import upgrade
+    from web.board.config import check_bind
 
     app = get_app()
     settings = app.settings
     host = "127.0.0.1"
+    board = check_bind(settings, host)
     var_dir = settings.var_dir.resolve()
     upgrade(settings.resolved_database_url)
 
@@ -243,6 +245,8 @@ def up(
             "",
             "Mobility Engine is up:",
             f"  links web app   http://{host}:{web_port}",
+            f"  board           http://{host}:{web_port}/board/"
+            + ("  (development sign-in)" if board.dev_sign_in else ""),
             f"  Prefect UI      {ui}{'' if own_server else '  (your server)'}",
             f"  database        {settings.resolved_database_url}",
         ]
