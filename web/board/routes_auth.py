@@ -176,15 +176,23 @@ def dev_sign_in(request: Request, email: str = Form(""), next: str = Form("/boar
 
 @router.post("/logout")
 async def sign_out(request: Request) -> Response:
+    """End the session here, then at the provider if it has an end-session endpoint. That
+    last step is a page that moves on by itself (meta refresh, with a link): a redirect
+    answering the form would break the pages' CSP, form-action 'self'."""
     board = board_of(request)
     session = await run_in_threadpool(current_session, request)
-    target = "/board/signed-out"
+    provider_url = None
     if session is not None:
         await run_in_threadpool(board.store.end, session.secret)
         if board.oidc is not None and session.method == "oidc":
-            target = await board.oidc.logout_url(session.id_token) or target
+            provider_url = await board.oidc.logout_url(session.id_token)
         logger.info("board sign-out: %s", session.email or "(not signed in)")
-    response = RedirectResponse(target, status_code=303)
+    request.state.board_session = None  # the page after this has no session, no forms
+    response: Response
+    if provider_url is None:
+        response = RedirectResponse("/board/signed-out", status_code=303)
+    else:
+        response = render(request, "board/leaving.html", provider_url=provider_url)
     board.clear_session_cookie(response)
     return response
 

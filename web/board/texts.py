@@ -78,6 +78,14 @@ BOARD_TEXTS: Mapping[str, Mapping[str, str]] = {
         "en": "Your session on the board has ended. Close the browser if others use this computer.",
     },
     "sign_in_again": {"sv": "Logga in igen", "en": "Sign in again"},
+    "signing_out_at_provider": {
+        "sv": "Du loggas nu ut även hos inloggningstjänsten.",
+        "en": "You are now being signed out at the sign-in service too.",
+    },
+    "continue_to_provider": {
+        "sv": "Fortsätt till inloggningstjänsten",
+        "en": "Continue to the sign-in service",
+    },
     # programmes
     "programmes_title": {"sv": "Dina program", "en": "Your programmes"},
     "programmes_all": {
