@@ -72,6 +72,7 @@ class TokenProxy:
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
+        """The provider's own address (the issuer is the proxy's)."""
         self.alter: TokenAlteration | None = None
         self.token_responses = 0
 

@@ -92,8 +92,7 @@ def board_server(
             base_url=public_url or base,
             board_admins=admins,
             _env_file=None,  # type: ignore[call-arg]
-            **oidc,
-            **settings,
+            **{**oidc, **settings},
         )
     )
     clock = Clock()

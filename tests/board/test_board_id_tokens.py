@@ -7,10 +7,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from states.bootstrap import App
 from tests.board.oidc_provider import (
     Provider,
     TokenAlteration,
@@ -19,7 +21,7 @@ from tests.board.oidc_provider import (
     unsigned,
     without_id_token,
 )
-from tests.board.support import BoardServer, sign_in, signed_in_sessions
+from tests.board.support import BoardServer, board_server, sign_in, signed_in_sessions
 from tests.test_web_support import capturing_logs
 
 
@@ -90,3 +92,23 @@ def test_the_same_proxy_passing_the_token_unchanged_signs_in(
     with sqlite_oidc_board.client() as client:
         assert sign_in(client, sqlite_oidc_board, "sara").status_code == 303
     assert signed_in_sessions(sqlite_oidc_board.app) == 1
+
+
+def test_a_provider_that_is_not_the_configured_issuer_is_refused(
+    sqlite_app: App, provider: Provider, tmp_path: Path
+) -> None:
+    """Configured with the provider's own address: its discovery names another issuer."""
+    url = sqlite_app.settings.resolved_database_url
+    with (
+        board_server(
+            url, tmp_path / "v", provider=provider, oidc_issuer=provider.proxy.upstream
+        ) as server,
+        server.client() as client,
+        capturing_logs() as logs,
+    ):
+        page = client.get("/board/login")
+        start = client.get("/board/auth/start")
+        assert page.status_code == 200 and start.status_code == 403
+        assert "Inloggningen misslyckades" in start.text
+    errors = [r.getMessage() for r in logs.records if r.levelno == logging.ERROR]
+    assert any("discovery names issuer" in line for line in errors), errors

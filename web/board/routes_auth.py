@@ -98,9 +98,12 @@ async def start_sign_in(request: Request, next: str | None = None) -> Response:
     state = {"next": safe_next(next)}
     try:
         response: Response = await board.oidc.redirect(request, state)
-    except (ProviderUnavailable, SignInFailed) as error:
+    except ProviderUnavailable as error:
         logger.error("sign-in could not start: %s", error)
         return _unavailable(request)
+    except SignInFailed as error:  # the provider is not the one configured
+        logger.error("sign-in could not start: %s", error.reason)
+        return _failed(request)
     await run_in_threadpool(board.store.keep_sign_in_state, session.secret, state)
     if new:
         board.set_session_cookie(response, session.secret)
