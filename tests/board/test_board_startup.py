@@ -34,6 +34,13 @@ def run(
 ) -> Callable[..., Run]:
     for name in ("ISSUER", "CLIENT_ID", "CLIENT_SECRET"):
         monkeypatch.delenv(f"MOBILITY_OIDC_{name}", raising=False)
+
+    def would_start(*_: object, **__: object) -> None:
+        raise AssertionError("the server would have started")
+
+    # Should a refusal ever fail to refuse, the test fails instead of serving forever.
+    monkeypatch.setattr("web.server.run", would_start)
+    monkeypatch.setattr("cli.stack.Supervisor.run", would_start)
     return mobility_runner(
         monkeypatch, capsys, database_url=sqlite_app.settings.resolved_database_url, work=tmp_path
     )
