@@ -22,6 +22,7 @@ from tests.board.support import (
     through_provider,
     visible_text,
 )
+from tests.test_web_support import capturing_logs
 
 
 def test_a_coordinator_signs_in_through_the_provider_and_sees_her_programmes(
@@ -130,3 +131,27 @@ def test_sign_out_ends_the_session_here_and_at_the_provider(oidc_board: BoardSer
         again = replay.get("/board/")
         assert again.status_code == 303 and again.headers["location"].startswith("/board/login")
     assert signed_in_sessions(oidc_board.app) == 0
+
+
+def test_no_log_line_holds_the_sign_in_secrets(oidc_board: BoardServer) -> None:
+    with oidc_board.client() as client, capturing_logs() as logs:
+        auth = start_sign_in(client)
+        back = back_from_provider(client, auth, "sara", oidc_board.base)
+        assert client.get(back).status_code == 303
+        page = client.get("/board/")
+        out = client.post("/board/logout", data={"csrf": csrf_of(page.text)})
+        cookie = out.request.headers["cookie"]
+    secrets = [
+        *parse_qs(urlsplit(auth).query)["state"],
+        *parse_qs(urlsplit(auth).query)["nonce"],
+        *parse_qs(urlsplit(auth).query)["code_challenge"],
+        *parse_qs(urlsplit(back).query)["code"],
+        cookie.split("board_session=")[1].split(";")[0].split(".")[0],
+    ]
+    # The test's own client and the proxy log through httpx/httpcore; the product's Authlib
+    # through httpx2/httpcore2, uvicorn and web.*: those are the lines to search.
+    lines = [line for line in logs.lines() if not line.startswith(("httpx ", "httpcore."))]
+    assert any("/board/auth/callback?code=[redacted]" in line for line in lines), lines
+    for secret in secrets:
+        leaked = [line for line in lines if secret in line]
+        assert not leaked, (secret, leaked)
