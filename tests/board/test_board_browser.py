@@ -107,6 +107,13 @@ def test_the_dev_sign_in_by_keyboard_on_a_phone(
     assert page.locator("html").get_attribute("lang") == "en"
     assert "Development sign-in" in page.locator(".dev-banner").inner_text()
     checked["dev sign-in (en)"] = axe_violations(page)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Svenska").click()
+    assert "Utvecklingsinloggning" in page.locator(".dev-banner").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    checked["dev sign-in (sv)"] = axe_violations(page)
+    with page.expect_navigation():
+        page.get_by_role("button", name="English").click()
 
     # Keyboard only: Tab to the second coordinator, choose her, Tab to the button, Enter.
     page.get_by_label("Johan Ek (johan.ek@univ.example)").focus()
