@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from states.access import (
@@ -89,8 +90,6 @@ async def csrf_protect(request: Request) -> None:
     """Every POST to the board: a live session and the form's token for it, or nothing runs."""
     if request.method != "POST":
         return
-    from starlette.concurrency import run_in_threadpool
-
     session = await run_in_threadpool(current_session, request)
     if session is None:
         raise NotSignedIn()
