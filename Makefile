@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint bench test-scale clean chromium
+.PHONY: up test lint bench test-scale clean chromium oidc-provider
 
 # The environment is rebuilt whenever pyproject.toml is newer than the last install.
 $(STAMP): pyproject.toml
@@ -23,8 +23,16 @@ chromium:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 		echo "note: chromium could not be installed; the browser tests will be skipped"
 
+# The board's sign-in tests run a real OpenID Connect provider (npm oidc-provider) on node;
+# install it from the lock file when we can, else those tests skip (fail under CI=true).
+OIDC := tests/board/oidc
+oidc-provider:
+	@command -v npm >/dev/null || { echo "note: npm is missing; the board's sign-in tests will be skipped"; exit 0; }; \
+	test $(OIDC)/node_modules/.installed -nt $(OIDC)/package-lock.json || \
+		{ cd $(OIDC) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; }
+
 # The import contracts (pyproject.toml, [tool.importlinter]) first: a broken layer fails the suite.
-test: $(STAMP) chromium
+test: $(STAMP) chromium oidc-provider
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
@@ -40,4 +48,4 @@ test-scale: $(STAMP)
 	$(BIN)/python -m pytest -m scale -s tests/scale
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(OIDC)/node_modules

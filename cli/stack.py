@@ -191,13 +191,22 @@ def _prefect_server(env: dict[str, str], host: str, prefect_port: int) -> Child:
 
 
 def _announcement(
-    settings: Settings, *, host: str, web_port: int, api_url: str, own_server: bool, every: float
+    settings: Settings,
+    *,
+    host: str,
+    web_port: int,
+    api_url: str,
+    own_server: bool,
+    every: float,
+    dev_sign_in: bool,
 ) -> str:
     ui = api_url.removesuffix("/api")
     lines = [
         "",
         "Mobility Engine is up:",
         f"  links web app   http://{host}:{web_port}",
+        f"  board           http://{host}:{web_port}/board/"
+        + ("  (development sign-in)" if dev_sign_in else ""),
         f"  Prefect UI      {ui}{'' if own_server else '  (your server)'}",
         f"  database        {settings.resolved_database_url}",
     ]
@@ -230,9 +239,11 @@ def up(
     the link web app and (without MOBILITY_SMTP_HOST) the mail catcher. Ctrl-C stops it all."""
     from cli.common import get_app
     from models.migrate import upgrade
+    from web.board.config import check_bind
 
     settings = get_app().settings
     host = "127.0.0.1"
+    board = check_bind(settings, host)
     upgrade(settings.resolved_database_url)
     env = _environment(settings.var_dir.resolve())
     own_server = not env.get("PREFECT_API_URL")
@@ -267,6 +278,7 @@ def up(
         api_url=env["PREFECT_API_URL"],
         own_server=own_server,
         every=deliver_every,
+        dev_sign_in=board.dev_sign_in,
     )
     code = Supervisor(children, env, Path.cwd()).run(lambda: typer.echo(text))
     raise typer.Exit(code)

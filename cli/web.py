@@ -9,11 +9,14 @@ def web(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
 ) -> None:
-    """Serve the pages behind the emailed links. Without MOBILITY_SMTP_HOST it also runs the
-    local mail catcher and lists caught mail at /dev/mail."""
+    """Serve the pages behind the emailed links and the coordinator's board (/board). Without
+    MOBILITY_SMTP_HOST it also runs the local mail catcher and lists caught mail at /dev/mail;
+    without MOBILITY_OIDC_ISSUER the board has a development sign-in, on 127.0.0.1 only."""
+    from web.board.config import check_bind
     from web.server import run
 
     app = get_app()
+    check_bind(app.settings, host)  # no board on a public address with only the dev sign-in
     if app.settings.uses_mail_catcher:
         typer.echo(
             f"dev mail: SMTP catcher on 127.0.0.1:{app.settings.catcher_port}, "

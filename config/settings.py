@@ -46,6 +46,21 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=3 * 365, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # The coordinator's board (web/board): OpenID Connect sign-in; without an issuer, a
+    # development sign-in that works only on 127.0.0.1.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_scopes: str = "openid email profile"
+    oidc_email_claim: str = "email"
+    oidc_groups_claim: str = "groups"
+    board_admins: str = ""
+    """Comma-separated emails and IdP group values that see every programme."""
+    board_idle_minutes: int = Field(default=30, ge=1)
+    board_absolute_hours: float = Field(default=8.0, gt=0)
+    dev_coordinator: str | None = None
+    """Development sign-in only: the one coordinator offered (default: a choice among all)."""
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.var_dir / 'mobility.db').as_posix()}"

@@ -1,6 +1,7 @@
 """The tables. Framework-free: no Prefect, web, CLI or SMTP imports here."""
 
 from models.base import Base, table_of, utcnow
+from models.board import BoardSession
 from models.messaging import ActionToken, OutboxMessage
 from models.placement import (
     AgreementAcceptance,
@@ -20,6 +21,7 @@ __all__ = [
     "AgreementDocument",
     "Approval",
     "Base",
+    "BoardSession",
     "EvaluationResponse",
     "HistoryEntry",
     "Organisation",

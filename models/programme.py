@@ -41,6 +41,10 @@ class Programme(Base):
     direction: Mapped[str] = mapped_column(String(10))
     language: Mapped[str] = mapped_column(String(2))
     coordinator_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    coordinator_emails: Mapped[list[str]] = mapped_column(default=list)
+    """Who else coordinates it on the board, by email (the coordinator always does)."""
+    coordinator_groups: Mapped[list[str]] = mapped_column(default=list)
+    """…and by a group value in the identity provider's groups claim."""
     budget_sek: Mapped[int] = mapped_column(Integer, default=0)
     approval_roles: Mapped[list[str]]
     agreement_template: Mapped[str] = mapped_column(String(300))

@@ -99,12 +99,25 @@ class EvaluationRules(Strict):
     questions: list[EvaluationQuestion] = Field(default_factory=list)
 
 
+GroupValue = Annotated[str, OneLine, StringConstraints(min_length=1, max_length=300)]
+
+
+class CoordinatorsIn(Strict):
+    """Who coordinates the programme on the board besides its coordinator: by email, and by a
+    value of the identity provider's groups claim (an Entra ID group's object id, a Keycloak
+    group path)."""
+
+    emails: list[Email] = Field(default_factory=list)
+    groups: list[GroupValue] = Field(default_factory=list)
+
+
 class ProgrammeIn(Strict):
     key: Key
     name: LongName
     direction: ProgrammeDirection
     language: Language = "sv"
     coordinator: PersonIn
+    coordinators: CoordinatorsIn = Field(default_factory=CoordinatorsIn)
     budget_sek: int = Field(default=0, ge=0)
     approvals: list[Role] = Field(min_length=1)
     agreement: AgreementRules

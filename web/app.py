@@ -26,6 +26,7 @@ from states.errors import AgreementTemplateError, NotFound
 from states.lifecycle.evaluation import Question
 from states.lifecycle.steps import BY_PURPOSE, Form
 from states.links.pages import LinkOutcome, LinkView, act_on_link, open_link
+from web.board import add_board
 from web.logs import install_redaction
 from web.middleware import BodyLimit, SecurityHeaders
 from web.texts import TEXTS, Texts
@@ -298,6 +299,7 @@ def create_app(app: App, *, dev_mail: bool, clock: Callable[[], datetime] = _now
         from web.devmail import add_dev_mail
 
         add_dev_mail(web, app=app, env=pages.env)
+    add_board(web, app=app, env=pages.env, clock=clock)
 
     # Added last = outermost: the headers wrap every response, the 413 included.
     web.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, too_large=pages.too_large)

@@ -1,4 +1,5 @@
-"""Link tokens never reach a log line: a filter rewrites ``/l/<token>`` wherever it appears."""
+"""Link tokens never reach a log line: a filter rewrites ``/l/<token>`` wherever it appears,
+and the board's sign-in secrets in a URL (``code``, ``state``, ``id_token_hint``…) too."""
 
 from __future__ import annotations
 
@@ -9,18 +10,35 @@ from typing import Any
 
 TOKEN_PATH = re.compile(r"/l/[^/?#\s\"']+")
 REDACTED = "/l/[redacted]"
+SIGN_IN_PARAMETER = re.compile(
+    r"([?&](?:code|state|nonce|id_token_hint|code_verifier|code_challenge)=)[^&#\s\"']+"
+)
 
-# httpx: Prefect and test clients log the URLs they request.
-LOGGERS = ("uvicorn", "uvicorn.access", "uvicorn.error", "web", "fastapi", "starlette", "httpx")
+# httpx: Prefect and test clients log the URLs they request; httpx2: Authlib's requests.
+LOGGERS = (
+    "uvicorn",
+    "uvicorn.access",
+    "uvicorn.error",
+    "web",
+    "fastapi",
+    "starlette",
+    "httpx",
+    "httpx2",
+)
+
+
+def _redacted(text: str) -> str:
+    return SIGN_IN_PARAMETER.sub(r"\1[redacted]", TOKEN_PATH.sub(REDACTED, text))
 
 
 def redact(value: object) -> object:
     if isinstance(value, str):
-        return TOKEN_PATH.sub(REDACTED, value)
+        return _redacted(value)
     if isinstance(value, (int, float, bytes)) or value is None:
         return value  # numbers keep their type: the format may say %d
     text = str(value)  # URL objects and the like
-    return TOKEN_PATH.sub(REDACTED, text) if TOKEN_PATH.search(text) else value
+    cleaned = _redacted(text)
+    return cleaned if cleaned != text else value
 
 
 class TokenRedactingFilter(logging.Filter):

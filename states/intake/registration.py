@@ -45,6 +45,8 @@ def register_programme(
             "direction": programme.direction,
             "language": programme.language,
             "coordinator_id": coordinator.id,
+            "coordinator_emails": [str(email) for email in programme.coordinators.emails],
+            "coordinator_groups": list(programme.coordinators.groups),
             "budget_sek": programme.budget_sek,
             "approval_roles": list(programme.approvals),
             "agreement_template": programme.agreement.template,

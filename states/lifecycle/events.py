@@ -12,5 +12,5 @@ EVENTS_NEEDING_REASON: frozenset[str] = frozenset(
 """A person who declines, sends back, withdraws or cancels says why: the transition refuses
 the event without a comment, the link page asks for one, the report lists them as reasons."""
 
-VIAS: tuple[str, ...] = ("cli", "link", "flow", "ui", "api")
+VIAS: tuple[str, ...] = ("cli", "link", "flow", "ui", "api", "board")
 """Where an event can come from (``history.via``)."""

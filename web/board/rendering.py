@@ -1,0 +1,99 @@
+"""Board pages: the app's own Jinja2 templates (web/templates/board/), in the person's
+language, with what every page needs (the person, the CSRF token of their session, the
+development banner)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi.responses import HTMLResponse
+from starlette.requests import Request
+
+from states.access import BoardUser
+from web.board.context import LANGUAGE_COOKIE, board_of
+from web.board.guard import BoardRefusal
+from web.board.sessions import LiveSession
+from web.board.texts import pick_language, text
+
+
+class BoardTexts:
+    """``t("key", name=...)`` in one language, for the templates."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+
+    def __call__(self, key: str, **values: object) -> str:
+        return text(key, self.language, **values)
+
+
+def language_of(request: Request) -> str:
+    return pick_language(
+        request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language")
+    )
+
+
+def texts_for(request: Request) -> BoardTexts:
+    return BoardTexts(language_of(request))
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    status: int = 200,
+    user: BoardUser | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """A board page. The CSRF token is that of the session this request already loaded."""
+    board = board_of(request)
+    language = language_of(request)
+    session: LiveSession | None = getattr(request.state, "board_session", None)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    html = board.env.get_template(template).render(
+        t=BoardTexts(language),
+        language=language,
+        user=user,
+        csrf=board.signer.csrf(session.secret) if session is not None else None,
+        dev_sign_in=board.config.dev_sign_in,
+        here=here,
+        **context,
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def message(
+    request: Request,
+    *,
+    status: int,
+    title: str,
+    paragraphs: Sequence[str],
+    user: BoardUser | None = None,
+    link: dict[str, str] | None = None,
+) -> HTMLResponse:
+    return render(
+        request,
+        "board/message.html",
+        status=status,
+        user=user,
+        title=title,
+        paragraphs=list(paragraphs),
+        link=link,
+    )
+
+
+def refusal_page(request: Request, refusal: BoardRefusal, user: BoardUser | None) -> HTMLResponse:
+    t = texts_for(request)
+    paragraphs = [t(refusal.body, **refusal.values)]
+    admins = sorted(a for a in board_of(request).config.admins if "@" in a)
+    if refusal.status == 403 and refusal.title == "forbidden_title" and admins:
+        paragraphs.append(t("forbidden_admins", admins=", ".join(admins)))
+    link = {"href": "/board/", "text": "back_to_programmes"} if user else None
+    return message(
+        request,
+        status=refusal.status,
+        title=refusal.title,
+        paragraphs=paragraphs,
+        user=user,
+        link=link,
+    )
