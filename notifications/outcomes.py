@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Engine, Table, update
+from sqlalchemy.exc import DBAPIError
 
 from models import OutboxMessage
 
@@ -77,18 +78,29 @@ class Prepared(Claimed):
 
 
 def _record(engine: Engine, row_id: int, worker_id: str, **values: Any) -> bool:
-    """Record an outcome if we still hold the claim; False if another sender took the row."""
-    with engine.begin() as connection:
-        result = connection.execute(
-            update(OUTBOX)
-            .where(
-                OUTBOX.c.id == row_id,
-                OUTBOX.c.status == "sending",
-                OUTBOX.c.claimed_by == worker_id,
-            )
-            .values(lease_expires_at=None, **values)
+    """Record an outcome if we still hold the claim; False if another sender took the row.
+
+    A connection the database dropped (a restart, ``pg_terminate_backend``) is replaced and
+    the write made once more: the server has already accepted a message marked sent here,
+    and a lost mark would send it again."""
+    statement = (
+        update(OUTBOX)
+        .where(
+            OUTBOX.c.id == row_id,
+            OUTBOX.c.status == "sending",
+            OUTBOX.c.claimed_by == worker_id,
         )
-        return result.rowcount == 1
+        .values(lease_expires_at=None, **values)
+    )
+    try:
+        with engine.begin() as connection:
+            return connection.execute(statement).rowcount == 1
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        log.warning("outbox %s: the database connection was lost; recording again", row_id)
+    with engine.begin() as connection:
+        return connection.execute(statement).rowcount == 1
 
 
 def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
