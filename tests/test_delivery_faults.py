@@ -283,19 +283,22 @@ class RecordingOutcomes:
         self.calls.append(("retry", error))
 
 
+ONE_MESSAGE = Prepared(
+    id=1,
+    attempts=0,
+    created_at=DAY,
+    sender="a@x.example",
+    recipient="b@x.example",
+    data=b"Subject: s\r\n\r\nbody\r\n",
+    subject="s",
+)
+
+
 @pytest.mark.parametrize(("code", "outcome"), [(550, "dead"), (452, "retry")])
 def test_partial_refusal_is_detected_not_ignored(code: int, outcome: str) -> None:
     import asyncio
 
-    item = Prepared(
-        id=1,
-        attempts=0,
-        created_at=DAY,
-        sender="a@x.example",
-        recipient="b@x.example",
-        data=b"Subject: s\r\n\r\nbody\r\n",
-        subject="s",
-    )
+    item = ONE_MESSAGE
     client = FakeClient({"b@x.example": aiosmtplib.SMTPResponse(code, "no such user")})
     outcomes = RecordingOutcomes()
     asyncio.run(send_one(client, item, outcomes))  # type: ignore[arg-type]
@@ -306,15 +309,7 @@ def test_partial_refusal_is_detected_not_ignored(code: int, outcome: str) -> Non
 def test_a_message_accepted_for_every_recipient_is_recorded_sent() -> None:
     import asyncio
 
-    item = Prepared(
-        id=1,
-        attempts=0,
-        created_at=DAY,
-        sender="a@x.example",
-        recipient="b@x.example",
-        data=b"Subject: s\r\n\r\nbody\r\n",
-        subject="s",
-    )
+    item = ONE_MESSAGE
     client = FakeClient({"someone.else@x.example": aiosmtplib.SMTPResponse(550, "no")})
     outcomes = RecordingOutcomes()
     asyncio.run(send_one(client, item, outcomes))  # type: ignore[arg-type]
