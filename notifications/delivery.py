@@ -25,6 +25,7 @@ from email.policy import SMTPUTF8 as SMTPUTF8_POLICY
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.orm import Session
 
 from models import ActionToken, OutboxMessage
@@ -113,12 +114,27 @@ class Renderer:
         """The row ready for the wire, or None with its outcome recorded: cancelled (its link
         died), dead (it cannot become an email) or retried (anything unforeseen)."""
         try:
-            return self._prepare(self.rows[claimed.id])
+            return self._prepare_reconnecting(self.rows[claimed.id])
         except MobilityError as error:
             self.outcomes.dead(claimed.id, claimed.attempts, f"cannot render: {error}")
         except Exception as error:  # one bad row must not stop the batch
             self.outcomes.unexpected(claimed, "rendering", error)
         return None
+
+    def _prepare_reconnecting(self, row: OutboxMessage) -> Prepared | None:
+        """A connection the database dropped mid-batch (a restart, ``pg_terminate_backend``)
+        is replaced once — the rollback hands the session a new one from the pool — instead
+        of failing every row left in the batch."""
+        try:
+            return self._prepare(row)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+        except PendingRollbackError:
+            pass
+        log.warning("outbox %s: the database connection was lost; reading again", row.id)
+        self.session.rollback()
+        return self._prepare(row)
 
     def _prepare(self, row: OutboxMessage) -> Prepared | None:
         from notifications.render import render_message

@@ -206,26 +206,36 @@ def test_sender_killed_with_sigkill_mid_batch_held_rows_delivered_by_the_next_ru
     )
 
 
+# Where the sender's connection is cut: as it marks a message the server accepted as sent, or
+# as it reads what a message needs while rendering the batch.
+CUT_AT = {
+    "the sent mark": lambda statement: (
+        statement.startswith("UPDATE outbox") and "sent_at" in statement
+    ),
+    # a confirmation reads the final agreement for each message it renders
+    "a read while rendering": lambda statement: statement.startswith("SELECT agreement_document"),
+}
+KIND_AT = {"the sent mark": "placement_starts", "a read while rendering": "placement_confirmed"}
+
+
 @pytest.mark.postgres
-def test_database_connection_terminated_at_the_sent_mark_100_emails_each_sent_once(
-    postgres_app: App, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("where", sorted(CUT_AT))
+def test_database_connection_terminated_mid_batch_100_emails_each_sent_once_none_retried(
+    postgres_app: App, where: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``pg_terminate_backend`` on the sender's connection just as it marks a message sent
-    (the server has accepted it): the mark is made again on a new connection, so the message
-    is not sent a second time by a later run."""
+    """``pg_terminate_backend`` on the sender's connection in the middle of a batch: the pool
+    hands out a new connection and the work is done again on it. Before, a lost sent mark
+    sent the message a second time, and a lost read failed every row left in the batch."""
     from sqlalchemy import create_engine, event, text
 
     app = next(iter(_queued_on(postgres_app)))
-    queue_rows(app, 100)
+    queue_rows(app, 100, kind=KIND_AT[where])
     admin = create_engine(app.engine.url, isolation_level="AUTOCOMMIT")
     terminated: list[int] = []
 
     @event.listens_for(app.engine, "before_cursor_execute")
-    def terminate_at_the_third_mark(
-        connection: Any, _cursor: Any, statement: str, parameters: Any, *_: Any
-    ) -> None:
-        marking_sent = statement.startswith("UPDATE outbox") and "sent_at" in statement
-        if marking_sent and len(terminated) < 1 and server.received >= 3:
+    def terminate_once(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not terminated and server.received >= 3 and CUT_AT[where](statement):
             pid = connection.connection.dbapi_connection.info.backend_pid
             with admin.connect() as other:
                 other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
@@ -237,7 +247,7 @@ def test_database_connection_terminated_at_the_sent_mark_100_emails_each_sent_on
             second = deliver(app, server, now=DAY + LATER)
             ids = server.message_ids()
     finally:
-        event.remove(app.engine, "before_cursor_execute", terminate_at_the_third_mark)
+        event.remove(app.engine, "before_cursor_execute", terminate_once)
         admin.dispose()
     assert len(terminated) == 1
     assert (first.sent, first.retried, second.claimed) == (100, 0, 0)
@@ -245,8 +255,8 @@ def test_database_connection_terminated_at_the_sent_mark_100_emails_each_sent_on
     assert statuses(app) == {"sent": 100}
     figure(
         capsys,
-        "PostgreSQL connection terminated at a sent mark / 100 queued: delivered 100, "
-        f"duplicated {server.duplicates()}, marks lost 0",
+        f"PostgreSQL connection terminated at {where} / 100 queued: delivered 100, "
+        f"duplicated {server.duplicates()}, retried {first.retried}",
     )
 
 
