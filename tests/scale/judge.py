@@ -92,6 +92,17 @@ def _oracle_placement(pid: int, email: str, rows: list[HistoryEntry]) -> oracle.
     return oracle.Placement(pid, people, source.start, source.end, history)
 
 
+def _cancelled(app: App) -> Counter[oracle.Expected]:
+    """Emails the delivery held back because their link was already dead."""
+    with app.reading() as uow:
+        rows = uow.session.execute(
+            select(OutboxMessage.placement_id, OutboxMessage.kind, OutboxMessage.to_email).where(
+                OutboxMessage.status == "cancelled"
+            )
+        ).all()
+    return Counter((r.placement_id, r.kind, r.to_email) for r in rows)
+
+
 def _received(app: App, smtp: SmtpTestServer) -> tuple[Counter[oracle.Expected], Counter[str]]:
     messages = smtp.messages
     ids = Counter(str(m["Message-ID"]) for m in messages)
@@ -188,8 +199,18 @@ def judge(
     model = [_oracle_placement(pid, email, history[pid]) for pid, _, email in registered]
     expected = oracle.Oracle(_rules(), model).run(driver.sweeps)
     received, ids = _received(app, smtp)
+    cancelled = _cancelled(app)
+    by_id = {p.id: p for p in model}
+    unexplained = [
+        c for c in cancelled if c[0] is None or not oracle.may_be_cancelled(by_id[c[0]], c[1])
+    ]
+    check(
+        not unexplained,
+        f"held back, their link dead before delivery: {sum(cancelled.values())} "
+        f"(not explained by the history: {unexplained[:5]})",
+    )
     duplicates = sum(count - 1 for count in ids.values())
-    missing, unexpected = expected - received, received - expected
+    missing, unexpected = expected - received - cancelled, received - expected
     kinds = Counter(kind for _, kind, _ in expected.elements())
     say(f"  oracle: {sum(expected.values())} emails expected: {dict(sorted(kinds.items()))}")
     check(

@@ -1,284 +1,226 @@
-"""The invariants of the scale-out proof, each counted, printed and judged (a list of failures:
-every invariant is printed even when an earlier one failed)."""
+"""Which emails the run must have caused, worked out from the history rows, the sweep runs and
+the programme file alone — written from what the notification rules mean, without calling
+the product's rule table, its sweep or its calendar.
+
+Each transition tells people what happened to them; each sweep (a weekday morning) sends the
+start notice on the start date, the check-in at the midpoint, a reminder to everyone who has
+waited the programme's number of business days (and again every ``repeat_every``), and one
+digest to the coordinator listing the cases that have newly waited ``escalate_after``.
+"""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import aliased
+import holidays
 
-from models import HistoryEntry, OutboxMessage, Person, Placement
-from states.bootstrap import App
-from states.machine import FINAL_STATES, PlacementMachine
-from tests.scale import oracle
-from tests.scale.driver import ERROR_LINE, Driver
-from tests.scale.load import COORDINATOR, PROGRAMME, proposal
-from tests.smtp_server import SmtpTestServer
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
-ALLOWED_STEPS: frozenset[tuple[str, str, str]] = frozenset(
-    (state.value, event.id, transition.target.value if transition.target else state.value)
-    for state in PlacementMachine.states
-    for transition in state.transitions
-    for event in transition.events
+Expected = tuple[int | None, str, str]
+"""(placement id, kind of email, recipient's address); None: not about one placement."""
+
+
+@dataclass(frozen=True)
+class Row:
+    version: int
+    event: str
+    from_state: str | None
+    to_state: str
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class People:
+    participant: str
+    home_manager: str
+    host_contact: str
+    coordinator: str
+
+    def of(self, roles: Iterable[str]) -> list[str]:
+        return [getattr(self, role) for role in roles]
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What the programme file says."""
+
+    approvers: tuple[str, ...]
+    parties: tuple[str, ...]
+    respondents: tuple[str, ...]
+    first_after: int
+    repeat_every: int
+    escalate_after: int
+
+
+def business_day(day: date) -> bool:
+    """A weekday that is no Swedish public holiday, nor midsummer, Christmas or New Year's eve."""
+    closed = set(holidays.country_holidays("SE", years=day.year))
+    june = [date(day.year, 6, d) for d in range(19, 26)]
+    midsummer_eve = next(d for d in june if d.weekday() == 4)
+    closed |= {midsummer_eve, date(day.year, 12, 24), date(day.year, 12, 31)}
+    return day.weekday() < 5 and day not in closed
+
+
+def waited(since: date, today: date) -> int:
+    """Business days after the request day, up to and including today."""
+    return sum(business_day(since + timedelta(days=n)) for n in range(1, (today - since).days + 1))
+
+
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(STOCKHOLM).date()
+
+
+def transition_emails(
+    row: Row, people: People, rules: Rules, reached_agreement: bool
+) -> list[tuple[str, str]]:
+    """(kind, address) of every email one history row causes."""
+    told = [people.participant, people.coordinator]
+    step = (row.event, row.to_state)
+    if step == ("submit", "manager_approval"):
+        return [("approval_request", a) for a in people.of(rules.approvers)]
+    if step == ("approve", "agreement"):
+        return [("decision_notice", a) for a in told] + [
+            ("agreement_request", a) for a in people.of(rules.parties)
+        ]
+    if step == ("decline", "declined"):
+        return [("decision_notice", a) for a in told]
+    if step == ("accept", "placement"):
+        return [("placement_confirmed", a) for a in people.of(rules.parties)]
+    if step == ("end", "evaluation"):
+        return [("evaluation_request", a) for a in people.of(rules.respondents)]
+    if step in {("answer", "completed"), ("close", "completed")}:
+        return [("completion_notice", a) for a in told]
+    if step == ("withdraw", "withdrawn"):  # everyone asked so far, once each
+        asked = [*told, *people.of(rules.approvers)]
+        asked += people.of(rules.parties) if reached_agreement else []
+        return [("withdrawn_notice", a) for a in dict.fromkeys(asked)]
+    if step == ("cancel", "cancelled"):
+        everyone = [people.participant, people.home_manager, people.host_contact]
+        return [("cancelled_notice", a) for a in [*everyone, people.coordinator]]
+    return []  # registering, one approval or acceptance or answer of several: nobody is told
+
+
+# A waiting step: its name, the state it waits in, the event that requests it, who is asked,
+# and the events by which each of them is done with it.
+Step = tuple[str, str, str, str, set[str]]
+STEPS: tuple[Step, ...] = (
+    ("approval", "manager_approval", "submit", "approvers", {"approve", "decline"}),
+    ("agreement", "agreement", "approve", "parties", {"accept"}),
+    ("evaluation", "evaluation", "end", "respondents", {"answer"}),
 )
 
+# The state whose step an emailed link acts on, by kind of email.
+LINK_STATES = {
+    "approval_request": "manager_approval",
+    "approval_reminder": "manager_approval",
+    "agreement_request": "agreement",
+    "agreement_reminder": "agreement",
+    "evaluation_request": "evaluation",
+    "evaluation_reminder": "evaluation",
+    "checkin_request": "placement",
+}
 
-def _replays(rows: list[HistoryEntry], state: str) -> bool:
-    """The history starts at registration, each step is one the machine allows from the
-    state before it, the versions run 1, 2, 3 … and it ends in the placement's state."""
-    if not rows or (rows[0].event, rows[0].from_state, rows[0].to_state) != (
-        "register",
-        None,
-        "proposal",
-    ):
-        return False
-    current = "proposal"
-    for row in rows[1:]:
-        if (
-            row.from_state != current
-            or (row.from_state, row.event, row.to_state) not in ALLOWED_STEPS
-        ):
+
+@dataclass
+class Placement:
+    id: int
+    people: People
+    start: date
+    end: date
+    history: Sequence[Row]
+    noticed: bool = False
+    checked_in: bool = False
+    reminded: set[tuple[str, str, int]] = field(default_factory=set)
+    escalated: set[tuple[str, datetime]] = field(default_factory=set)
+
+    def rows_until(self, moment: datetime) -> list[Row]:
+        return [row for row in self.history if row.at <= moment]
+
+    def state_at(self, moment: datetime) -> str | None:
+        """The state at ``moment``; None before it was registered."""
+        rows = self.rows_until(moment)
+        return rows[-1].to_state if rows else None
+
+
+def may_be_cancelled(placement: Placement, kind: str) -> bool:
+    """An email whose link acts on a step may be held back, unsent, if the step was over by
+    the time it would have gone out: only if the placement left that step's state."""
+    state = LINK_STATES.get(kind)
+    return state is not None and any(
+        row.from_state == state and row.to_state != state for row in placement.history
+    )
+
+
+class Oracle:
+    def __init__(self, rules: Rules, placements: Sequence[Placement]) -> None:
+        self.rules = rules
+        self.placements = placements
+        self.expected: Counter[Expected] = Counter()
+
+    def run(self, sweeps: Sequence[datetime]) -> Counter[Expected]:
+        for placement in self.placements:
+            self._transitions(placement)
+        for moment in sorted(sweeps):
+            digest = [self._sweep(placement, moment) for placement in self.placements]
+            if any(digest):
+                coordinator = self.placements[0].people.coordinator
+                self.expected[(None, "escalation_digest", coordinator)] += 1
+        return self.expected
+
+    def _transitions(self, placement: Placement) -> None:
+        reached_agreement = False
+        for row in placement.history:
+            emails = transition_emails(row, placement.people, self.rules, reached_agreement)
+            for kind, address in emails:
+                self.expected[(placement.id, kind, address)] += 1
+            reached_agreement |= row.to_state == "agreement"
+
+    def _sweep(self, placement: Placement, moment: datetime) -> bool:
+        """Queue what this sweep sends about ``placement``; True if it is newly escalated."""
+        state, today = placement.state_at(moment), local_day(moment)
+        if state is None:
             return False
-        current = row.to_state
-    return current == state and [r.version for r in rows] == list(range(1, len(rows) + 1))
+        to_both = (placement.people.participant, placement.people.host_contact)
+        started = placement.start <= today
+        if state == "placement" and started and not placement.noticed:
+            if today < placement.start + timedelta(days=14):
+                for address in to_both:
+                    self.expected[(placement.id, "placement_starts", address)] += 1
+            placement.noticed = True
+        midpoint = (placement.start - today).days + (placement.end - today).days <= 0
+        if state == "placement" and started and midpoint and not placement.checked_in:
+            for address in to_both:
+                self.expected[(placement.id, "checkin_request", address)] += 1
+            placement.checked_in = True
+        if not business_day(today):
+            return False
+        return any(self._remind(placement, moment, step) for step in STEPS if step[1] == state)
 
-
-EXECUTED = re.compile(r"Flow run '[^']+' submitted to infrastructure")
-ABORTED = re.compile(r"Aborted submission of flow run")
-
-
-def _rules() -> oracle.Rules:
-    reminders, evaluation = PROGRAMME["reminders"], PROGRAMME["evaluation"]
-    return oracle.Rules(
-        approvers=tuple(PROGRAMME["approvals"]),
-        parties=tuple(PROGRAMME["agreement"]["parties"]),
-        respondents=tuple(evaluation["respondents"]),
-        first_after=reminders["first_after"],
-        repeat_every=reminders["repeat_every"],
-        escalate_after=reminders["escalate_after"],
-    )
-
-
-def _load(app: App) -> tuple[list[tuple[int, str, str]], dict[int, list[HistoryEntry]]]:
-    participant = aliased(Person)
-    with app.reading() as uow:
-        placements = [
-            (row.id, row.state, row.email)
-            for row in uow.session.execute(
-                select(Placement.id, Placement.state, participant.email)
-                .join(participant, participant.id == Placement.participant_id)
-                .order_by(Placement.id)
-            )
-        ]
-        history: dict[int, list[HistoryEntry]] = {}
-        for entry in uow.session.scalars(
-            select(HistoryEntry).order_by(HistoryEntry.placement_id, HistoryEntry.version)
-        ):
-            history.setdefault(entry.placement_id, []).append(entry)
-    return placements, history
-
-
-def _oracle_placement(pid: int, email: str, rows: list[HistoryEntry]) -> oracle.Placement:
-    """People and dates from the proposal file the load generator registered, by number."""
-    n = int(email.removeprefix("participant").split("@")[0])
-    source = proposal(n, oracle.local_day(rows[0].at))
-    people = oracle.People(
-        participant=str(source.participant.email),
-        home_manager=str(source.home_manager.email),
-        host_contact=str(source.host_contact.email),
-        coordinator=COORDINATOR,
-    )
-    history = [
-        oracle.Row(r.version, r.event, r.from_state, r.to_state, r.actor, r.at) for r in rows
-    ]
-    return oracle.Placement(pid, people, source.start, source.end, history)
-
-
-def _cancelled(app: App) -> Counter[oracle.Expected]:
-    """Emails the delivery held back because their link was already dead."""
-    with app.reading() as uow:
-        rows = uow.session.execute(
-            select(OutboxMessage.placement_id, OutboxMessage.kind, OutboxMessage.to_email).where(
-                OutboxMessage.status == "cancelled"
-            )
-        ).all()
-    return Counter((r.placement_id, r.kind, r.to_email) for r in rows)
-
-
-def _received(app: App, smtp: SmtpTestServer) -> tuple[Counter[oracle.Expected], Counter[str]]:
-    messages = smtp.messages
-    ids = Counter(str(m["Message-ID"]) for m in messages)
-    with app.reading() as uow:
-        labels = {
-            row.message_id: (row.placement_id, row.kind)
-            for row in uow.session.execute(
-                select(OutboxMessage.message_id, OutboxMessage.placement_id, OutboxMessage.kind)
-            )
-        }
-    received: Counter[oracle.Expected] = Counter()
-    seen: set[str] = set()
-    for message in messages:
-        message_id = str(message["Message-ID"])
-        if message_id in seen:
-            continue
-        seen.add(message_id)
-        placement_id, kind = labels.get(message_id, (None, "not in the outbox"))
-        to = message["To"].addresses[0].addr_spec
-        received[(placement_id, kind, to)] += 1
-    return received, ids
-
-
-def _log_errors(driver: Driver, logs: dict[str, str]) -> tuple[list[str], Counter[str]]:
-    """Error lines outside every fault window, and how many each fault window holds."""
-    outside: list[str] = []
-    during: Counter[str] = Counter()
-    for name, content in logs.items():
-        position = 0
-        for line in content.splitlines(keepends=True):
-            start, position = position, position + len(line.encode())
-            if not ERROR_LINE.search(line):
-                continue
-            window = next(
-                (
-                    w.label
-                    for w in driver.windows
-                    if w.start.get(name, 0) <= start < w.end.get(name, 1 << 62)
-                ),
-                None,
-            )
-            if window is None:
-                outside.append(f"{name}: {line.strip()[:300]}")
-            else:
-                during[window] += 1
-    return outside, during
-
-
-def judge(
-    driver: Driver,
-    app: App,
-    smtp: SmtpTestServer,
-    logs: dict[str, str],
-    exited: dict[str, int],
-    *,
-    prefect_runs: list[dict[str, Any]],
-    placements: int,
-    say: Callable[[str], None] = print,
-) -> list[str]:
-    failures: list[str] = []
-
-    def check(ok: bool, line: str) -> None:
-        say(f"  {'ok ' if ok else 'FAIL'} {line}")
-        if not ok:
-            failures.append(line)
-
-    registered, history = _load(app)
-    states = Counter(state for _, state, _ in registered)
-    say(f"\nscale-out on Prefect: {len(registered)} placements, {len(driver.sweeps)} sweep days")
-    check(len(registered) == placements, f"placements registered: {len(registered)}")
-    not_final = [pid for pid, state, _ in registered if state not in FINAL_STATES]
-    check(
-        not not_final,
-        f"placements in a final state: {len(registered) - len(not_final)} "
-        f"{dict(sorted(states.items()))}",
-    )
-    broken = [pid for pid, state, _ in registered if not _replays(history.get(pid, []), state)]
-    check(
-        not broken,
-        f"histories replaying through allowed transitions: {len(registered) - len(broken)} "
-        f"(broken {broken[:5]})",
-    )
-
-    prefect_sweeps = sorted(
-        r["parameters"]["as_of"]
-        for r in prefect_runs
-        if r["deployment_id"] == driver.stack.deployments["sweep"]
-        and r["state_type"] == "COMPLETED"
-    )
-    check(
-        len(prefect_sweeps) == len(driver.sweeps),
-        f"sweep runs completed on the workers: {len(prefect_sweeps)}",
-    )
-    model = [_oracle_placement(pid, email, history[pid]) for pid, _, email in registered]
-    expected = oracle.Oracle(_rules(), model).run(driver.sweeps)
-    received, ids = _received(app, smtp)
-    cancelled = _cancelled(app)
-    by_id = {p.id: p for p in model}
-    unexplained = [c for c in cancelled if not oracle.may_be_cancelled(by_id[c[0]], c[1])]
-    check(
-        not unexplained,
-        f"held back, their link dead before delivery: {sum(cancelled.values())} "
-        f"(not explained by the history: {unexplained[:5]})",
-    )
-    duplicates = sum(count - 1 for count in ids.values())
-    missing, unexpected = expected - received - cancelled, received - expected
-    kinds = Counter(kind for _, kind, _ in expected.elements())
-    say(f"  oracle: {sum(expected.values())} emails expected: {dict(sorted(kinds.items()))}")
-    check(
-        not missing,
-        f"expected and not received: {sum(missing.values())} {list(missing.items())[:5]}",
-    )
-    check(
-        not unexpected,
-        f"received and not expected: {sum(unexpected.values())} {list(unexpected.items())[:5]}",
-    )
-    check(
-        duplicates == 0,
-        f"received {sum(ids.values())}, distinct Message-IDs {len(ids)}, duplicates {duplicates}",
-    )
-
-    with app.reading() as uow:
-        outbox = Counter(uow.session.scalars(select(OutboxMessage.status)))
-    moving = [
-        r["name"]
-        for r in prefect_runs
-        if r["state_type"] not in {"COMPLETED", "FAILED", "CANCELLED", "CRASHED"}
-    ]
-    quiet = (
-        outbox["pending"] == outbox["sending"] == 0 and not moving and driver.generator.busy() == 0
-    )
-    check(
-        quiet and not exited,
-        f"quiescence: outbox {dict(outbox)}, runs unfinished {moving}, POSTs in flight "
-        f"{driver.generator.busy()}, processes exited {exited}",
-    )
-    check(
-        outbox["dead"] == 0 and not driver.generator.unexpected,
-        f"dead emails {outbox['dead']}, unexpected answers {driver.generator.unexpected[:5]}",
-    )
-
-    runs = Counter((deployment, state) for deployment, _, state, _ in driver.runs)
-    bad_runs = [(d, s, m[:200]) for d, _, s, m in driver.runs if s != "COMPLETED"]
-    check(not bad_runs, f"flow runs: {dict(runs)} (not completed: {bad_runs[:3]})")
-    executed = {
-        name.removesuffix("-0.log"): len(EXECUTED.findall(content))
-        for name, content in logs.items()
-        if name.startswith("worker-")
-    }
-    aborted = sum(len(ABORTED.findall(content)) for content in logs.values())
-    check(
-        sum(executed.values()) == len(driver.runs) and all(executed.values()),
-        f"runs executed per worker: {executed} of {len(driver.runs)}; a run both workers "
-        f"reached for and the server gave to one: {aborted}",
-    )
-    check(
-        set(driver.timings) >= {"prefect server down", "pg_terminate_backend"},
-        f"faults injected: {sorted(set(driver.timings) - {'prefect server start'})}",
-    )
-
-    outside, during = _log_errors(driver, logs)
-    check(
-        not outside,
-        f"error lines outside the fault windows: {len(outside)} {outside[:5]}; "
-        f"inside them: {dict(during)}",
-    )
-    say(
-        f"  link POSTs by answer: {dict(driver.generator.answers)}; withdrawals racing "
-        f"approvals: {dict(driver.generator.withdraw_races)}"
-    )
-    for fault, timing in driver.timings.items():
-        say(f"  {fault}: {timing}")
-    return failures
+    def _remind(self, placement: Placement, moment: datetime, step: Step) -> bool:
+        name, state, requested_by, who, done_by = step
+        rows = placement.rows_until(moment)
+        request = next(
+            r
+            for r in reversed(rows)
+            if r.event == requested_by and r.to_state == state and r.from_state != state
+        )
+        done = {r.actor for r in rows if r.version > request.version and r.event in done_by}
+        pending = [a for a in placement.people.of(getattr(self.rules, who)) if a not in done]
+        days, rules = waited(local_day(request.at), local_day(moment)), self.rules
+        number = 0
+        if days >= rules.first_after:
+            number = 1 + (days - rules.first_after) // rules.repeat_every
+        for address in dict.fromkeys(pending):
+            if number and (name, address, number) not in placement.reminded:
+                placement.reminded.add((name, address, number))
+                self.expected[(placement.id, f"{name}_reminder", address)] += 1
+        key = (name, request.at)
+        if pending and days >= rules.escalate_after and key not in placement.escalated:
+            placement.escalated.add(key)
+            return True
+        return False
