@@ -17,11 +17,12 @@ up: $(STAMP)
 	$(BIN)/mobility db upgrade
 	$(BIN)/mobility up
 
-# The browser tests drive Debian's Chromium; install it when we can (root), else they skip.
+# The browser tests drive Debian's Chromium; install it when we can (root), else they skip
+# (fail, under CI=true).
 chromium:
 	@test -x /usr/bin/chromium || [ "$$(id -u)" != 0 ] || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
-		echo "note: chromium could not be installed; the browser tests will be skipped"
+		echo "note: chromium could not be installed; the browser tests will be skipped (under CI=true they fail)"
 
 # The board's sign-in tests run a real OpenID Connect provider (npm oidc-provider) on node;
 # install it from the lock file when we can, else those tests skip (fail under CI=true).

@@ -7,30 +7,37 @@ server or database that is briefly away), logs a summary, then publishes pending
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 
-from flows.context import current_app
+from flows.context import aware, current_app
 from flows.events import publish_events
 
 
 @task(name="deliver-batch", retries=3, retry_delay_seconds=[5, 20, 60], retry_jitter_factor=0.5)
-async def deliver_batch(limit: int | None = None) -> dict[str, int]:
+async def deliver_batch(limit: int | None = None, as_of: datetime | None = None) -> dict[str, int]:
     from notifications.delivery import deliver_due
 
     app = current_app()
     report = await deliver_due(
-        engine=app.engine, settings=app.settings, config=app.config, limit=limit
+        engine=app.engine, settings=app.settings, config=app.config, now=as_of, limit=limit
     )
     return report.counts()
 
 
 @flow(name="deliver-notifications", log_prints=False, retries=0)
-async def deliver_notifications(limit: int | None = None) -> dict[str, Any]:
-    """Send the emails that are due (at most ``limit``, or all of them)."""
+async def deliver_notifications(
+    limit: int | None = None, as_of: datetime | None = None
+) -> dict[str, Any]:
+    """Send the emails that are due (at most ``limit``, or all of them) at ``as_of``: by
+    default the clock, read afresh for each batch; a given time is read as ``sweep`` reads
+    its own (naive: Europe/Stockholm), so a simulated calendar reaches every worker as a
+    parameter."""
     logger = get_run_logger()
-    counts = await deliver_batch(limit)
+    moment = aware(as_of, current_app()) if as_of is not None else None
+    counts = await deliver_batch(limit, moment)
     logger.info("delivered: %s", ", ".join(f"{k} {v}" for k, v in counts.items()))
     if counts.get("dead"):
         logger.warning(

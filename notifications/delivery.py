@@ -137,7 +137,7 @@ async def _send_batch(
     batch; outcomes are written in transactions of their own meanwhile."""
     with UnitOfWork(engine, config, read_only=True) as reader:
         renderer = Renderer(
-            reader.session, settings=settings, config=config, now=outcomes.now, outcomes=outcomes
+            reader, settings=settings, config=config, now=outcomes.now, outcomes=outcomes
         )
         items = renderer.load(ids)
         keeper = asyncio.create_task(

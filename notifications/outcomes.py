@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Engine, Table, update
+from sqlalchemy import Engine, Table, Update, update
+from sqlalchemy.exc import DBAPIError
 
 from models import OutboxMessage
 from states.unit_of_work import ConnectionUnitOfWork
@@ -78,19 +79,34 @@ class Prepared(Claimed):
 
 
 def _record(engine: Engine, row_id: int, worker_id: str, **values: Any) -> bool:
-    """Record an outcome if we still hold the claim; False if another sender took the row."""
-    with ConnectionUnitOfWork(engine) as uow:
-        result = uow.connection.execute(
-            update(OUTBOX)
-            .where(
-                OUTBOX.c.id == row_id,
-                OUTBOX.c.status == "sending",
-                OUTBOX.c.claimed_by == worker_id,
-            )
-            .values(lease_expires_at=None, **values)
+    """Record an outcome if we still hold the claim; False if another sender took the row.
+
+    A connection the database dropped (a restart, ``pg_terminate_backend``) is replaced and
+    the write made once more: the server has already accepted a message marked sent here,
+    and a lost mark would send it again."""
+    statement = (
+        update(OUTBOX)
+        .where(
+            OUTBOX.c.id == row_id,
+            OUTBOX.c.status == "sending",
+            OUTBOX.c.claimed_by == worker_id,
         )
+        .values(lease_expires_at=None, **values)
+    )
+    try:
+        return _write_outcome(engine, statement)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        log.warning("outbox %s: the database connection was lost; recording again", row_id)
+    return _write_outcome(engine, statement)
+
+
+def _write_outcome(engine: Engine, statement: Update) -> bool:
+    with ConnectionUnitOfWork(engine) as uow:
+        won = uow.connection.execute(statement).rowcount == 1
         uow.commit()
-        return result.rowcount == 1
+        return won
 
 
 def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:

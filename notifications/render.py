@@ -8,6 +8,7 @@ CR/LF or markup can neither add a header nor break the message.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.orm import Session
 
 from models import ActionToken, OutboxMessage
@@ -37,8 +39,10 @@ from states.tokens import TokenMinter
 
 if TYPE_CHECKING:
     from config import Settings
-    from states.unit_of_work import ServiceConfig
+    from states.unit_of_work import ServiceConfig, UnitOfWork
 
+
+log = logging.getLogger(__name__)
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -159,14 +163,15 @@ class Renderer:
 
     def __init__(
         self,
-        session: Session,
+        reader: UnitOfWork,
         *,
         settings: Settings,
         config: ServiceConfig,
         now: datetime,
         outcomes: Outcomes,
     ) -> None:
-        self.session = session
+        self.reader = reader
+        self.session = reader.session
         self.settings = settings
         self.config = config
         self.now = now
@@ -185,12 +190,27 @@ class Renderer:
         """The row ready for the wire, or None with its outcome recorded: cancelled (its link
         died), dead (it cannot become an email) or retried (anything unforeseen)."""
         try:
-            return self._prepare(self.rows[claimed.id])
+            return self._prepare_reconnecting(self.rows[claimed.id])
         except MobilityError as error:
             self.outcomes.dead(claimed.id, claimed.attempts, f"cannot render: {error}")
         except Exception as error:  # one bad row must not stop the batch
             self.outcomes.unexpected(claimed, "rendering", error)
         return None
+
+    def _prepare_reconnecting(self, row: OutboxMessage) -> Prepared | None:
+        """A connection the database dropped mid-batch (a restart, ``pg_terminate_backend``)
+        is replaced once — the rollback hands the session a new one from the pool — instead
+        of failing every row left in the batch."""
+        try:
+            return self._prepare(row)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+        except PendingRollbackError:
+            pass
+        log.warning("outbox %s: the database connection was lost; reading again", row.id)
+        self.reader.rollback()
+        return self._prepare(row)
 
     def _prepare(self, row: OutboxMessage) -> Prepared | None:
         if row.token_id is not None:

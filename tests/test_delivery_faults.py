@@ -1,5 +1,6 @@
-"""Delivery when the mail server misbehaves; each test carries its figure in its name and prints
-what it measured. Time moves by passing ``now`` forward, never by sleeping."""
+"""Delivery when the mail server (or the database) misbehaves; each test carries its figure in
+its name and prints what it measured. Time moves by passing ``now`` forward, never by
+sleeping. Every fault runs on SQLite and, when configured, on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import OutboxMessage
-from notifications.outcomes import (
-    BACKOFF_CAP,
-    Claimed,
-    DeliveryReport,
-    Outcomes,
-    Prepared,
-    backoff,
-)
+from notifications.outcomes import BACKOFF_CAP, Claimed, DeliveryReport, Prepared, backoff
 from notifications.smtp import send_one
 from states.bootstrap import App
 from tests.conftest import load_examples, propose_example
@@ -36,17 +30,12 @@ LATER = timedelta(hours=2)  # past any backoff a first few failures schedule
 
 
 @pytest.fixture
-def queued(app: App) -> Iterator[App]:
-    yield from _queued(app)
+def queued(any_app: App) -> Iterator[App]:
+    """The example placement on SQLite and on PostgreSQL, its two first emails already sent."""
+    yield from _queued_on(any_app)
 
 
-@pytest.fixture
-def queued_any(any_app: App) -> Iterator[App]:
-    """The same on SQLite and, when configured, on PostgreSQL."""
-    yield from _queued(any_app)
-
-
-def _queued(app: App) -> Iterator[App]:
+def _queued_on(app: App) -> Iterator[App]:
     load_examples(app)
     propose_example(app, as_of=DAY)
     # Send the example's two approval requests first, so every test counts only its own rows.
@@ -164,9 +153,8 @@ def test_dropped_connection_on_3_attempts_100_emails_all_delivered_0_duplicated(
 
 
 def test_sender_killed_with_sigkill_mid_batch_held_rows_delivered_by_the_next_run(
-    queued_any: App, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    queued: App, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    queued = queued_any
     queue_rows(queued, 100)
     lease = 10  # seconds, the shortest the settings allow
     with smtp_server() as server:
@@ -218,17 +206,77 @@ def test_sender_killed_with_sigkill_mid_batch_held_rows_delivered_by_the_next_ru
     )
 
 
+# Where the sender's connection is cut: as it marks a message the server accepted as sent, or
+# as it reads what a message needs while rendering the batch.
+CUT_AT = {
+    "the sent mark": lambda statement: (
+        statement.startswith("UPDATE outbox") and "sent_at" in statement
+    ),
+    # a confirmation reads the final agreement for each message it renders
+    "a read while rendering": lambda statement: statement.startswith("SELECT agreement_document"),
+}
+KIND_AT = {"the sent mark": "placement_starts", "a read while rendering": "placement_confirmed"}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("where", sorted(CUT_AT))
+def test_database_connection_terminated_mid_batch_100_emails_each_sent_once_none_retried(
+    postgres_app: App, where: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``pg_terminate_backend`` on the sender's connection in the middle of a batch: the pool
+    hands out a new connection and the work is done again on it. Before, a lost sent mark
+    sent the message a second time, and a lost read failed every row left in the batch."""
+    from sqlalchemy import create_engine, event, text
+
+    app = next(iter(_queued_on(postgres_app)))
+    queue_rows(app, 100, kind=KIND_AT[where])
+    admin = create_engine(app.engine.url, isolation_level="AUTOCOMMIT")
+    terminated: list[int] = []
+
+    @event.listens_for(app.engine, "before_cursor_execute")
+    def terminate_once(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not terminated and server.received >= 3 and CUT_AT[where](statement):
+            pid = connection.connection.dbapi_connection.info.backend_pid
+            with admin.connect() as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            terminated.append(pid)
+
+    try:
+        with smtp_server() as server:
+            first = deliver(app, server)
+            second = deliver(app, server, now=DAY + LATER)
+            ids = server.message_ids()
+    finally:
+        event.remove(app.engine, "before_cursor_execute", terminate_once)
+        admin.dispose()
+    assert len(terminated) == 1
+    assert (first.sent, first.retried, second.claimed) == (100, 0, 0)
+    assert len(ids) == 100 and server.duplicates() == 0
+    assert statuses(app) == {"sent": 100}
+    figure(
+        capsys,
+        f"PostgreSQL connection terminated at {where} / 100 queued: delivered 100, "
+        f"duplicated {server.duplicates()}, retried {first.retried}",
+    )
+
+
 # --- pure logic -----------------------------------------------------------------------------
 
 
 class FakeClient:
-    """Answers send_message like aiosmtplib when one recipient of two is refused."""
+    """Answers ``sendmail`` as aiosmtplib does when the server took the message but refused
+    some of the recipients it was sent to (and only those)."""
 
-    def __init__(self, refused: dict[str, aiosmtplib.SMTPResponse]) -> None:
-        self.refused = refused
+    def __init__(self, refusing: dict[str, aiosmtplib.SMTPResponse]) -> None:
+        self.refusing = refusing
+        self.sent_to: list[list[str]] = []
 
-    async def sendmail(self, *_args: Any, **_kwargs: Any) -> tuple[dict[str, Any], str]:
-        return self.refused, "250 OK"
+    async def sendmail(
+        self, _sender: str, recipients: list[str], *_args: Any, **_kwargs: Any
+    ) -> tuple[dict[str, aiosmtplib.SMTPResponse], str]:
+        self.sent_to.append(list(recipients))
+        refused = {r: self.refusing[r] for r in recipients if r in self.refusing}
+        return refused, "250 OK"
 
 
 class RecordingOutcomes:
@@ -245,23 +293,37 @@ class RecordingOutcomes:
         self.calls.append(("retry", error))
 
 
+ONE_MESSAGE = Prepared(
+    id=1,
+    attempts=0,
+    created_at=DAY,
+    sender="a@x.example",
+    recipient="b@x.example",
+    data=b"Subject: s\r\n\r\nbody\r\n",
+    subject="s",
+)
+
+
 @pytest.mark.parametrize(("code", "outcome"), [(550, "dead"), (452, "retry")])
 def test_partial_refusal_is_detected_not_ignored(code: int, outcome: str) -> None:
     import asyncio
 
-    item = Prepared(
-        id=1,
-        attempts=0,
-        created_at=DAY,
-        sender="a@x.example",
-        recipient="b@x.example",
-        data=b"Subject: s\r\n\r\nbody\r\n",
-        subject="s",
-    )
-    refused = {"c@x.example": aiosmtplib.SMTPResponse(code, "no such user")}
+    item = ONE_MESSAGE
+    client = FakeClient({"b@x.example": aiosmtplib.SMTPResponse(code, "no such user")})
     outcomes = RecordingOutcomes()
-    asyncio.run(send_one(FakeClient(refused), item, outcomes))  # type: ignore[arg-type]
-    assert outcomes.calls == [(outcome, f"c@x.example: {code} no such user")]
+    asyncio.run(send_one(client, item, outcomes))  # type: ignore[arg-type]
+    assert client.sent_to == [["b@x.example"]]
+    assert outcomes.calls == [(outcome, f"b@x.example: {code} no such user")]
+
+
+def test_a_message_accepted_for_every_recipient_is_recorded_sent() -> None:
+    import asyncio
+
+    item = ONE_MESSAGE
+    client = FakeClient({"someone.else@x.example": aiosmtplib.SMTPResponse(550, "no")})
+    outcomes = RecordingOutcomes()
+    asyncio.run(send_one(client, item, outcomes))  # type: ignore[arg-type]
+    assert outcomes.calls == [("sent", "")]
 
 
 def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
@@ -276,15 +338,10 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
 
 
 def test_report_counts_are_plain_numbers() -> None:
-    assert DeliveryReport().counts() == {
-        "claimed": 0,
-        "sent": 0,
-        "retried": 0,
-        "dead": 0,
-        "cancelled": 0,
-    }
-    assert Outcomes  # the class the delivery records outcomes with
-    assert isinstance(DAY, datetime)
+    report = DeliveryReport(claimed=7, sent=3, retried=2, dead=1, cancelled=1, lost_claims=4)
+    report.sent_ids.append(99)
+    assert report.counts() == {"claimed": 7, "sent": 3, "retried": 2, "dead": 1, "cancelled": 1}
+    assert all(type(value) is int for value in report.counts().values())
 
 
 def test_a_live_sender_renews_its_lease_so_a_slow_batch_is_not_taken_over(queued: App) -> None:

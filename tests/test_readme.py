@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from states.lifecycle.diagram import mermaid
 
@@ -14,18 +17,38 @@ def mermaid_blocks(text: str) -> list[str]:
     return re.findall(r"^```mermaid\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
 
 
+def diagram_problem(readme: str) -> str | None:
+    """What is wrong with a README's copy of the diagram, or None."""
+    blocks = mermaid_blocks(readme)
+    if len(blocks) != 1:
+        return f"README.md should hold exactly one ```mermaid block, not {len(blocks)}"
+    if blocks[0] != mermaid():
+        return (
+            "README.md's state diagram is out of date: replace its ```mermaid block with the "
+            "output of `mobility diagram`"
+        )
+    return None
+
+
 def test_readme_shows_the_current_state_diagram() -> None:
-    blocks = mermaid_blocks(README.read_text(encoding="utf-8"))
-    assert len(blocks) == 1, "README.md should hold exactly one ```mermaid block"
-    assert blocks[0] == mermaid(), (
-        "README.md's state diagram is out of date: replace its ```mermaid block with the "
-        "output of `mobility diagram`"
-    )
+    assert diagram_problem(README.read_text(encoding="utf-8")) is None
 
 
-def test_the_check_notices_a_stale_copy() -> None:
-    stale = "```mermaid\n" + mermaid().replace("Withdraw", "Retract") + "```\n"
-    assert mermaid_blocks(stale) != [mermaid()]
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda diagram: diagram.replace("Withdraw", "Retract"),  # a renamed event
+        lambda diagram: diagram.rsplit("\n", 2)[0] + "\n",  # a transition left out
+        lambda diagram: diagram + diagram,  # two copies
+    ],
+    ids=["renamed", "missing", "doubled"],
+)
+def test_the_check_notices_a_stale_readme(change: Callable[[str], str]) -> None:
+    """The real README with its diagram changed as a stale copy would be: the check fails."""
+    readme = README.read_text(encoding="utf-8")
+    stale = readme.replace(mermaid(), change(mermaid()), 1)
+    assert stale != readme
+    assert diagram_problem(stale) is not None
 
 
 def test_readme_opens_with_the_two_commands() -> None:

@@ -164,6 +164,36 @@ def test_deliver_flow_sends_the_outbox_through_smtp(
     assert statuses == {"sent"}
 
 
+def test_deliver_flow_sends_what_is_due_at_its_as_of_parameter(
+    prefect_server: str, tmp_path: Path, sqlite_template: Path
+) -> None:
+    """A simulated calendar (the scale-out proof) reaches the workers as ``as_of``: emails
+    queued in the future are not due now, and are sent by a run at that time."""
+    import shutil
+
+    from flows.deliver import deliver_notifications
+
+    shutil.copy(sqlite_template, tmp_path / "mobility.db")
+    future = datetime(2030, 3, 4, 9, tzinfo=UTC)
+    with smtp_server() as server:
+        settings = Settings(
+            database_url=f"sqlite:///{tmp_path / 'mobility.db'}",
+            var_dir=tmp_path / "var",
+            secret_key="test-secret-key",
+            smtp_host="127.0.0.1",
+            smtp_port=server.port,
+            _env_file=None,  # type: ignore[call-arg]
+        )
+        app = bootstrap(settings)
+        load_examples(app)
+        propose_example(app, as_of=future)
+        with use_app(app):
+            now = asyncio.run(deliver_notifications())
+            # a naive time is Stockholm time, as for the sweep: 11:00 there is past 09:00 UTC
+            later = asyncio.run(deliver_notifications(as_of=future.replace(hour=11, tzinfo=None)))
+        assert (now["claimed"], later["sent"], server.received) == (0, 2, 2)
+
+
 def test_mobility_run_sweep_is_a_flow_run_when_a_server_is_configured(
     prefect_server: str, tmp_path: Path, sqlite_template: Path
 ) -> None:
