@@ -141,7 +141,7 @@ def test_a_person_walks_every_page_in_chromium_and_axe_finds_nothing(
         page.get_by_role("button", name="Send the answers").click()
     assert "Your answers are saved." in page.content()
     assert page.goto(evaluation_link).status == 410
-    assert "You answered on 30 July 2027." in page.content()
+    assert "You answered on 2 August 2027." in page.content()
     assert "Two student projects." in page.content()  # the answers, read-only
     checked["evaluation 410"] = axe_violations(page)
 

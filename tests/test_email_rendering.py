@@ -24,7 +24,7 @@ from tests.conftest import propose_example
 
 BASE_URL = "https://mobility.example.org"
 DAY = datetime(2026, 12, 1, 8, tzinfo=UTC)
-ENDED = datetime(2027, 7, 30, 6, tzinfo=UTC)
+ENDED = datetime(2027, 8, 2, 6, tzinfo=UTC)  # the first business day after the last
 
 
 def rendered(app: App, *, kind: str | None = None) -> Iterator[tuple[OutboxMessage, EmailMessage]]:

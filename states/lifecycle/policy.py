@@ -115,6 +115,14 @@ RULES: tuple[NotificationRule, ...] = (
 )
 
 
+START_NOTICE_ROLES = ("participant", "host_contact")
+"""Who gets the start notice a few business days before the start: the host prepares an
+access card, an account and a desk; the participant knows whom to see on the first day."""
+
+WELCOME_ROLES = ("participant",)
+"""Who gets the welcome on the first day, where the programme sends one."""
+
+
 def rules_for(event: str, to_state: str) -> list[NotificationRule]:
     return [r for r in RULES if r.event == event and r.to_state in (None, to_state)]
 
