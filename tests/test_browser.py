@@ -70,7 +70,7 @@ def test_a_person_walks_every_page_in_chromium_and_axe_finds_nothing(
     response = page.goto(eva_link)
     assert response.status == 200
     assert page.locator("html").get_attribute("lang") == "sv"
-    assert page.get_by_role("heading", level=1).inner_text() == "Godkänn placeringen"
+    assert page.get_by_role("heading", level=1).inner_text() == "Ta ställning till placeringen"
     checked["approval"] = axe_violations(page)
     with page.expect_navigation():
         page.get_by_role("button", name="Godkänn", exact=True).click()

@@ -128,6 +128,7 @@ class Pages:
             "form_comment": "",
             "errors": (),
             "contact": None,
+            "key_facts_above": False,
         }
         html = self.env.get_template(name).render(
             {**defaults, **context},
