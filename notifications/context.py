@@ -207,6 +207,7 @@ def template_context(
         "link_form": None,
         "link_expires": None,
         "cases": _digest_cases(stored.get("cases") or [], language),
+        "site": f"{base_url.rstrip('/')}/",  # the front page: the calendar event's URL
     }
     placement = None
     if message.placement_id is not None:

@@ -292,3 +292,13 @@ def test_dev_mail_exists_only_in_dev_mode(examples: App, path: str) -> None:
         response = httpx.get(f"{base}{path}")
     assert response.status_code == 404
     assert_security_headers(response)
+
+
+def test_the_front_page_says_what_the_service_is_in_both_languages(examples: App) -> None:
+    """The calendar event's URL: the service's address answers, for anyone, in both."""
+    with served(examples, clock=Clock()) as base:
+        page = httpx.get(f"{base}/")
+    assert page.status_code == 200
+    assert_security_headers(page)
+    assert "<h1>Personrörlighet</h1>" in page.text and "<h2>Staff mobility</h2>" in page.text
+    assert "programmets samordnare" in page.text and "the programme&#39;s coordinator" in page.text

@@ -190,6 +190,16 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "sv": "Frågor? Kontakta programmets {coordinator}, {name}, {email}.",
         "en": "Questions? Contact the programme's {coordinator}, {name}, {email}.",
     },
+    # the front page (the calendar events' URL), for anyone: both languages
+    "front_title": {"sv": "Personrörlighet", "en": "Staff mobility"},
+    "front_body": {
+        "sv": "Här finns sidorna bakom länkarna i programmets e-post: där tar du ställning till "
+        "en placering, godkänner avtalet eller svarar på en utvärdering. Öppna länken i det "
+        "e-postmeddelande du har fått; frågor besvaras av programmets {coordinator}.",
+        "en": "This is where the links in the programme's emails lead: there you decide on a "
+        "placement, accept its agreement or answer an evaluation. Open the link in the email you "
+        "received; the programme's {coordinator} answers any questions.",
+    },
     # 404, 400, 413
     "not_found_title": {"sv": "Länken finns inte", "en": "This link does not exist"},
     "not_found_body": {
