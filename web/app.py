@@ -250,6 +250,18 @@ def _add_error_pages(web: FastAPI, pages: Pages) -> None:
         return pages.error(400, "bad_request_title", "bad_request_body")
 
 
+def _add_plain_pages(web: FastAPI, pages: Pages) -> None:
+    """The front page (what the service is, for anyone) and the proxies' health check."""
+
+    @web.get("/", include_in_schema=False)
+    def front() -> HTMLResponse:
+        return pages.front()
+
+    @web.get("/healthz", include_in_schema=False)
+    def healthz() -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+
 def create_app(app: App, *, dev_mail: bool, clock: Callable[[], datetime] = _now) -> FastAPI:
     """The web application over ``app``; ``dev_mail`` adds /dev/mail (development only)."""
     install_redaction()
@@ -259,13 +271,7 @@ def create_app(app: App, *, dev_mail: bool, clock: Callable[[], datetime] = _now
 
     _add_error_pages(web, pages)
 
-    @web.get("/", include_in_schema=False)
-    def front() -> HTMLResponse:
-        return pages.front()
-
-    @web.get("/healthz", include_in_schema=False)
-    def healthz() -> PlainTextResponse:
-        return PlainTextResponse("ok")
+    _add_plain_pages(web, pages)
 
     @web.api_route("/l/{token}", methods=["GET", "HEAD"], include_in_schema=False)
     def show_link(token: str) -> Response:
