@@ -280,9 +280,11 @@ def _agreements(demo: Demo, daniel: str, maria: str) -> None:
 
 
 def _placements(demo: Demo, daniel: str, maria: str) -> None:
-    demo.scene("2027-02-01T06:30", "Daniel's placement starts")
+    demo.scene(
+        "2027-01-28T06:30", "Daniel starts on Monday: the start notice, two business days ahead"
+    )
     demo.sweep()
-    demo.scene("2027-03-01T06:30", "Maria's placement starts")
+    demo.scene("2027-02-25T06:30", "Maria starts on Monday: her start notice")
     demo.sweep()
     demo.scene("2027-05-03T06:30", "Halfway: a check-in for Daniel and his host")
     demo.sweep()
@@ -306,7 +308,7 @@ def _placements(demo: Demo, daniel: str, maria: str) -> None:
 
 
 def _evaluations(demo: Demo, daniel: str, maria: str) -> None:
-    demo.scene("2027-07-30T06:30", "Daniel's placement ends: evaluation requests")
+    demo.scene("2027-08-02T06:30", "Daniel's last day was Friday: evaluation requests")
     demo.sweep()
     for email in (
         "daniel.aberg@verktyg.example",
@@ -315,7 +317,7 @@ def _evaluations(demo: Demo, daniel: str, maria: str) -> None:
     ):
         demo.click(daniel, email, "answer", answers=EVALUATION, purpose="evaluation")
 
-    demo.scene("2027-08-31T06:30", "Maria's placement ends")
+    demo.scene("2027-09-01T06:30", "Maria's last day was yesterday")
     demo.sweep()
     demo.click(
         maria, "maria.sjoberg@univ.example", "answer", answers=EVALUATION, purpose="evaluation"

@@ -142,7 +142,7 @@ person_app = typer.Typer(help="Personal data stored about a person.", no_args_is
 
 @person_app.command("export")
 def person_export(
-    email: str = typer.Argument(..., help="The person's e-mail address."),
+    email: str = typer.Argument(..., help="The person's email address."),
 ) -> None:
     """Print everything stored about a person as JSON (GDPR art. 15 and 20)."""
     from states.privacy.export import export_person

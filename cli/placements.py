@@ -97,14 +97,16 @@ def show(
         typer.echo("  approvals")
         for a in detail.approvals:
             typer.echo(
-                f"    round {a.round}  {a.role:<13} {a.person.name:<24} "
-                f"{a.decision or 'waiting'}{'  – ' + a.comment if a.comment else ''}"
+                f"    round {a.round}  {_label(a.role):<13} {a.person.name:<24} "
+                f"{_status(a.status)}{'  – ' + a.comment if a.comment else ''}"
             )
     if detail.acceptances:
         typer.echo("  agreement")
         for c in detail.acceptances:
-            status = "void" if c.void else ("accepted" if c.accepted_at else "waiting")
-            typer.echo(f"    v{c.agreement_version}  {c.role:<13} {c.person.name:<24} {status}")
+            typer.echo(
+                f"    v{c.agreement_version}  {_label(c.role):<13} {c.person.name:<24} "
+                f"{_status(c.status)}"
+            )
     typer.echo("  history")
     for h in detail.history:
         typer.echo(
@@ -119,6 +121,13 @@ def _label(role: str) -> str:
     from states.glossary import words
 
     return words("en").role_title(role).lower()
+
+
+def _status(status: str) -> str:
+    """ "changes requested", "no longer asked": what a step row says (states.glossary)."""
+    from states.glossary import words
+
+    return words("en").row_status(status)
 
 
 def _apply(reference: str, event: str, reason: str | None, as_of: str | None) -> None:

@@ -37,6 +37,11 @@ if TYPE_CHECKING:
     from config import Settings
 
 GRACE_SECONDS = 15.0
+LOCAL_SENDER_WARNING = (
+    "  warning         the sender is {mail_from}: From, Message-ID and the calendar events' UID "
+    "say @localhost;\n                  set MOBILITY_MAIL_FROM to an address of your own "
+    "domain before real mail goes out"
+)
 
 
 class StackError(MobilityError):
@@ -217,6 +222,10 @@ def _announcement(
         )
     else:
         lines.append(f"  mail            via {settings.smtp_host}:{settings.smtp_port}")
+    from states.bootstrap import sender_domain_is_local  # not at import: --help stays light
+
+    if sender_domain_is_local(settings.mail_from):
+        lines.append(LOCAL_SENDER_WARNING.format(mail_from=settings.mail_from))
     lines += [
         f"  deliveries      every {every:g} s; sweep on weekday mornings "
         "and hourly 8-17 (Europe/Stockholm)",

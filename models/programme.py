@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
@@ -55,6 +55,10 @@ class Programme(Base):
     evaluation_respondents: Mapped[list[str]]
     evaluation_due_after: Mapped[int]
     evaluation_questions: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+    start_notice_days: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    """Business days before the start the start notice goes out; 0: no start notice."""
+    welcome_on_start: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """A welcome to the participant on the first day, besides the start notice."""
     source: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -111,6 +111,14 @@ class CoordinatorsIn(Strict):
     groups: list[GroupValue] = Field(default_factory=list)
 
 
+class StartNoticeRules(Strict):
+    business_days_before: int = Field(default=2, ge=0, le=30)
+    """The start notice to the participant and the host contact goes out this many Swedish
+    business days before the first day (0: none)."""
+    welcome: bool = False
+    """Also a welcome to the participant on the first day (the first business day)."""
+
+
 class ProgrammeIn(Strict):
     key: Key
     name: LongName
@@ -122,6 +130,7 @@ class ProgrammeIn(Strict):
     approvals: list[Role] = Field(min_length=1)
     agreement: AgreementRules
     reminders: ReminderRules
+    start_notice: StartNoticeRules = Field(default_factory=StartNoticeRules)
     evaluation: EvaluationRules
 
 
@@ -191,6 +200,8 @@ class ApprovalOut(Out):
     decision: str | None
     decided_at: datetime | None
     comment: str | None
+    status: str = ""
+    """approved, declined, changes_requested, waiting, void or no_longer_asked."""
 
 
 class AcceptanceOut(Out):
@@ -200,6 +211,8 @@ class AcceptanceOut(Out):
     accepted_at: datetime | None
     sha256: str | None
     void: bool
+    status: str = ""
+    """accepted, waiting, void or no_longer_asked."""
 
 
 class PlacementSummary(Out):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from models import AgreementDocument, OutboxMessage, Placement
 from notifications.ics import placement_event
+from states.addresses import ascii_email
 
 Attach = Callable[
     [Session, EmailMessage, Placement | None, dict[str, Any], OutboxMessage, ZoneInfo], None
@@ -45,6 +46,11 @@ def _confirmed_attachments(
         description=f"{p['programme']} · {p['extent']} %",
         location=p["host_organisation"],
         stamp=message.created_at,
+        # Version 1 is the first; each amendment makes a new version, and a new sequence.
+        sequence=placement.agreement_version - 1,
+        organizer_name=context["coordinator"]["name"],
+        organizer_email=ascii_email(context["coordinator"]["email"]),
+        url=context["site"],
     )
     # base64 keeps the bytes exact: iCalendar's CRLF, and the agreement as hashed.
     email.add_attachment(

@@ -16,6 +16,7 @@ from notifications.headers import RenderError, clean
 from states.dates import long_date
 from states.glossary import LANGUAGES, words
 from states.lifecycle.loading import WITH_PEOPLE
+from states.lifecycle.steps import BY_PURPOSE
 from states.tokens import TokenMinter
 
 FULL_SUMMARY_KINDS = frozenset(
@@ -67,6 +68,7 @@ def placement_view(placement: Placement, language: str) -> dict[str, Any]:
         "start": long_date(placement.start_date, language),
         "end": long_date(placement.end_date, language),
         "extent": placement.extent_percent,
+        "extent_text": words(language).term("extent", percent=placement.extent_percent),
         "purpose": placement.purpose.strip(),
         "development_plan": (placement.development_plan or "").strip(),
         "value_for_home": placement.value_for_home.strip(),
@@ -109,7 +111,6 @@ def _digest_cases(cases: list[dict[str, Any]], language: str) -> list[dict[str, 
                 "reference": clean(case.get("reference")),
                 "programme": clean(case.get("programme"), limit=300),
                 "state": glossary.state(clean(case.get("state"))),
-                "step": clean(case.get("step")),
                 "waiting_since": long_date(date.fromisoformat(since), language) if since else "",
                 "business_days": int(case.get("business_days") or 0),
                 "waiting_for": [
@@ -130,6 +131,50 @@ def _known(table: Mapping[str, str], key: object) -> str:
     return table.get(str(key), "")
 
 
+def _role_key(table: Mapping[str, str], key: object) -> str:
+    """The recipient's role as a key the templates choose their text by ("" if unknown)."""
+    return str(key) if str(key) in table else ""
+
+
+def _placement_context(
+    session: Session, placement: Placement, message: OutboxMessage, language: str
+) -> dict[str, Any]:
+    coordinator = placement.programme.coordinator
+    who = {"name": clean(coordinator.name), "email": coordinator.email}
+    document = _current_document(session, placement)
+    return {
+        "p": placement_view(placement, language),
+        "coordinator": who,
+        # Nobody is told to contact themselves: the coordinator's own emails name no contact.
+        "contact": who if message.person_id != coordinator.id else None,
+        "agreement": (
+            {
+                "version": document.version,
+                "sha256": document.sha256,
+                "sha_short": document.sha256[:12],
+            }
+            if document is not None
+            else None
+        ),
+    }
+
+
+def _link_context(
+    token: ActionToken, minter: TokenMinter, base_url: str, timezone: ZoneInfo, language: str
+) -> dict[str, Any]:
+    try:
+        raw = minter.raw_for(token)
+    except ValueError as error:
+        raise RenderError(str(error)) from None
+    step = BY_PURPOSE.get(token.purpose)
+    return {
+        "link": f"{base_url.rstrip('/')}/l/{raw}",
+        # The page behind it: a decision, the agreement, or answers (which need no button).
+        "link_form": step.form if step is not None else None,
+        "link_expires": long_date(token.expires_at.astimezone(timezone).date(), language),
+    }
+
+
 def template_context(
     session: Session,
     message: OutboxMessage,
@@ -146,6 +191,7 @@ def template_context(
         "kind": message.kind,
         "recipient_name": clean(message.to_name),
         "recipient_role": _known(glossary.roles, stored.get("recipient_role")),
+        "role": _role_key(glossary.roles, stored.get("recipient_role")),
         "actor_role": _known(glossary.roles_definite, stored.get("role")),
         "words": glossary,
         "comment": (stored.get("comment") or "").strip(),
@@ -155,33 +201,22 @@ def template_context(
         "full_summary": message.kind in FULL_SUMMARY_KINDS,
         "p": None,
         "coordinator": None,
+        "contact": None,
         "agreement": None,
         "link": None,
+        "link_form": None,
         "link_expires": None,
         "cases": _digest_cases(stored.get("cases") or [], language),
+        "site": f"{base_url.rstrip('/')}/",  # the front page: the calendar event's URL
     }
     placement = None
     if message.placement_id is not None:
         placement = _load_placement(session, message.placement_id)
-        context["p"] = placement_view(placement, language)
-        coordinator = placement.programme.coordinator
-        context["coordinator"] = {"name": clean(coordinator.name), "email": coordinator.email}
-        document = _current_document(session, placement)
-        if document is not None:
-            context["agreement"] = {
-                "version": document.version,
-                "sha256": document.sha256,
-                "sha_short": document.sha256[:12],
-            }
+        context.update(_placement_context(session, placement, message, language))
     token = None
     if message.token_id is not None:
         token = session.get(ActionToken, message.token_id)
         if token is None:
             raise RenderError(f"link token {message.token_id} no longer exists")
-        try:
-            raw = minter.raw_for(token)
-        except ValueError as error:
-            raise RenderError(str(error)) from None
-        context["link"] = f"{base_url.rstrip('/')}/l/{raw}"
-        context["link_expires"] = long_date(token.expires_at.astimezone(timezone).date(), language)
+        context.update(_link_context(token, minter, base_url, timezone, language))
     return context, placement, token

@@ -27,6 +27,13 @@ def fold(line: str) -> str:
     return "\r\n".join(out)
 
 
+def organizer(name: str, email: str) -> str:
+    """``ORGANIZER;CN="Sara Lind":mailto:sara.lind@univ.example``: the name quoted (a quoted
+    parameter value holds no DQUOTE and no control character)."""
+    cn = "".join(c for c in name if c != '"' and c.isprintable())
+    return f'ORGANIZER;CN="{cn}":mailto:{email}'
+
+
 def placement_event(
     *,
     uid: str,
@@ -36,8 +43,14 @@ def placement_event(
     description: str,
     location: str,
     stamp: datetime,
+    sequence: int,
+    organizer_name: str,
+    organizer_email: str,
+    url: str,
 ) -> str:
-    """An all-day VEVENT from ``start`` to ``end`` inclusive (DTEND is exclusive in iCalendar)."""
+    """An all-day VEVENT from ``start`` to ``end`` inclusive (DTEND is exclusive in iCalendar).
+    ``sequence`` grows with each amendment of the terms, so a calendar that holds the event
+    replaces it; the organizer is the programme's coordinator."""
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
@@ -47,11 +60,14 @@ def placement_event(
         "BEGIN:VEVENT",
         f"UID:{escape_text(uid)}",
         f"DTSTAMP:{stamp.astimezone(UTC):%Y%m%dT%H%M%SZ}",
+        f"SEQUENCE:{sequence}",
+        organizer(organizer_name, organizer_email),
         f"DTSTART;VALUE=DATE:{start:%Y%m%d}",
         f"DTEND;VALUE=DATE:{end + timedelta(days=1):%Y%m%d}",
         f"SUMMARY:{escape_text(summary)}",
         f"DESCRIPTION:{escape_text(description)}",
         f"LOCATION:{escape_text(location)}",
+        f"URL:{url}",
         "TRANSP:TRANSPARENT",
         "END:VEVENT",
         "END:VCALENDAR",

@@ -61,6 +61,8 @@ KINDS = frozenset(
         "agreement_reminder",
         "evaluation_reminder",
         "placement_starts",
+        "placement_welcome",
+        "co_approver_declined",
         "checkin_request",
         "escalation_digest",
     }

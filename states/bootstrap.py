@@ -38,6 +38,14 @@ def message_id_domain(mail_from: str) -> str:
         return "mobility.localhost"
 
 
+def sender_domain_is_local(mail_from: str) -> bool:
+    """The sender's domain names nobody's mail server (``localhost``, ``*.localhost``): From,
+    the Message-IDs and the calendar events' UIDs would all say so. A deployer sets
+    ``MOBILITY_MAIL_FROM`` to an address of their own domain."""
+    domain = message_id_domain(mail_from).lower()
+    return domain == "localhost" or domain.endswith(".localhost")
+
+
 def bootstrap(settings: Settings | None = None) -> App:
     settings = settings or get_settings()
     config = ServiceConfig(

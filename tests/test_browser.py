@@ -70,7 +70,7 @@ def test_a_person_walks_every_page_in_chromium_and_axe_finds_nothing(
     response = page.goto(eva_link)
     assert response.status == 200
     assert page.locator("html").get_attribute("lang") == "sv"
-    assert page.get_by_role("heading", level=1).inner_text() == "Godkänn placeringen"
+    assert page.get_by_role("heading", level=1).inner_text() == "Ta ställning till placeringen"
     checked["approval"] = axe_violations(page)
     with page.expect_navigation():
         page.get_by_role("button", name="Godkänn", exact=True).click()
@@ -141,7 +141,7 @@ def test_a_person_walks_every_page_in_chromium_and_axe_finds_nothing(
         page.get_by_role("button", name="Send the answers").click()
     assert "Your answers are saved." in page.content()
     assert page.goto(evaluation_link).status == 410
-    assert "You answered on 30 July 2027." in page.content()
+    assert "You answered on 2 August 2027." in page.content()
     assert "Two student projects." in page.content()  # the answers, read-only
     checked["evaluation 410"] = axe_violations(page)
 

@@ -226,6 +226,20 @@ def test_show_json_has_the_placement_and_its_history(loaded: Callable[..., Run])
     assert "register" in text.out and "Eva Holm" in text.out
 
 
+def test_show_of_a_withdrawn_placement_waits_for_nobody(loaded: Callable[..., Run]) -> None:
+    """Withdrawn during manager approval: neither approver is "waiting" any more."""
+    loaded("propose", str(EXAMPLES / "proposal.yaml"))
+    loaded("withdraw", "PL-2027-0001", "--reason", "the host reorganises")
+    text = loaded("show", "PL-2027-0001").out
+    approvals = text.split("  approvals\n")[1].split("  history")[0].splitlines()
+    assert len(approvals) == 2
+    assert all(line.endswith("no longer asked") for line in approvals), approvals
+    assert "waiting" not in text
+    assert "home manager" in approvals[0] and "host contact" in approvals[1]
+    data = loaded("show", "PL-2027-0001", "--json").json()
+    assert [a["status"] for a in data["approvals"]] == ["no_longer_asked"] * 2  # type: ignore[index]
+
+
 def test_withdraw_and_cancel_with_a_reason(loaded: Callable[..., Run]) -> None:
     loaded("propose", str(EXAMPLES / "proposals.csv"))
     run = loaded("withdraw", "PL-2027-0001", "--reason", "the host reorganises")

@@ -41,6 +41,8 @@ def html_of_every_kind(app: App) -> dict[str, str]:
                 "evaluation_reminder",
                 "checkin_request",
                 "placement_starts",
+                "placement_welcome",
+                "co_approver_declined",
                 "withdrawn_notice",
                 "cancelled_notice",
                 "changes_requested",

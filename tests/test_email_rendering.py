@@ -24,7 +24,7 @@ from tests.conftest import propose_example
 
 BASE_URL = "https://mobility.example.org"
 DAY = datetime(2026, 12, 1, 8, tzinfo=UTC)
-ENDED = datetime(2027, 7, 30, 6, tzinfo=UTC)
+ENDED = datetime(2027, 8, 2, 6, tzinfo=UTC)  # the first business day after the last
 
 
 def rendered(app: App, *, kind: str | None = None) -> Iterator[tuple[OutboxMessage, EmailMessage]]:
@@ -229,10 +229,56 @@ def test_placement_confirmed_carries_the_period_as_ics_and_the_final_agreement(
         assert "DTSTART;VALUE=DATE:20270201" in calendar
         assert "DTEND;VALUE=DATE:20270731" in calendar  # exclusive: the day after 30 July
         assert "BEGIN:VEVENT" in calendar and "\r\n" in ics.get_payload(decode=True).decode()
+        assert "SEQUENCE:0\r\n" in calendar  # the first version of the terms
+        assert 'ORGANIZER;CN="Sara Lind":mailto:sara.lind@univ.example' in calendar
+        assert f"URL:{BASE_URL}/\r\n" in calendar
         agreement = attachments[f"{ref}-agreement-v1.html"]
         assert agreement.get_content() == content_html
         # A party can check the attachment against the SHA-256 they accepted.
         assert hashlib.sha256(agreement.get_payload(decode=True)).hexdigest() == sha256
+
+
+def test_an_amended_period_goes_out_with_the_next_calendar_sequence(examples: App) -> None:
+    """Amended twice before every party accepted: the event a calendar gets carries
+    SEQUENCE:2 and the new end, under the same UID (a calendar replaces what it holds)."""
+    from states.lifecycle.amendments import TermsChange, amend_terms
+
+    ref = propose_example(examples)
+    for role in ("home_manager", "host_contact"):
+        apply_event(
+            examples.uow(),
+            reference=ref,
+            event="approve",
+            role=role,
+            actor=role,
+            via="link",
+            as_of=DAY,
+        )
+    for end in (date(2027, 8, 31), date(2027, 9, 30)):
+        amend_terms(
+            examples.uow(),
+            reference=ref,
+            changes=TermsChange(end=end),
+            actor="sara",
+            via="cli",
+            as_of=DAY,
+        )
+    for role in ("participant", "home_manager", "host_contact"):
+        apply_event(
+            examples.uow(),
+            reference=ref,
+            event="accept",
+            role=role,
+            actor=role,
+            via="link",
+            as_of=DAY,
+        )
+    (_row, message), *_ = rendered(examples, kind="placement_confirmed")
+    calendar = next(
+        a.get_content() for a in message.iter_attachments() if a.get_filename() == f"{ref}.ics"
+    )
+    assert "SEQUENCE:2\r\n" in calendar and "DTEND;VALUE=DATE:20271001" in calendar
+    assert f"UID:{ref.lower()}@" in calendar
 
 
 @pytest.mark.parametrize("language", ["sv", "en"])
@@ -397,5 +443,10 @@ def test_ics_lines_fold_at_75_octets_without_splitting_characters() -> None:
         description="x\ny",
         location="Lund",
         stamp=DAY,
+        sequence=0,
+        organizer_name='Sara "S" Lind',
+        organizer_email="sara@x.example",
+        url="https://m.example.org/",
     )
+    assert 'ORGANIZER;CN="Sara S Lind":mailto:sara@x.example' in calendar
     assert "SUMMARY:a\\; b\\, c" in calendar and "DESCRIPTION:x\\ny" in calendar

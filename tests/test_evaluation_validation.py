@@ -16,7 +16,7 @@ from states.lifecycle.transitions import apply_event
 from tests.conftest import load_examples, propose_example
 from tests.evaluation_forms import submit_evaluation
 
-ENDED = datetime(2027, 7, 30, 12, tzinfo=UTC)
+ENDED = datetime(2027, 8, 2, 12, tzinfo=UTC)
 GOOD = {
     "goals_reached": ["4"],
     "value_home": ["5"],

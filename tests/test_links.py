@@ -17,7 +17,7 @@ from tests.conftest import load_examples, propose_example
 
 PROPOSED = datetime(2026, 12, 1, 8, tzinfo=UTC)
 NOW = datetime(2026, 12, 2, 9, tzinfo=UTC)
-ENDED = datetime(2027, 7, 30, 6, tzinfo=UTC)
+ENDED = datetime(2027, 8, 2, 6, tzinfo=UTC)  # the first business day after the last
 
 
 def live_links(app: App, reference: str, purpose: str) -> dict[str, str]:

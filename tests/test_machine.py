@@ -32,7 +32,8 @@ from tests.conftest import EXAMPLES, load_examples, make_app
 REGISTERED = datetime(2026, 12, 1, 8, tzinfo=UTC)
 BEFORE_START = datetime(2027, 1, 15, 9, tzinfo=UTC)
 AFTER_START = datetime(2027, 3, 1, 9, tzinfo=UTC)
-AT_END = datetime(2027, 7, 30, 9, tzinfo=UTC)
+ON_LAST_DAY = datetime(2027, 7, 30, 9, tzinfo=UTC)
+AFTER_END = datetime(2027, 7, 31, 9, tzinfo=UTC)
 AFTER_DUE = datetime(2027, 9, 1, 9, tzinfo=UTC)
 
 APPROVERS = ("home_manager", "host_contact")
@@ -102,8 +103,8 @@ PATHS: dict[str, list[tuple[str, str | None, datetime]]] = {
     "withdrawn": [("withdraw", None, REGISTERED)],
 }
 PATHS["placement"] = PATHS["agreement"] + [("accept", r, REGISTERED) for r in PARTIES]
-PATHS["evaluation"] = PATHS["placement"] + [("end", None, AT_END)]
-PATHS["completed"] = PATHS["evaluation"] + [("answer", r, AT_END) for r in RESPONDENTS]
+PATHS["evaluation"] = PATHS["placement"] + [("end", None, AFTER_END)]
+PATHS["completed"] = PATHS["evaluation"] + [("answer", r, AFTER_END) for r in RESPONDENTS]
 PATHS["cancelled"] = PATHS["placement"] + [("cancel", None, AFTER_START)]
 
 
@@ -181,14 +182,14 @@ ALLOWED: list[Case] = [
     ),
     Case("agreement", "amend", to="agreement"),
     Case("agreement", "withdraw", to="withdrawn"),
-    Case("placement", "end", as_of=AT_END, to="evaluation"),
+    Case("placement", "end", as_of=AFTER_END, to="evaluation"),
     Case("placement", "withdraw", as_of=BEFORE_START, to="withdrawn"),
     Case("placement", "cancel", as_of=AFTER_START, to="cancelled"),
     Case(
         "evaluation",
         "answer",
         role="participant",
-        as_of=AT_END,
+        as_of=AFTER_END,
         to="evaluation",
         kwargs={"answers": {"goals": 4}},
     ),
@@ -196,8 +197,8 @@ ALLOWED: list[Case] = [
         "evaluation",
         "answer",
         role="home_manager",
-        as_of=AT_END,
-        before=(("answer", "participant", AT_END), ("answer", "host_contact", AT_END)),
+        as_of=AFTER_END,
+        before=(("answer", "participant", AFTER_END), ("answer", "host_contact", AFTER_END)),
         to="completed",
         kwargs={"answers": {"goals": 5}},
     ),
@@ -207,7 +208,17 @@ ALLOWED: list[Case] = [
 # Allowed pairs whose guard says "not now": each gives its own reason.
 GUARDED: list[Case] = [
     Case(
-        "placement", "end", as_of=AFTER_START, refusal=r"cannot end before its end date 2027-07-30"
+        "placement",
+        "end",
+        as_of=AFTER_START,
+        refusal=r"cannot end before its last day 2027-07-30 is over",
+    ),
+    # "till och med 30 juli": the last day is a day of the placement; it ends the day after.
+    Case(
+        "placement",
+        "end",
+        as_of=ON_LAST_DAY,
+        refusal=r"cannot end before its last day 2027-07-30 is over",
     ),
     Case(
         "placement",
@@ -224,7 +235,7 @@ GUARDED: list[Case] = [
     Case(
         "evaluation",
         "close",
-        as_of=AT_END,
+        as_of=AFTER_END,
         refusal=r"cannot be closed before its evaluation is due on 2027-08-13",
     ),
 ]

@@ -189,7 +189,7 @@ def test_export_holds_everything_about_a_person(app: App, built: Built) -> None:
     manager = export_person(app.reading(), email="mgr0001@people.example")
     assert len(manager["approvals"]) >= 1
     assert {p["role"] for p in manager["placements"]} == {"home_manager"}
-    with pytest.raises(NotFound, match=r"no person with e-mail nobody@x\.example"):
+    with pytest.raises(NotFound, match=r"no person with email nobody@x\.example"):
         export_person(app.reading(), email="nobody@x.example")
 
 

@@ -50,18 +50,21 @@ def test_the_calendar_walks_a_placement_to_completed(any_app: App) -> None:
     load_examples(any_app)
     examples = any_app
     reference = _to_placement(examples)
-    assert run_sweep(examples.uow, as_of=at(date(2027, 1, 29))).total == 0
-
-    report = run_sweep(examples.uow, as_of=at(date(2027, 2, 1)))
+    # The start notice: two business days before Monday 1 February, on Thursday 28 January.
+    assert run_sweep(examples.uow, as_of=at(date(2027, 1, 27))).total == 0
+    report = run_sweep(examples.uow, as_of=at(date(2027, 1, 28)))
     assert report.counts == {"placement_starts": 2}
     assert {m.to_email for m in messages(examples, "placement_starts")} == {
         "daniel.aberg@verktyg.example",
         "jan.berg@univ.example",
     }
-    assert run_sweep(examples.uow, as_of=at(date(2027, 2, 2))).total == 0
+    assert run_sweep(examples.uow, as_of=at(date(2027, 1, 29))).total == 0
+    assert run_sweep(examples.uow, as_of=at(date(2027, 2, 1))).total == 0  # no welcome asked
 
+    # The midpoint is Sunday 2 May: the check-in goes out on Monday 3 May.
     assert run_sweep(examples.uow, as_of=at(date(2027, 5, 1), 23)).total == 0
-    report = run_sweep(examples.uow, as_of=at(date(2027, 5, 2)))
+    assert run_sweep(examples.uow, as_of=at(date(2027, 5, 2))).total == 0
+    report = run_sweep(examples.uow, as_of=at(date(2027, 5, 3)))
     assert report.counts == {"checkin_request": 2}
     checkins = messages(examples, "checkin_request")
     with examples.reading() as uow:
@@ -79,9 +82,12 @@ def test_the_calendar_walks_a_placement_to_completed(any_app: App) -> None:
         uow.session.expunge_all()
     assert {r.role for r in responses} == {"participant", "host_contact"}
     assert {tokens[m.token_id].subject_id for m in checkins} == {r.id for r in responses}
-    assert run_sweep(examples.uow, as_of=at(date(2027, 5, 3))).total == 0
+    assert run_sweep(examples.uow, as_of=at(date(2027, 5, 4))).total == 0
 
-    report = run_sweep(examples.uow, as_of=at(date(2027, 7, 30)))
+    # "till och med fredag 30 juli": it ends after that day, on the next business morning.
+    assert run_sweep(examples.uow, as_of=at(date(2027, 7, 30))).total == 0
+    assert run_sweep(examples.uow, as_of=at(date(2027, 7, 31))).total == 0
+    report = run_sweep(examples.uow, as_of=at(date(2027, 8, 2)))
     assert report.counts == {"ended": 1}
     assert get_placement(examples.reading(), reference=reference).state == "evaluation"
     assert len(messages(examples, "evaluation_request")) == 3
@@ -94,9 +100,9 @@ def test_the_calendar_walks_a_placement_to_completed(any_app: App) -> None:
         actor="daniel",
         via="link",
         answers={},
-        as_of=at(date(2027, 8, 2)),
+        as_of=at(date(2027, 8, 2), 9),
     )
-    report = run_sweep(examples.uow, as_of=at(date(2027, 8, 4)))  # 3 business days
+    report = run_sweep(examples.uow, as_of=at(date(2027, 8, 5)))  # 3 business days
     assert report.counts == {"evaluation_reminder": 2}
     assert {m.to_email for m in messages(examples, "evaluation_reminder")} == {
         "eva.holm@verktyg.example",
@@ -111,11 +117,13 @@ def test_the_calendar_walks_a_placement_to_completed(any_app: App) -> None:
 
 
 def test_end_is_read_in_stockholm_time(examples: App) -> None:
-    """23:30 UTC on 29 July is already 30 July in Stockholm: the placement ends."""
+    """22:30 UTC on Sunday 1 August is already Monday 2 August in Stockholm: the placement,
+    whose last day was Friday 30 July, ends; an hour earlier it is still Sunday there."""
     from datetime import UTC, datetime
 
     _to_placement(examples)
-    report = run_sweep(examples.uow, as_of=datetime(2027, 7, 29, 22, 30, tzinfo=UTC))
+    assert run_sweep(examples.uow, as_of=datetime(2027, 8, 1, 21, 30, tzinfo=UTC)).total == 0
+    report = run_sweep(examples.uow, as_of=datetime(2027, 8, 1, 22, 30, tzinfo=UTC))
     assert report.counts.get("ended") == 1
 
 

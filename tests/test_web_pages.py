@@ -80,7 +80,7 @@ def test_request_changes_confirmation_says_what_happens_next(examples: App) -> N
         )
         again = httpx.get(f"{base}/l/{raw}")
     assert done.status_code == 200 and "You asked for changes." in done.text
-    assert "The coordinator gets your comments and revises the proposal" in done.text
+    assert "Your comments go to the coordinator, who revises the proposal" in done.text
     assert again.status_code == 410
     assert "You asked for changes on 2 December 2026." in again.text
     assert "Please add a plan" in again.text
@@ -151,7 +151,7 @@ def test_answered_evaluation_is_shown_read_only(examples: App) -> None:
     assert "Välj ett värde från 1 till 5" in invalid.text and "Svara ja eller nej" in invalid.text
     assert ">kept</textarea>" in invalid.text  # what was typed stays
     assert done.status_code == 200 and "Dina svar är sparade." in done.text
-    assert shown.status_code == 410 and "Du svarade 30 juli 2027." in shown.text
+    assert shown.status_code == 410 and "Du svarade 2 augusti 2027." in shown.text
     assert "Ny eller förändrad kurs, Gemensam ansökan" in shown.text
     assert "<form" not in shown.text
 
@@ -292,3 +292,13 @@ def test_dev_mail_exists_only_in_dev_mode(examples: App, path: str) -> None:
         response = httpx.get(f"{base}{path}")
     assert response.status_code == 404
     assert_security_headers(response)
+
+
+def test_the_front_page_says_what_the_service_is_in_both_languages(examples: App) -> None:
+    """The calendar event's URL: the service's address answers, for anyone, in both."""
+    with served(examples, clock=Clock()) as base:
+        page = httpx.get(f"{base}/")
+    assert page.status_code == 200
+    assert_security_headers(page)
+    assert "<h1>Personrörlighet</h1>" in page.text and "<h2>Staff mobility</h2>" in page.text
+    assert "programmets samordnare" in page.text and "the programme&#39;s coordinator" in page.text

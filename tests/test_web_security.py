@@ -153,7 +153,7 @@ def test_link_after_withdrawal_answers_410_with_whom_to_contact(app: App) -> Non
         sv = httpx.get(f"{base}/l/{links['home_manager']}")  # Eva: no language → programme's sv
         en = httpx.post(f"{base}/l/{links['host_contact']}", data={"decision": "approve"})
     assert sv.status_code == 410 and en.status_code == 410
-    assert "Placeringen drogs tillbaka 2 december 2026." in sv.text
+    assert "Placeringen återkallades 2 december 2026." in sv.text
     assert "This placement was withdrawn on 2 December 2026." in en.text
     for page in (sv, en):
         assert "Sara Lind" in page.text and "sara.lind@univ.example" in page.text

@@ -24,7 +24,7 @@ from web.server import serving
 
 PROPOSED = datetime(2026, 12, 1, 8, tzinfo=UTC)
 NOW = datetime(2026, 12, 2, 9, tzinfo=UTC)
-ENDED = datetime(2027, 7, 30, 6, tzinfo=UTC)
+ENDED = datetime(2027, 8, 2, 6, tzinfo=UTC)  # the first business day after the last
 
 SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",

@@ -29,7 +29,7 @@ from states.links.pages import LinkOutcome, LinkView, act_on_link, open_link
 from web.board import add_board
 from web.logs import install_redaction
 from web.middleware import BodyLimit, SecurityHeaders
-from web.texts import TEXTS, Texts
+from web.texts import Texts
 
 HERE = Path(__file__).parent
 MAX_BODY_BYTES = 64 * 1024
@@ -128,6 +128,7 @@ class Pages:
             "form_comment": "",
             "errors": (),
             "contact": None,
+            "key_facts_above": False,
         }
         html = self.env.get_template(name).render(
             {**defaults, **context},
@@ -140,12 +141,16 @@ class Pages:
     def error(self, status: int, title_key: str, body_key: str) -> HTMLResponse:
         """Pages for people we do not know (no token, no language): both languages."""
         html = self.env.get_template("error.html").render(
-            sv=lambda key: TEXTS[key]["sv"],
-            en=lambda key: TEXTS[key]["en"],
+            sv=self.texts("sv"),
+            en=self.texts("en"),
             title_key=title_key,
             body_key=body_key,
         )
         return HTMLResponse(html, status_code=status)
+
+    def front(self) -> HTMLResponse:
+        """What the service is, for whoever comes to its address (a calendar event links it)."""
+        return self.error(200, "front_title", "front_body")
 
     def not_found(self) -> HTMLResponse:
         return self.error(404, "not_found_title", "not_found_body")
@@ -245,6 +250,18 @@ def _add_error_pages(web: FastAPI, pages: Pages) -> None:
         return pages.error(400, "bad_request_title", "bad_request_body")
 
 
+def _add_plain_pages(web: FastAPI, pages: Pages) -> None:
+    """The front page (what the service is, for anyone) and the proxies' health check."""
+
+    @web.get("/", include_in_schema=False)
+    def front() -> HTMLResponse:
+        return pages.front()
+
+    @web.get("/healthz", include_in_schema=False)
+    def healthz() -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+
 def create_app(app: App, *, dev_mail: bool, clock: Callable[[], datetime] = _now) -> FastAPI:
     """The web application over ``app``; ``dev_mail`` adds /dev/mail (development only)."""
     install_redaction()
@@ -254,9 +271,7 @@ def create_app(app: App, *, dev_mail: bool, clock: Callable[[], datetime] = _now
 
     _add_error_pages(web, pages)
 
-    @web.get("/healthz", include_in_schema=False)
-    def healthz() -> PlainTextResponse:
-        return PlainTextResponse("ok")
+    _add_plain_pages(web, pages)
 
     @web.api_route("/l/{token}", methods=["GET", "HEAD"], include_in_schema=False)
     def show_link(token: str) -> Response:

@@ -4,24 +4,52 @@ static files included), and a cap on every request body."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from fastapi.responses import Response
 
 logger = logging.getLogger("web")
 
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def content_security_policy(*, style_hashes: Iterable[str] = ()) -> str:
+    """The one policy of every page; ``style_hashes`` (``sha256-…``) allow exactly these inline
+    styles besides the stylesheet, for a page that shows a caught email's HTML as its recipient
+    sees it (in a sandboxed frame, which inherits this policy). Never ``'unsafe-inline'``."""
+    hashes = sorted(set(style_hashes))
+    if not hashes:
+        return CONTENT_SECURITY_POLICY
+    allowed = " ".join(f"'{h}'" for h in hashes)
+    return f"{CONTENT_SECURITY_POLICY}; style-src 'self' 'unsafe-hashes' {allowed}"
+
+
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"referrer-policy", b"no-referrer"),
-    (
-        b"content-security-policy",
-        b"default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; "
-        b"frame-ancestors 'none'; form-action 'self'",
-    ),
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-frame-options", b"DENY"),
     (b"cache-control", b"no-store"),
     (b"x-content-type-options", b"nosniff"),
 )
+
+
+def _headers(own: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The response's headers with ours: ours replace any of the same name, except a
+    content-security-policy the app built with ``content_security_policy`` (the base policy,
+    with inline styles allowed by hash added)."""
+    names = {name for name, _ in SECURITY_HEADERS}
+    kept = [(k, v) for k, v in own if k.lower() not in names]
+    policies = [v for k, v in own if k.lower() == b"content-security-policy"]
+    extended = [v for v in policies if v.startswith(CONTENT_SECURITY_POLICY.encode() + b";")]
+    ours = [
+        (name, extended[0] if name == b"content-security-policy" and extended else value)
+        for name, value in SECURITY_HEADERS
+    ]
+    return kept + ours
 
 
 # --- ASGI middleware: headers on every response, a cap on every body -------------------------
@@ -55,9 +83,7 @@ class SecurityHeaders:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                names = {name for name, _ in SECURITY_HEADERS}
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
-                message["headers"] = headers + list(SECURITY_HEADERS)
+                message["headers"] = _headers(list(message.get("headers", [])))
             await send(message)
 
         try:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from states.dates import long_date
+from states.dates import amount_sek, long_date
 from states.glossary import LANGUAGES, words
 
 # British English writes "1 February 2027", as the issue asks; Babel's "en" would be US order.
@@ -18,19 +18,24 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
     "hello": {"sv": "Hej {name}", "en": "Hello {name}"},
     "case": {"sv": "Ärende {reference}", "en": "Case {reference}"},
     # approval
-    "approval_title": {"sv": "Godkänn placeringen", "en": "Approve the placement"},
+    "approval_title": {"sv": "Ta ställning till placeringen", "en": "Decide on the placement"},
     "approval_intro": {
-        "sv": "Du ombeds godkänna följande placering som {role}. Läs uppgifterna och välj sedan "
-        "ett av alternativen längst ned.",
-        "en": "You are asked to approve this placement as {role}. Read the details, then choose "
-        "one of the options at the bottom.",
+        "sv": "Du ombeds som {role} att ta ställning till placeringen av {participant} hos {host}.",
+        "en": "You are asked as {role} to decide on the placement of {participant} at {host}.",
     },
+    "co_approver_waiting": {
+        "sv": "{name} har inte tagit ställning än",
+        "en": "{name} has not decided yet",
+    },
+    "co_approver_decided": {"sv": "{name}: {outcome} {date}", "en": "{name}: {outcome} on {date}"},
+    "details_title": {"sv": "Om placeringen", "en": "About the placement"},
+    "funding": {"sv": "Finansiering", "en": "Funding"},
+    "no_funding": {"sv": "Ingen", "en": "None"},
     "home": {"sv": "Hemorganisation", "en": "Home organisation"},
     "host": {"sv": "Värdorganisation", "en": "Host organisation"},
     "when": {"sv": "Period", "en": "Period"},
     "period": {"sv": "{start} – {end}", "en": "{start} – {end}"},
     "extent": {"sv": "Omfattning", "en": "Extent"},
-    "extent_value": {"sv": "{percent} % av arbetstiden", "en": "{percent} % of working time"},
     "purpose": {"sv": "Syfte", "en": "Purpose"},
     "development_plan": {"sv": "Utvecklingsplan", "en": "Development plan"},
     "value_for_home": {
@@ -103,14 +108,16 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "en": "Everyone has approved. The agreement is now sent by email to the parties to accept.",
     },
     "next_decline": {
-        "sv": "Placeringen är avslagen. Deltagaren och koordinatorn får besked via e-post.",
-        "en": "The placement is declined. The participant and the coordinator are told by email.",
+        "sv": "Placeringen är avslagen. Besked går via e-post till {the_participant}, "
+        "{the_coordinator} och de andra som skulle godkänna den.",
+        "en": "The placement is declined. The {the_participant}, the {the_coordinator} and the "
+        "other approvers are told by email.",
     },
     "next_request_changes": {
-        "sv": "Koordinatorn får dina synpunkter och ändrar förslaget. Du får en ny länk när det "
-        "skickas in igen.",
-        "en": "The coordinator gets your comments and revises the proposal. You will get a new "
-        "link when it is submitted again.",
+        "sv": "Dina synpunkter går till {the_coordinator}, som ändrar förslaget. Du får en ny "
+        "länk när det skickas in igen.",
+        "en": "Your comments go to the {the_coordinator}, who revises the proposal. You will get "
+        "a new link when it is submitted again.",
     },
     "next_accept_waiting": {
         "sv": "Vi väntar på att övriga parter godkänner avtalet. Alla får en bekräftelse när "
@@ -164,7 +171,7 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
     },
     "gone_step_over": {"sv": "Det här steget är avslutat.", "en": "This step is over."},
     "gone_withdrawn": {
-        "sv": "Placeringen drogs tillbaka {date}.",
+        "sv": "Placeringen återkallades {date}.",
         "en": "This placement was withdrawn on {date}.",
     },
     "gone_declined_placement": {
@@ -180,8 +187,18 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "en": "This placement is completed.",
     },
     "contact": {
-        "sv": "Frågor? Kontakta programmets koordinator {name}, {email}.",
-        "en": "Questions? Contact the programme's coordinator {name}, {email}.",
+        "sv": "Frågor? Kontakta programmets {coordinator}, {name}, {email}.",
+        "en": "Questions? Contact the programme's {coordinator}, {name}, {email}.",
+    },
+    # the front page (the calendar events' URL), for anyone: both languages
+    "front_title": {"sv": "Personrörlighet", "en": "Staff mobility"},
+    "front_body": {
+        "sv": "Här finns sidorna bakom länkarna i programmets e-post: där tar du ställning till "
+        "en placering, godkänner avtalet eller svarar på en utvärdering. Öppna länken i det "
+        "e-postmeddelande du har fått; frågor besvaras av programmets {coordinator}.",
+        "en": "This is where the links in the programme's emails lead: there you decide on a "
+        "placement, accept its agreement or answer an evaluation. Open the link in the email you "
+        "received; the programme's {coordinator} answers any questions.",
     },
     # 404, 400, 413
     "not_found_title": {"sv": "Länken finns inte", "en": "This link does not exist"},
@@ -217,7 +234,23 @@ class Texts:
         self.timezone = timezone
 
     def __call__(self, key: str, **values: object) -> str:
-        return TEXTS[key][self.language].format(**values)
+        """The text of ``key``; ``{coordinator}`` and ``{the_coordinator}`` (and so for every
+        role) are the glossary's words, as in "programmets samordnare", "till samordnaren"."""
+        glossary = words(self.language)
+        roles = {
+            **{role: glossary.role(role) for role in glossary.roles},
+            **{f"the_{role}": glossary.role_definite(role) for role in glossary.roles},
+        }
+        return TEXTS[key][self.language].format(**{**roles, **values})
+
+    def extent(self, percent: int) -> str:
+        return words(self.language).term("extent", percent=percent)
+
+    def outcome(self, outcome: str) -> str:
+        return words(self.language).outcome(outcome)
+
+    def amount(self, value: int) -> str:
+        return amount_sek(value, self.language) if value else self("no_funding")
 
     def role(self, role: str) -> str:
         return words(self.language).role(role)

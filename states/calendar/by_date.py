@@ -1,5 +1,5 @@
-"""Transitions by date: evaluations whose due date has come are closed, placements whose end
-date has come are ended (the transition queues the evaluation requests)."""
+"""Transitions by date: evaluations whose due date has come are closed, placements whose last
+day is over are ended (the transition queues the evaluation requests)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from states.calendar.batches import (
     chunks,
     each_in_savepoint,
 )
+from states.lifecycle.period import ended_by
 from states.lifecycle.transitions import apply_event_in
 from states.unit_of_work import UnitOfWork
 
@@ -37,7 +38,7 @@ DATE_TRANSITIONS: tuple[DateTransition, ...] = (
     DateTransition(
         "close", "evaluation", lambda today: Placement.evaluation_due_on <= today, "closed"
     ),
-    DateTransition("end", "placement", lambda today: Placement.end_date <= today, "ended"),
+    DateTransition("end", "placement", ended_by, "ended"),
 )
 
 

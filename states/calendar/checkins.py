@@ -20,6 +20,7 @@ from states.calendar.batches import (
     placements_with_people,
 )
 from states.lifecycle.outbox import mint_link, queue_message
+from states.lifecycle.period import started_by
 from states.lifecycle.policy import Recipient
 from states.lifecycle.steps import CHECKIN
 from states.unit_of_work import UnitOfWork
@@ -48,7 +49,7 @@ def ask_for_checkins(uow_factory: UowFactory, moment: Moment, report: SweepRepor
                 select(Placement.id)
                 .where(
                     Placement.state == CHECKIN.state,
-                    Placement.start_date <= moment.today,
+                    started_by(moment.today),
                     _past_midpoint(dialect, moment.today),
                     ~asked,
                 )

@@ -1,16 +1,21 @@
 """The sweep: what the calendar says is due at ``as_of``, done once.
 
 Framework-free (no Prefect here): ``flows/sweep.py`` and ``mobility run sweep`` call
-``run_sweep``. What it does, in this order:
+``run_sweep``. It writes to people only on business days (weekdays that are neither public
+holidays nor midsummer, Christmas or New Year's eve): on a closed day it does nothing, and the
+first sweep of the next business day does what came due meanwhile. What it does, in this
+order:
 
 1. closes evaluations whose due date has come (``close`` → completed);
-2. ends placements whose end date has come (``end`` → evaluation; the transition queues the
-   evaluation requests);
-3. sends the "placement starts" notice on the start date (participant and host contact);
+2. ends placements whose last day is over (``end`` → evaluation; the transition queues the
+   evaluation requests): a placement "till och med 30 juli" ends on the morning after;
+3. sends the start notice the programme's number of business days before the start
+   (participant and host contact), and the welcome on the first day where the programme
+   wants one (participant);
 4. asks for a check-in at the midpoint (participant and host contact, a link each);
 5. reminds each person who has not acted yet in manager approval, the agreement and the
    evaluation, following the programme's ``reminders`` in Swedish business days counted from
-   the request (only on business days: nobody is nudged on a holiday);
+   the request;
 6. escalates every case waiting ``escalate_after`` business days to its programme's
    coordinator: one digest per coordinator per sweep.
 
@@ -28,7 +33,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from states.business_days import Moment
+from states.business_days import Moment, is_business_day
 from states.calendar.batches import (
     SweepReport,
     UowFactory,
@@ -46,6 +51,8 @@ def run_sweep(uow_factory: UowFactory, *, as_of: datetime) -> SweepReport:
     fresh unit of work per transaction (``App.uow``)."""
     moment = Moment.of(as_of, uow_factory())
     report = SweepReport(as_of=moment.as_of)
+    if not is_business_day(moment.today):
+        return report
     apply_date_transitions(uow_factory, moment, report)
     send_start_notices(uow_factory, moment, report)
     ask_for_checkins(uow_factory, moment, report)

@@ -1,11 +1,15 @@
 """One glossary per language (``sv``, ``en``): the words for every state, role, event and
-decision of the product. Emails, link pages, agreements, CLI output, refusals and reports take
-their words from ``words(language)``; no other module or template spells them
-(``tests/test_glossary.py``). Wording changes are made here, once.
+decision of the product, the terms every text shares (the extent, the label before a reason),
+and the words the product does not write, each with its own instead ("mejl" → "e-post").
+Emails, link pages, agreements, CLI output, refusals and reports take their words from
+``words(language)``; no other module or template spells them (``tests/test_glossary.py``), and
+nothing the product shows uses a word it does not write (``tests/test_words.py``). Wording
+changes are made here, once.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
@@ -27,6 +31,9 @@ class Words:
     events: Mapping[str, str]
     decisions: Mapping[str, str]
     outcomes: Mapping[str, str]
+    terms: Mapping[str, str]
+    not_ours: Mapping[str, str]
+    """A regular expression for a word the product does not write → the word it writes."""
 
     def state(self, key: str) -> str:
         return self.states.get(key, key)
@@ -55,6 +62,23 @@ class Words:
         """What a decision recorded: "godkänd", "changes requested"."""
         return self.outcomes.get(key, key)
 
+    def row_status(self, key: str) -> str:
+        """What a step row says (``Step.row_status``): what was recorded, or "väntar",
+        "ogiltig", "behövs inte längre"."""
+        return self.outcomes.get(key) or self.terms.get(key, key)
+
+    def term(self, key: str, **values: object) -> str:
+        """A shared term: ``term("extent", percent=20)`` → "20 % av arbetstiden"."""
+        return self.terms[key].format(**values)
+
+    def words_not_ours(self, text: str) -> list[str]:
+        """What in ``text`` is a word the product does not write, with the one it writes."""
+        return [
+            f"{found.group(0)!r} (write {ours!r})"
+            for pattern, ours in self.not_ours.items()
+            for found in re.finditer(pattern, text, flags=re.IGNORECASE)
+        ]
+
 
 def _words(language: str, module: ModuleType) -> Words:
     return Words(
@@ -66,6 +90,8 @@ def _words(language: str, module: ModuleType) -> Words:
         events=module.EVENTS,
         decisions=module.DECISIONS,
         outcomes=module.OUTCOMES,
+        terms=module.TERMS,
+        not_ours=module.NOT_OURS,
     )
 
 

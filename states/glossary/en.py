@@ -1,5 +1,7 @@
 """The English glossary: every word the product uses to name a state, a role, an event, a
-decision or what a decision recorded. Only here; ``states.glossary.words("en")`` reads it.
+decision or what a decision recorded, and the terms every text shares; and the words the
+product does not use, each with the one it uses instead. Only here;
+``states.glossary.words("en")`` reads it.
 It also serves the command line and the refusals a coordinator reads there."""
 
 from __future__ import annotations
@@ -75,4 +77,24 @@ OUTCOMES: Mapping[str, str] = {
     "changes_requested": "changes requested",
     "accepted": "accepted",
     "answered": "answered",
+}
+
+TERMS: Mapping[str, str] = {
+    # one term per concept in emails, pages and documents
+    "extent": "{percent} % of working time",
+    "reason": "Reason",  # the label before the reason for a decline, withdrawal, cancellation
+    "comment": "Comment",  # the label before a comment with a decision
+    # what a step row says when it records no decision (``Step.row_status``)
+    "waiting": "waiting",
+    "void": "void",
+    "no_longer_asked": "no longer asked",
+}
+
+NOT_OURS: Mapping[str, str] = {
+    # a word (a regular expression, case-insensitive) the product does not write → its own word
+    r"\be-mail": "email",
+    r"\bco-ordinator": "coordinator",
+    r"\bof full time": "of working time",
+    r"\bretracted|\bpulled back": "withdrawn",
+    r"\bjustification|\bmotivation:": "Reason",
 }

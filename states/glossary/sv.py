@@ -1,5 +1,7 @@
 """The Swedish glossary: every word the product uses to name a state, a role, an event, a
-decision or what a decision recorded. Only here; ``states.glossary.words("sv")`` reads it."""
+decision or what a decision recorded, and the terms every text shares; and the words the
+product does not use, each with the one it uses instead. Only here;
+``states.glossary.words("sv")`` reads it."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ ROLES: Mapping[str, str] = {
     "participant": "deltagare",
     "home_manager": "chef i hemorganisationen",
     "host_contact": "kontaktperson hos värden",
-    "coordinator": "koordinator",
+    "coordinator": "samordnare",
 }
 
 ROLES_DEFINITE: Mapping[str, str] = {
@@ -31,7 +33,7 @@ ROLES_DEFINITE: Mapping[str, str] = {
     "participant": "deltagaren",
     "home_manager": "chefen i hemorganisationen",
     "host_contact": "kontaktpersonen hos värden",
-    "coordinator": "koordinatorn",
+    "coordinator": "samordnaren",
 }
 
 ROLE_TITLES: Mapping[str, str] = {
@@ -39,7 +41,7 @@ ROLE_TITLES: Mapping[str, str] = {
     "participant": "Deltagare",
     "home_manager": "Hemorganisationens chef",
     "host_contact": "Värdens kontaktperson",
-    "coordinator": "Koordinator",
+    "coordinator": "Samordnare",
 }
 
 EVENTS: Mapping[str, str] = {
@@ -74,4 +76,27 @@ OUTCOMES: Mapping[str, str] = {
     "changes_requested": "ändringar begärda",
     "accepted": "godkänt",
     "answered": "besvarad",
+}
+
+TERMS: Mapping[str, str] = {
+    # one term per concept in emails, pages and documents
+    "extent": "{percent} % av arbetstiden",
+    "reason": "Motivering",  # the label before the reason for a decline, withdrawal, cancellation
+    "comment": "Kommentar",  # the label before a comment with a decision
+    # what a step row says when it records no decision (``Step.row_status``)
+    "waiting": "väntar",
+    "void": "ogiltig",
+    "no_longer_asked": "behövs inte längre",
+}
+
+NOT_OURS: Mapping[str, str] = {
+    # a word (a regular expression, case-insensitive) the product does not write → its own word
+    r"\bmejl": "e-post",
+    r"\be-?mail": "e-post",
+    r"\bkoordinator": "samordnare",
+    r"\bdr(?:ogs|as|agits) tillbaka": "återkallades",
+    r"\bskäl:": "Motivering:",
+    r"\bav heltid": "av arbetstiden",
+    r"\bväntar på avtal": "under avtalsskrivning",
+    r"\bgodkännande pågår": "under godkännande",
 }

@@ -54,6 +54,8 @@ def register_programme(
             "reminder_first_after": programme.reminders.first_after,
             "reminder_repeat_every": programme.reminders.repeat_every,
             "escalate_after": programme.reminders.escalate_after,
+            "start_notice_days": programme.start_notice.business_days_before,
+            "welcome_on_start": programme.start_notice.welcome,
             "evaluation_respondents": list(programme.evaluation.respondents),
             "evaluation_due_after": programme.evaluation.due_after,
             "evaluation_questions": [

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from statemachine import State, StateMachine
 
+from states.lifecycle import period
 from states.lifecycle.steps import AGREEMENT, APPROVAL, EVALUATION, Step
 
 if TYPE_CHECKING:
@@ -70,10 +71,10 @@ class PlacementMachine(StateMachine):
         return _last_to_act(EVALUATION, self.model, role)
 
     def has_started(self, as_of: datetime, **_: Any) -> bool:
-        return _day(as_of) >= self.model.start_date
+        return period.has_started(self.model.start_date, _day(as_of))
 
     def has_ended(self, as_of: datetime, **_: Any) -> bool:
-        return _day(as_of) >= self.model.end_date
+        return period.has_ended(self.model.end_date, _day(as_of))
 
     def evaluation_due(self, as_of: datetime, **_: Any) -> bool:
         due = self.model.evaluation_due_on

@@ -50,6 +50,20 @@ def asked_in(step: Step) -> Audience:
     return select
 
 
+def other_approvers(placement: Placement) -> Iterable[Recipient]:
+    """The approvers of the current round besides the one who declined: those who approved
+    and those still asked, whose links the decline has ended."""
+    declined = APPROVAL.decisions["decline"]
+    decliners = {
+        row.person_id for row in APPROVAL.current_rows(placement) if row.decision == declined
+    }
+    return [
+        Recipient(row.person, row.role, row.id)
+        for row in APPROVAL.current_rows(placement)
+        if row.person_id not in decliners
+    ]
+
+
 def asked_so_far(placement: Placement) -> Iterable[Recipient]:
     """Everyone the process has written to about this placement in its current round."""
     current = [
@@ -87,6 +101,7 @@ RULES: tuple[NotificationRule, ...] = (
     NotificationRule(
         "decline", "declined", "decision_notice", _roles("participant", "coordinator")
     ),
+    NotificationRule("decline", "declined", "co_approver_declined", other_approvers),
     NotificationRule("request_changes", "proposal", "changes_requested", _roles("coordinator")),
     NotificationRule(
         "amend", AGREEMENT.state, AGREEMENT.request, pending_in(AGREEMENT), link=AGREEMENT.purpose
@@ -113,6 +128,14 @@ RULES: tuple[NotificationRule, ...] = (
         _roles("participant", "home_manager", "host_contact", "coordinator"),
     ),
 )
+
+
+START_NOTICE_ROLES = ("participant", "host_contact")
+"""Who gets the start notice a few business days before the start: the host prepares an
+access card, an account and a desk; the participant knows whom to see on the first day."""
+
+WELCOME_ROLES = ("participant",)
+"""Who gets the welcome on the first day, where the programme sends one."""
 
 
 def rules_for(event: str, to_state: str) -> list[NotificationRule]:

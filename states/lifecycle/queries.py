@@ -18,7 +18,7 @@ from models.schemas import (
 from states.errors import NotFound
 from states.lifecycle.loading import load_for_update
 from states.lifecycle.machine import STATES
-from states.lifecycle.steps import HOLDING, holding_step
+from states.lifecycle.steps import AGREEMENT, APPROVAL, HOLDING, holding_step
 from states.unit_of_work import UnitOfWork
 
 
@@ -120,7 +120,12 @@ def get_placement(uow: UnitOfWork, *, reference: str) -> PlacementDetail:
             student_involvement=placement.student_involvement,
             funding_sek=placement.funding_sek,
             evaluation_due_on=placement.evaluation_due_on,
-            approvals=[ApprovalOut.model_validate(a) for a in placement.approvals],
+            approvals=[
+                ApprovalOut.model_validate(a).model_copy(
+                    update={"status": APPROVAL.row_status(a, placement)}
+                )
+                for a in placement.approvals
+            ],
             acceptances=[
                 AcceptanceOut(
                     role=a.role,
@@ -129,6 +134,7 @@ def get_placement(uow: UnitOfWork, *, reference: str) -> PlacementDetail:
                     accepted_at=a.accepted_at,
                     sha256=a.sha256,
                     void=a.voided_at is not None,
+                    status=AGREEMENT.row_status(a, placement),
                 )
                 for a in placement.acceptances
             ],

@@ -13,7 +13,7 @@ from states.lifecycle.machine import EVENTS, FINAL_STATES, events_from
 
 # The guards' own reasons: the event belongs to the state, but not yet or no longer.
 GUARD_REASONS: Mapping[str, str] = {
-    "end": "{ref} cannot end before its end date {end}",
+    "end": "{ref} cannot end before its last day {end} is over",
     "close": "{ref} cannot be closed before its evaluation is due on {due}",
     "withdraw": "{ref} has started ({start}); cancel it instead of withdrawing it",
     "cancel": "{ref} has not started yet ({start}); withdraw it instead of cancelling it",

@@ -120,6 +120,18 @@ class Step:
     def pending_rows(self, placement: Any) -> list[Any]:
         return [row for row in self.rows(placement) if self.is_pending(row, placement)]
 
+    def row_status(self, row: Any, placement: Any) -> str:
+        """What ``row`` says now: what the person recorded (approved, accepted, …); "waiting"
+        while the placement waits for it; "void" for a row of an earlier round or agreement
+        version that no longer counts; "no_longer_asked" once the placement has left the step
+        without it (withdrawn, declined by someone else)."""
+        current = self.is_current(row, placement)
+        if not current and (self.is_open(row) or self.superseded_at is not None):
+            return "void"
+        if not self.is_open(row):
+            return self.outcome(row)
+        return "waiting" if placement.state == self.state else "no_longer_asked"
+
     @property
     def decisions_needing_comment(self) -> frozenset[str]:
         return frozenset(self.decisions) & EVENTS_NEEDING_REASON

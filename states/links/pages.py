@@ -25,7 +25,7 @@ from states.errors import FieldError, NotFound, TransitionRefused
 from states.lifecycle.evaluation import Question, questions_for, validate_answers
 from states.lifecycle.loading import load_for_update
 from states.lifecycle.outbox import language_for
-from states.lifecycle.steps import BY_PURPOSE
+from states.lifecycle.steps import APPROVAL, BY_PURPOSE
 from states.lifecycle.transitions import apply_event_in
 from states.links.status import LinkStatus, link_status
 from states.tokens import hash_token
@@ -61,6 +61,20 @@ class PlacementFacts:
     student_involvement: str
     coordinator_name: str
     coordinator_email: str
+    funding_sek: int = 0
+
+
+@dataclass(frozen=True)
+class CoApprover:
+    """Another approver of the same round and what they have said so far: an approver sees it
+    beside their own decision."""
+
+    role: str
+    name: str
+    outcome: str | None
+    """What their decision recorded (approved, …); None: they have not decided yet."""
+    at: datetime | None
+    comment: str | None
 
 
 @dataclass(frozen=True)
@@ -85,6 +99,7 @@ class LinkView:
     answers: dict[str, Any] | None = None
     """The person's own submitted answers (shown read-only once given)."""
     decision_comment: str | None = None
+    co_approvers: tuple[CoApprover, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,6 +161,21 @@ def _facts(placement: Placement) -> PlacementFacts:
         student_involvement=placement.student_involvement,
         coordinator_name=coordinator.name,
         coordinator_email=coordinator.email,
+        funding_sek=placement.funding_sek,
+    )
+
+
+def _co_approvers(placement: Placement, approval: Approval) -> tuple[CoApprover, ...]:
+    return tuple(
+        CoApprover(
+            role=row.role,
+            name=placement.person_for_role(row.role).name,
+            outcome=row.decision,
+            at=row.decided_at,
+            comment=row.comment,
+        )
+        for row in APPROVAL.current_rows(placement)
+        if row.id != approval.id
     )
 
 
@@ -172,6 +202,7 @@ def _build_view(
     questions: tuple[Question, ...] = ()
     answers = None
     comment = None
+    co_approvers: tuple[CoApprover, ...] = ()
     if isinstance(subject, AgreementAcceptance):
         document = session.get(AgreementDocument, subject.document_id)
         if document is not None:
@@ -183,6 +214,7 @@ def _build_view(
         answers = subject.answers if subject.submitted_at is not None else None
     elif isinstance(subject, Approval):
         comment = subject.comment
+        co_approvers = _co_approvers(placement, subject)
     return LinkView(
         token_id=token.id,
         purpose=token.purpose,
@@ -195,6 +227,7 @@ def _build_view(
         questions=questions,
         answers=answers,
         decision_comment=comment,
+        co_approvers=co_approvers,
     )
 
 

@@ -51,7 +51,7 @@ def export_person(uow: UnitOfWork, *, email: str) -> dict[str, Any]:
             select(Person).where(Person.email == normalised_email(email))
         ).one_or_none()
         if person is None:
-            raise NotFound(f"no person with e-mail {email}")
+            raise NotFound(f"no person with email {email}")
         pid = person.id
         placements = []
         for role, column in ROLE_COLUMNS.items():
