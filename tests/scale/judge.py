@@ -54,6 +54,8 @@ def _rules() -> oracle.Rules:
         first_after=reminders["first_after"],
         repeat_every=reminders["repeat_every"],
         escalate_after=reminders["escalate_after"],
+        notice_days=PROGRAMME.get("start_notice", {}).get("business_days_before", 2),
+        welcome=PROGRAMME.get("start_notice", {}).get("welcome", False),
     )
 
 

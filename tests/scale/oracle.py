@@ -2,10 +2,12 @@
 the programme file alone — written from what the notification rules mean, without calling
 the product's rule table, its sweep or its calendar.
 
-Each transition tells people what happened to them; each sweep (a weekday morning) sends the
-start notice on the start date, the check-in at the midpoint, a reminder to everyone who has
-waited the programme's number of business days (and again every ``repeat_every``), and one
-digest to the coordinator listing the cases that have newly waited ``escalate_after``.
+Each transition tells people what happened to them; each sweep on a business day (a sweep on
+a closed day writes to nobody) sends the start notice the programme's number of business days
+before the first day (a welcome on the first day where the programme wants one), the check-in
+at the midpoint, a reminder to everyone who has waited the programme's number of business days
+(and again every ``repeat_every``), and one digest to the coordinator listing the cases that
+have newly waited ``escalate_after``.
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ class Rules:
     first_after: int
     repeat_every: int
     escalate_after: int
+    notice_days: int = 2
+    """Business days before the first day that the start notice goes out (0: none)."""
+    welcome: bool = False
 
 
 def business_day(day: date) -> bool:
@@ -69,6 +74,15 @@ def business_day(day: date) -> bool:
 def waited(since: date, today: date) -> int:
     """Business days after the request day, up to and including today."""
     return sum(business_day(since + timedelta(days=n)) for n in range(1, (today - since).days + 1))
+
+
+def business_days_ahead(today: date, days: int) -> date:
+    """The day ``days`` business days after ``today``."""
+    day = today
+    while days:
+        day += timedelta(days=1)
+        days -= business_day(day)
+    return day
 
 
 def local_day(moment: datetime) -> date:
@@ -87,8 +101,11 @@ def transition_emails(
         return [("decision_notice", a) for a in told] + [
             ("agreement_request", a) for a in people.of(rules.parties)
         ]
-    if step == ("decline", "declined"):
-        return [("decision_notice", a) for a in told]
+    if step == ("decline", "declined"):  # and the other approvers: their part is over
+        others = [a for a in people.of(rules.approvers) if a != row.actor]
+        return [("decision_notice", a) for a in told] + [
+            ("co_approver_declined", a) for a in dict.fromkeys(others)
+        ]
     if step == ("accept", "placement"):
         return [("placement_confirmed", a) for a in people.of(rules.parties)]
     if step == ("end", "evaluation"):
@@ -134,6 +151,7 @@ class Placement:
     end: date
     history: Sequence[Row]
     noticed: bool = False
+    welcomed: bool = False
     checked_in: bool = False
     reminded: set[tuple[str, str, int]] = field(default_factory=set)
     escalated: set[tuple[str, datetime]] = field(default_factory=set)
@@ -185,20 +203,27 @@ class Oracle:
         state, today = placement.state_at(moment), local_day(moment)
         if state is None:
             return False
+        if not business_day(today):
+            return False
         to_both = (placement.people.participant, placement.people.host_contact)
         started = placement.start <= today
-        if state == "placement" and started and not placement.noticed:
-            if today < placement.start + timedelta(days=14):
-                for address in to_both:
-                    self.expected[(placement.id, "placement_starts", address)] += 1
+        notice_day = business_days_ahead(today, self.rules.notice_days) >= placement.start
+        notice = self.rules.notice_days and not started and notice_day
+        if state == "placement" and notice and not placement.noticed:
+            for address in to_both:
+                self.expected[(placement.id, "placement_starts", address)] += 1
             placement.noticed = True
+        if state == "placement" and started and self.rules.welcome and not placement.welcomed:
+            if today <= placement.start + timedelta(days=7):
+                self.expected[
+                    (placement.id, "placement_welcome", placement.people.participant)
+                ] += 1
+            placement.welcomed = True
         midpoint = (placement.start - today).days + (placement.end - today).days <= 0
         if state == "placement" and started and midpoint and not placement.checked_in:
             for address in to_both:
                 self.expected[(placement.id, "checkin_request", address)] += 1
             placement.checked_in = True
-        if not business_day(today):
-            return False
         return any(self._remind(placement, moment, step) for step in STEPS if step[1] == state)
 
     def _remind(self, placement: Placement, moment: datetime, step: Step) -> bool:

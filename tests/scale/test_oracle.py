@@ -66,8 +66,9 @@ def test_start_notice_and_check_in_come_once_on_the_first_sweep_they_are_due() -
         Row(6, "accept", "agreement", "agreement", "m@x.example", at(1, 9)),
         Row(7, "accept", "agreement", "placement", "h@x.example", at(1, 9)),
     ]
-    # Starts on Saturday 6 March: the notice goes out on Monday's sweep; the midpoint of
-    # 6–20 March is the 13th (a Saturday): the check-in goes out on Monday the 15th.
+    # Starts on Saturday 6 March: the notice goes out two business days ahead, on Friday's
+    # sweep (Thursday had none); the midpoint of 6–20 March is the 13th (a Saturday): the
+    # check-in goes out on Monday the 15th.
     placement = Placement(1, PEOPLE, date(2027, 3, 6), date(2027, 3, 20), history)
     expected = Oracle(RULES, [placement]).run(sweeps(2, 5, 8, 9, 12, 15, 16))
     kinds = {(kind, address): n for (_, kind, address), n in expected.items()}
@@ -79,3 +80,24 @@ def test_start_notice_and_check_in_come_once_on_the_first_sweep_they_are_due() -
     # The check-in is due from the 15th on, not before: without that sweep, none.
     early = Placement(1, PEOPLE, date(2027, 3, 6), date(2027, 3, 20), history)
     assert (1, "checkin_request", "p@x.example") not in Oracle(RULES, [early]).run(sweeps(8, 12))
+    # A notice is of use only before the first day: a sweep first run on the 8th sends none.
+    late = Placement(1, PEOPLE, date(2027, 3, 6), date(2027, 3, 20), history)
+    assert (1, "placement_starts", "p@x.example") not in Oracle(RULES, [late]).run(sweeps(8))
+    # Two business days ahead: on Wednesday the 3rd, Friday the 5th is not yet the 6th.
+    wednesday = Placement(1, PEOPLE, date(2027, 3, 6), date(2027, 3, 20), history)
+    assert (1, "placement_starts", "p@x.example") not in Oracle(RULES, [wednesday]).run(sweeps(3))
+
+
+def test_a_decline_tells_the_other_approver_and_a_closed_day_sends_nothing() -> None:
+    history = [
+        Row(1, "register", None, "proposal", "c", at(1, 8)),
+        Row(2, "submit", "proposal", "manager_approval", "c", at(1, 8)),
+        Row(3, "decline", "manager_approval", "declined", "m@x.example", at(8, 9)),
+    ]
+    placement = Placement(1, PEOPLE, date(2027, 4, 5), date(2027, 4, 30), history)
+    # Saturday the 6th and Sunday the 7th are closed: no reminder although both have waited.
+    expected = Oracle(RULES, [placement]).run([at(6, 7), at(7, 7)])
+    assert expected[(1, "co_approver_declined", "h@x.example")] == 1
+    assert (1, "co_approver_declined", "m@x.example") not in expected
+    assert expected[(1, "decision_notice", "p@x.example")] == 1
+    assert not any(kind.endswith("_reminder") for _, kind, _ in expected)
