@@ -53,11 +53,19 @@ def report(
 
 def agreement(
     reference: str = typer.Argument(..., help="Placement reference, e.g. PL-2027-0001."),
-    out: Annotated[Path | None, typer.Option("--out", help="Write the HTML to this file.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the document (or the PDF) to this file.")
+    ] = None,
+    pdf: bool = typer.Option(
+        False,
+        "--pdf",
+        help="Write the PDF/A rendition (for the registry; the accepted HTML is inside it), "
+        "to --out or to <REFERENCE>-avtal-v<N>.pdf here.",
+    ),
 ) -> None:
     """The placement's agreement: the final version if every party accepted, else the latest.
 
-    The file holds the document byte for byte, so its SHA-256 is the one the parties accepted.
+    The HTML holds the document byte for byte, so its SHA-256 is the one the parties accepted.
     """
     from states.documents.agreement import current_agreement
 
@@ -67,7 +75,19 @@ def agreement(
         if document.final_at
         else "waiting for acceptance"
     )
-    if out is None:
+    if pdf:
+        from states.documents.pdf import agreement_pdf
+
+        rendition = agreement_pdf(
+            html=document.html,
+            reference=reference,
+            version=document.version,
+            language=document.language,
+            created=document.created_at,
+        )
+        out = out or Path(rendition.filename)
+        out.write_bytes(rendition.content)
+    elif out is None:
         typer.echo(document.html, nl=False)
     else:
         out.write_bytes(document.html.encode("utf-8"))

@@ -4,12 +4,14 @@ links, attachments, and names that try to break headers or HTML."""
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select, update
 
 from models import ActionToken, AgreementDocument, OutboxMessage, Person, Placement
@@ -229,10 +231,12 @@ def test_placement_confirmed_carries_the_period_as_ics_and_the_final_agreement(
         assert "DTSTART;VALUE=DATE:20270201" in calendar
         assert "DTEND;VALUE=DATE:20270731" in calendar  # exclusive: the day after 30 July
         assert "BEGIN:VEVENT" in calendar and "\r\n" in ics.get_payload(decode=True).decode()
-        agreement = attachments[f"{ref}-agreement-v1.html"]
-        assert agreement.get_content() == content_html
-        # A party can check the attachment against the SHA-256 they accepted.
-        assert hashlib.sha256(agreement.get_payload(decode=True)).hexdigest() == sha256
+        (name,) = (n for n in attachments if n.endswith(".pdf"))
+        agreement = PdfReader(io.BytesIO(attachments[name].get_payload(decode=True)))
+        # A party can take the accepted HTML out of the PDF and check its SHA-256.
+        ((_, (embedded,)),) = agreement.attachments.items()
+        assert embedded.decode("utf-8") == content_html
+        assert hashlib.sha256(embedded).hexdigest() == sha256
 
 
 @pytest.mark.parametrize("language", ["sv", "en"])
