@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.common import actor, get_app, parse_as_of, print_json
+from cli.common import actor, get_app, parse_as_of, parse_report_as_of, print_json
 
 if TYPE_CHECKING:
     from states.privacy.purge import PurgeResult
@@ -28,16 +28,22 @@ def report(
     fmt: str | None = typer.Option(
         None, "--format", help="md, csv or json: what to print (or, with --out, to write)."
     ),
-    as_of: str | None = typer.Option(None, "--as-of", help="Date the report (default: now)."),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="As the programme stood then, from its history: a date (its end) or a time "
+        "(default: now, everything recorded).",
+    ),
 ) -> None:
-    """Programme follow-up: funnel, lead times, rates, money, network, evaluation results."""
+    """Programme follow-up: funnel, lead times, rates, money, network, evaluation results,
+    in the programme's language."""
     if fmt is not None and fmt not in FORMATS:
         raise typer.BadParameter(
             f"{fmt!r} is not one of {', '.join(FORMATS)}", param_hint="--format"
         )
     from states.followup.figures import build_report
 
-    result = build_report(get_app().reading(), programme=programme, as_of=parse_as_of(as_of))
+    result = build_report(get_app().reading(), programme=programme, as_of=parse_report_as_of(as_of))
     if out is not None:
         from reporting.writers import write_report
 
