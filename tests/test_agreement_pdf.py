@@ -344,14 +344,15 @@ def test_the_programme_file_names_the_binding_language(app: App, tmp_path: Path)
     from tests.conftest import EXAMPLES
 
     source = (EXAMPLES / "programme-affiliation.yaml").read_text(encoding="utf-8")
-    assert "binding_language: sv" in source
+    parties = "  parties: [participant, home_manager, host_contact]\n"
+    assert parties in source
     path = tmp_path / "programme.yaml"
-    path.write_text(source.replace("binding_language: sv", "binding_language: en"))
+    path.write_text(source.replace(parties, parties + "  binding_language: en\n"))
     programme, text = load_programme(path)
     register_programme(app.uow(), programme=programme, source=text)
     with app.reading() as uow:
         stored = uow.session.scalars(select(Programme)).one()
     assert (stored.language, stored.agreement_binding_language) == ("sv", "en")
-    path.write_text(source.replace("binding_language: sv", "binding_language: de"))
+    path.write_text(source.replace(parties, parties + "  binding_language: de\n"))
     with pytest.raises(Exception, match="binding_language"):
         load_programme(path)
