@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint bench test-scale clean chromium oidc-provider
+.PHONY: up test lint bench test-scale clean chromium oidc-provider pdf-libs
 
 # The environment is rebuilt whenever pyproject.toml is newer than the last install.
 $(STAMP): pyproject.toml
@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-up: $(STAMP)
+up: $(STAMP) pdf-libs
 	$(BIN)/mobility db upgrade
 	$(BIN)/mobility up
 
@@ -32,8 +32,16 @@ oidc-provider:
 	test $(OIDC)/node_modules/.installed -nt $(OIDC)/package-lock.json || \
 		{ cd $(OIDC) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; }
 
+# The agreement's PDF/A is rendered by WeasyPrint, which needs Pango, HarfBuzz and fonts from
+# Debian (its own wheel carries none); install them when we can (root), else say what is missing.
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core
+pdf-libs:
+	@dpkg -s $(PDF_PACKAGES) >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_PACKAGES) >/dev/null; } || \
+		echo "note: install $(PDF_PACKAGES) (Debian) for the agreement PDFs"
+
 # The import contracts (pyproject.toml, [tool.importlinter]) first: a broken layer fails the suite.
-test: $(STAMP) chromium oidc-provider
+test: $(STAMP) chromium oidc-provider pdf-libs
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 

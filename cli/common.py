@@ -47,6 +47,17 @@ def parse_as_of(value: str | None) -> datetime:
     return moment
 
 
+def parse_report_as_of(value: str | None) -> datetime | None:
+    """A report's ``--as-of``: a date means the end of that day (the state each placement was
+    in when it ended), a time that moment; None: everything recorded, now."""
+    if value is None:
+        return None
+    moment = parse_as_of(value)
+    if len(value.strip()) == len("2027-03-24"):
+        moment = moment.replace(hour=23, minute=59, second=59, microsecond=999999)
+    return moment
+
+
 def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.common import actor, get_app, parse_as_of, print_json
+from cli.common import actor, get_app, parse_as_of, parse_report_as_of, print_json
 
 if TYPE_CHECKING:
     from states.privacy.purge import PurgeResult
@@ -28,16 +28,22 @@ def report(
     fmt: str | None = typer.Option(
         None, "--format", help="md, csv or json: what to print (or, with --out, to write)."
     ),
-    as_of: str | None = typer.Option(None, "--as-of", help="Date the report (default: now)."),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="As the programme stood then, from its history: a date (its end) or a time "
+        "(default: now, everything recorded).",
+    ),
 ) -> None:
-    """Programme follow-up: funnel, lead times, rates, money, network, evaluation results."""
+    """Programme follow-up: funnel, lead times, rates, money, network, evaluation results,
+    in the programme's language."""
     if fmt is not None and fmt not in FORMATS:
         raise typer.BadParameter(
             f"{fmt!r} is not one of {', '.join(FORMATS)}", param_hint="--format"
         )
     from states.followup.figures import build_report
 
-    result = build_report(get_app().reading(), programme=programme, as_of=parse_as_of(as_of))
+    result = build_report(get_app().reading(), programme=programme, as_of=parse_report_as_of(as_of))
     if out is not None:
         from reporting.writers import write_report
 
@@ -53,11 +59,19 @@ def report(
 
 def agreement(
     reference: str = typer.Argument(..., help="Placement reference, e.g. PL-2027-0001."),
-    out: Annotated[Path | None, typer.Option("--out", help="Write the HTML to this file.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the document (or the PDF) to this file.")
+    ] = None,
+    pdf: bool = typer.Option(
+        False,
+        "--pdf",
+        help="Write the PDF/A rendition (for the registry; the accepted HTML is inside it), "
+        "to --out or to <REFERENCE>-avtal-v<N>.pdf here.",
+    ),
 ) -> None:
     """The placement's agreement: the final version if every party accepted, else the latest.
 
-    The file holds the document byte for byte, so its SHA-256 is the one the parties accepted.
+    The HTML holds the document byte for byte, so its SHA-256 is the one the parties accepted.
     """
     from states.documents.agreement import current_agreement
 
@@ -67,7 +81,19 @@ def agreement(
         if document.final_at
         else "waiting for acceptance"
     )
-    if out is None:
+    if pdf:
+        from states.documents.pdf import agreement_pdf
+
+        rendition = agreement_pdf(
+            html=document.html,
+            reference=reference,
+            version=document.version,
+            language=document.language,
+            created=document.created_at,
+        )
+        out = out or Path(rendition.filename)
+        out.write_bytes(rendition.content)
+    elif out is None:
         typer.echo(document.html, nl=False)
     else:
         out.write_bytes(document.html.encode("utf-8"))

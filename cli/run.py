@@ -11,7 +11,14 @@ import os
 
 import typer
 
-from cli.common import get_app, parse_as_of, print_json, print_overview, print_table
+from cli.common import (
+    get_app,
+    parse_as_of,
+    parse_report_as_of,
+    print_json,
+    print_overview,
+    print_table,
+)
 
 run_app = typer.Typer(help="Run a flow once, now: deliver, sweep or report.", no_args_is_help=True)
 
@@ -91,22 +98,27 @@ def sweep(
 @run_app.command("report")
 def report(
     programme: str = typer.Argument(..., help="Programme key, e.g. paus-2027."),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="As the programme stood then, from its history: a date (its end) or a time "
+        "(default: now).",
+    ),
 ) -> None:
     """A programme's placements per state and those waiting longest (and, with Prefect, its
     follow-up as artifacts)."""
+    moment = parse_report_as_of(as_of)
     typer.echo(f"reporting {_how()}", err=True)
     if prefect_configured():
         import asyncio
 
         from flows.report import programme_report
 
-        data = asyncio.run(programme_report(programme=programme))
+        data = asyncio.run(programme_report(programme=programme, as_of=moment))
     else:
-        from datetime import UTC, datetime
-
         from reporting.overview import overview
 
-        data = overview(get_app(), programme.strip(), datetime.now(UTC))
+        data = overview(get_app(), programme.strip(), moment)
     print_overview(data)
 
 

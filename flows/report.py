@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 
-from flows.context import current_app
+from flows.context import aware, current_app
 from models.text import markdown_text
 from reporting.overview import overview
 
@@ -25,10 +25,14 @@ def artifact_key(programme: str, what: str) -> str:
 
 
 @flow(name="programme-report", log_prints=False)
-async def programme_report(programme: str) -> dict[str, Any]:
-    """Publish the follow-up of ``programme`` (its key) as table and Markdown artifacts."""
+async def programme_report(programme: str, as_of: datetime | None = None) -> dict[str, Any]:
+    """Publish the follow-up of ``programme`` (its key) as table and Markdown artifacts: as it
+    stands now, or as it stood at ``as_of`` (from history; a naive time is read in the
+    programme's time zone)."""
     logger = get_run_logger()
-    data = await asyncio.to_thread(overview, current_app(), programme.strip(), datetime.now(UTC))
+    app = current_app()
+    moment = aware(as_of, app) if as_of is not None else None
+    data = await asyncio.to_thread(overview, app, programme.strip(), moment)
     states = [{"state": s, "placements": n} for s, n in data["states"].items()]
     await acreate_table_artifact(
         key=artifact_key(programme, "states"),

@@ -206,6 +206,10 @@ class HistoryEntry(Base):
     actor: Mapped[str] = mapped_column(String(320))
     via: Mapped[str] = mapped_column(String(10))
     comment: Mapped[str | None] = mapped_column(Text)
+    terms: Mapped[dict[str, Any] | None]
+    """What a revision or amendment changed of the figures: ``{"funding_sek": [old, new]}``
+    (start, end, extent and funding; no free text), so a report as of an earlier day can
+    tell the terms as they were."""
     at: Mapped[datetime] = mapped_column(default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(index=True)
 

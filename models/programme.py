@@ -49,6 +49,8 @@ class Programme(Base):
     approval_roles: Mapped[list[str]]
     agreement_template: Mapped[str] = mapped_column(String(300))
     agreement_parties: Mapped[list[str]]
+    agreement_binding_language: Mapped[str | None] = mapped_column(String(2))
+    """The language whose agreement text applies (None: the programme's language)."""
     reminder_first_after: Mapped[int]
     reminder_repeat_every: Mapped[int]
     escalate_after: Mapped[int]

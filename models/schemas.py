@@ -76,6 +76,9 @@ class PersonIn(Strict):
 class AgreementRules(Strict):
     template: LongName = "secondment"
     parties: list[Role] = Field(min_length=1)
+    binding_language: Language | None = None
+    """The language whose text applies; the other is a translation (default: the
+    programme's language)."""
 
 
 class ReminderRules(Strict):

@@ -1,5 +1,5 @@
 """Attachments per kind of email: the placement as a calendar event and the agreement every
-party accepted go with the confirmation."""
+party accepted (as PDF/A, with the accepted HTML inside it) go with the confirmation."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def _confirmed_attachments(
         organizer_email=ascii_email(context["coordinator"]["email"]),
         url=context["site"],
     )
-    # base64 keeps the bytes exact: iCalendar's CRLF, and the agreement as hashed.
+    # base64 keeps the bytes exact: iCalendar's CRLF.
     email.add_attachment(
         ics.encode("utf-8"),
         maintype="text",
@@ -69,12 +69,21 @@ def _confirmed_attachments(
         .limit(1)
     ).one_or_none()
     if document is not None:
+        from states.documents.pdf import agreement_pdf
+
+        pdf = agreement_pdf(
+            html=document.content_html,
+            reference=placement.reference,
+            version=document.version,
+            language=document.language,
+            created=document.created_at,
+        )
+        # PDF/A for the registry; the HTML the parties accepted travels inside it.
         email.add_attachment(
-            document.content_html.encode("utf-8"),
-            maintype="text",
-            subtype="html",
-            params={"charset": "utf-8"},
-            filename=f"{placement.reference}-agreement-v{document.version}.html",
+            pdf.content,
+            maintype="application",
+            subtype="pdf",
+            filename=pdf.filename,
         )
 
 

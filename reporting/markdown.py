@@ -1,136 +1,158 @@
-"""The report for people, as Markdown: what people typed is text, never markup."""
+"""The report for people, as Markdown in the programme's language: what people typed is text,
+never markup; numbers, amounts, percentages and dates as Babel writes them."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from models.text import markdown_text
-from reporting.tables import report_tables
+from reporting.tables import PeopleTable, people_tables
+from reporting.texts import ReportTexts
 from states.followup.rows import ProgrammeReport
 from states.lifecycle.machine import STATES
 
+# Columns whose numbers are shares (0–1), written as percentages.
+SHARES = frozenset({"rate", "committed_share"})
 
-def _cell(value: Any) -> str:
+
+def _cell(value: Any, column: str, t: ReportTexts) -> str:
     if value is None:
         return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
+    if isinstance(value, float) and column in SHARES:
+        return t.percent(value)
     if isinstance(value, float):
-        return f"{value:.2f}"
+        return t.number(value, decimals=2)
     if isinstance(value, int):
-        return f"{value:,}".replace(",", " ")
-    return markdown_text(value)  # names and answers people typed: never markup
+        return t.number(value)
+    if isinstance(value, date):
+        return t.day(value)
+    return markdown_text(str(value))  # names and answers people typed: never markup
 
 
-def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
+def markdown_rows(
+    headers: Sequence[str], columns: Sequence[str], rows: Sequence[Sequence[Any]], t: ReportTexts
+) -> str:
     if not rows:
-        return "_none_\n"
-    names = list(columns or rows[0].keys())
+        return f"_{t('none')}_\n"
     lines = [
-        "| " + " | ".join(_cell(n) for n in names) + " |",
-        "|" + "|".join("---" for _ in names) + "|",
+        "| " + " | ".join(markdown_text(h) for h in headers) + " |",
+        "|" + "|".join("---" for _ in headers) + "|",
     ]
-    lines += ["| " + " | ".join(_cell(row.get(n)) for n in names) + " |" for row in rows]
+    lines += [
+        "| " + " | ".join(_cell(v, c, t) for v, c in zip(row, columns, strict=True)) + " |"
+        for row in rows
+    ]
     return "\n".join(lines) + "\n"
 
 
-def _pivot(report: ProgrammeReport, group: str) -> list[dict[str, Any]]:
+def _table(table: PeopleTable, t: ReportTexts) -> str:
+    return markdown_rows(table.headers, table.columns, table.rows, t)
+
+
+def _pivot(report: ProgrammeReport, group: str, t: ReportTexts) -> str:
     """One row per direction or host, one column per state that occurs, and the total."""
     counts: dict[str, dict[str, int]] = defaultdict(dict)
     for row in report.funnel_by_group:
         if row.group == group:
             counts[row.value][row.state] = row.placements
     states = [s for s in STATES if any(s in c for c in counts.values())]
-    return [
-        {group: value, **{s: c.get(s, 0) for s in states}, "total": sum(c.values())}
+    columns = [group, *states, "total"]
+    rows = [
+        [t.value(group, value), *(c.get(s, 0) for s in states), sum(c.values())]
         for value, c in counts.items()
     ]
-
-
-def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f} %"
-
-
-CHART_TITLES: Mapping[str, str] = {
-    "funnel": "Placements per state",
-    "lead_times": "Lead-time distribution",
-    "budget": "Budget use",
-    "evaluation": "Evaluation scores",
-}
+    return markdown_rows([t.column(c) for c in columns], columns, rows, t)
 
 
 def _section(title: str, *body: str) -> str:
     return "\n\n".join([title, *[b.strip("\n") for b in body if b]]) + "\n\n"
 
 
-def _money_line(report: ProgrammeReport) -> str:
+def _money_line(report: ProgrammeReport, t: ReportTexts) -> str:
     money = report.money
     return (
-        f"Budget {_cell(money.budget_sek)} SEK; committed {_cell(money.committed_sek)} SEK "
-        f"({_percent(money.committed_share)}); in the pipeline {_cell(money.pipeline_sek)} SEK; "
-        f"released {_cell(money.released_sek)} SEK; "
-        f"remaining {_cell(money.remaining_sek)} SEK.\n"
+        t(
+            "money_line",
+            budget=t.amount(money.budget_sek),
+            committed=t.amount(money.committed_sek),
+            share=t.percent(money.committed_share),
+            pipeline=t.amount(money.pipeline_sek),
+            released=t.amount(money.released_sek),
+            remaining=t.amount(money.remaining_sek),
+        )
+        + "\n"
     )
 
 
-def _answered(report: ProgrammeReport) -> str:
-    return (
-        ", ".join(f"{kind} {c['answered']} of {c['asked']}" for kind, c in report.responses.items())
-        or "none asked yet"
-    )
+def _answered(report: ProgrammeReport, t: ReportTexts) -> str:
+    parts = [
+        t("answered_of", kind=t.value("kind", kind), answered=c["answered"], asked=c["asked"])
+        for kind, c in report.responses.items()
+    ]
+    return t("answered_line", answered=", ".join(parts) or t("none_asked")) + "\n"
+
+
+def _heading(report: ProgrammeReport, t: ReportTexts) -> str:
+    key = "as_of_then" if report.historical else "as_of_now"
+    as_of = t(key, moment=t.moment(report.as_of), placements=t.number(report.placements))
+    direction = f"{t.column('direction')}: {t.value('direction', report.direction)}."
+    return _section(f"# {markdown_text(t('title', name=report.name))}", f"{as_of} {direction}")
 
 
 def report_markdown(report: ProgrammeReport, *, charts: Mapping[str, str] | None = None) -> str:
-    """The report for people; ``charts`` maps a chart name (see CHART_TITLES) to its file."""
+    """The report for people; ``charts`` maps a chart name (``reporting.charts.CHARTS``) to
+    its file."""
     charts = charts or {}
-    tables = report_tables(report)
+    t = ReportTexts(report.language)
+    tables = people_tables(report, t)
 
-    def picture(name: str) -> str:
-        return f"![{CHART_TITLES[name]}]({charts[name]})\n" if name in charts else ""
+    def picture(name: str, title: str) -> str:
+        return f"![{markdown_text(title)}]({charts[name]})\n" if name in charts else ""
 
     def table(name: str) -> str:
-        return markdown_table(tables[name])
+        return _table(tables[name], t)
 
+    def heading(level: int, key: str) -> str:
+        return f"{'#' * level} {t(key)}"
+
+    network = t(
+        "network_line",
+        hosts=len(report.hosts),
+        first=report.first_time_hosts,
+        returning=report.returning_hosts,
+    )
     parts = [
+        _heading(report, t),
+        _section(heading(2, "funnel"), picture("funnel", t("funnel")), table("funnel")),
+        _section(heading(3, "per_direction"), _pivot(report, "direction", t)),
+        _section(heading(3, "per_host"), _pivot(report, "host_organisation", t)),
         _section(
-            f"# Follow-up: {_cell(report.name)} ({_cell(report.programme)})",
-            f"As of {report.as_of:%Y-%m-%d %H:%M %Z}: {report.placements} placements, "
-            f"direction {_cell(report.direction)}.",
-        ),
-        _section("## Funnel", picture("funnel"), table("funnel")),
-        _section("### Per direction", markdown_table(_pivot(report, "direction"))),
-        _section("### Per host organisation", markdown_table(_pivot(report, "host_organisation"))),
-        _section(
-            "## Lead times (days)",
-            picture("lead_times"),
-            "From the first submission of the proposal to the last manager's approval, "
-            "from there to the last party's acceptance of the agreement, and the whole way.\n",
+            heading(2, "lead_times"),
+            picture("lead_times", t("lead_times_chart")),
+            t("lead_times_intro") + "\n",
             table("lead_times"),
         ),
-        _section("### Reminders and escalations it took", table("reminders")),
+        _section(heading(3, "reminders"), table("reminders")),
+        _section(heading(2, "rates"), t("rates_intro") + "\n", table("rates")),
+        _section(heading(3, "reasons"), table("reasons")),
         _section(
-            "## Approval, decline and withdrawal rates",
-            "Out of the placements submitted for approval.\n",
-            markdown_table([{**r, "rate": _percent(r["rate"])} for r in tables["rates"]]),
+            heading(2, "money"),
+            picture("budget", t("budget_chart")),
+            _money_line(report, t),
+            table("money"),
         ),
-        _section("### Reasons given", table("reasons")),
-        _section("## Money", picture("budget"), _money_line(report), table("money")),
+        _section(heading(2, "network"), network + "\n", table("hosts")),
         _section(
-            "## Network",
-            f"{len(report.hosts)} host organisations: {report.first_time_hosts} first-time, "
-            f"{report.returning_hosts} returning (hosted in an earlier programme).\n",
-            table("hosts"),
-        ),
-        _section(
-            "## Evaluation",
-            picture("evaluation"),
-            f"Answers: {_answered(report)}.\n",
+            heading(2, "evaluation"),
+            picture("evaluation", t("evaluation_chart")),
+            _answered(report, t),
             table("evaluation_scores"),
         ),
-        _section("### Would do it again / recommend it", table("evaluation_yes_no")),
-        _section("### What came of it", table("evaluation_options")),
-        _section("### In their own words", table("evaluation_texts")),
+        _section(heading(3, "yes_no"), table("evaluation_yes_no")),
+        _section(heading(3, "options"), table("evaluation_options")),
+        _section(heading(3, "texts"), table("evaluation_texts")),
     ]
     return "".join(parts)

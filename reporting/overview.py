@@ -10,26 +10,22 @@ from typing import Any
 from states.bootstrap import App
 
 
-def overview(app: App, programme: str, as_of: datetime) -> dict[str, Any]:
-    """Counts per state, the longest waits and who holds them, and the follow-up Markdown."""
-    from states.followup.figures import placements_per_state
-    from states.followup.waiting import waiting_longest
-
-    with app.reading() as uow:
-        counts = placements_per_state(uow, programme=programme)
-        waiting = waiting_longest(uow, programme=programme, as_of=as_of)
-    return {
-        "programme": programme,
-        "as_of": as_of.isoformat(),
-        "states": counts,
-        "waiting_longest": waiting,
-        "markdown": follow_up_markdown(app, programme, as_of),
-    }
-
-
-def follow_up_markdown(app: App, programme: str, as_of: datetime) -> str:
-    """The follow-up report (figures, lead times, money, evaluation) as Markdown."""
+def overview(app: App, programme: str, as_of: datetime | None = None) -> dict[str, Any]:
+    """Counts per state, the longest waits and who holds them, and the follow-up Markdown:
+    as the programme stands now, or (``as_of``) as it stood then, from history."""
     from reporting.markdown import report_markdown
     from states.followup.figures import build_report
+    from states.followup.waiting import waiting_longest
 
-    return report_markdown(build_report(app.reading(), programme=programme, as_of=as_of))
+    report = build_report(app.reading(), programme=programme, as_of=as_of)
+    with app.reading() as uow:
+        waiting = waiting_longest(
+            uow, programme=programme, as_of=report.as_of, historical=report.historical
+        )
+    return {
+        "programme": programme,
+        "as_of": report.as_of.isoformat(),
+        "states": {state: n for state, n in report.funnel.items() if n},
+        "waiting_longest": waiting,
+        "markdown": report_markdown(report),
+    }

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 FORMULA_TRIGGERS = frozenset("=+-@\t\r\n" + "＝＋－＠")
@@ -39,11 +40,40 @@ LINE_END = "\r\n"
 can be a formula) there."""
 
 
+@dataclass(frozen=True)
+class CsvDialect:
+    """How the spreadsheet of a language reads CSV: Excel in a Swedish locale separates cells
+    with ``;`` and writes decimals with a comma; in an English one with ``,`` and a point."""
+
+    delimiter: str
+    decimal: str
+
+    def cell(self, value: Any) -> Any:
+        """A cell through ``spreadsheet_cell``; decimals in this dialect (after the check: a
+        number is no text that could start a formula, "-1,5" included)."""
+        value = spreadsheet_cell(value)
+        if isinstance(value, float):
+            return str(value).replace(".", self.decimal)
+        return value
+
+
+DIALECTS: Mapping[str, CsvDialect] = {"sv": CsvDialect(";", ","), "en": CsvDialect(",", ".")}
+ENCODING = "utf-8-sig"
+"""UTF-8 with a byte-order mark: how Excel knows a CSV file is UTF-8 ("CSV UTF-8")."""
+
+
+def csv_rows(
+    header: Sequence[str], rows: Iterable[Sequence[Any]], dialect: CsvDialect = DIALECTS["en"]
+) -> str:
+    """A header and rows as CSV in ``dialect``, every cell through ``spreadsheet_cell``."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=dialect.delimiter, lineterminator=LINE_END)
+    writer.writerow([dialect.cell(name) for name in header])
+    for row in rows:
+        writer.writerow([dialect.cell(value) for value in row])
+    return buffer.getvalue()
+
+
 def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
     """``rows`` as CSV with a header of ``columns``, every cell through ``spreadsheet_cell``."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator=LINE_END)
-    writer.writerow([spreadsheet_cell(name) for name in columns])
-    for row in rows:
-        writer.writerow([spreadsheet_cell(row.get(name)) for name in columns])
-    return buffer.getvalue()
+    return csv_rows(columns, ([row.get(name) for name in columns] for row in rows))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
+from reporting.texts import ReportTexts
 from states.followup.answers import rounded
 from states.followup.rows import (
     CountRow,
@@ -39,6 +40,7 @@ def report_summary(report: ProgrammeReport) -> dict[str, Any]:
         "programme": report.programme,
         "name": report.name,
         "direction": report.direction,
+        "language": report.language,
         "as_of": report.as_of.isoformat(),
         "placements": report.placements,
         "budget_sek": money.budget_sek,
@@ -96,3 +98,49 @@ def table_columns(name: str) -> list[str]:
     if name == "summary":
         return []
     return [f.name for f in fields(row_types[name]) if f.name != "days"]
+
+
+# Columns that name the product's keys where a label beside them says it for people.
+KEY_COLUMNS = frozenset({"question", "option"})
+
+
+@dataclass(frozen=True)
+class PeopleTable:
+    """A table as people read it: headers and values in the report's language; numbers and
+    dates stay numbers and dates, for each medium to write as its readers expect."""
+
+    name: str
+    title: str
+    columns: tuple[str, ...]
+    """The row keys, for the medium's own formatting (``rate`` is a share, …)."""
+    headers: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+
+def people_tables(report: ProgrammeReport, texts: ReportTexts) -> dict[str, PeopleTable]:
+    """Every table of ``report_tables`` in the report's language."""
+    tables = {}
+    for name, rows in report_tables(report).items():
+        columns = tuple(
+            c for c in (list(rows[0]) if rows else table_columns(name)) if c not in KEY_COLUMNS
+        )
+        tables[name] = PeopleTable(
+            name=name,
+            title=texts.table(name),
+            columns=columns,
+            headers=tuple(texts.column(c) for c in columns),
+            rows=tuple(
+                tuple(texts.value(c, _typed(c, row.get(c))) for c in columns) for row in rows
+            ),
+        )
+    return tables
+
+
+DATE_COLUMNS = frozenset({"on", "first_start"})
+
+
+def _typed(column: str, value: Any) -> Any:
+    """Dates back from their ISO text (the tables keep them as text for JSON)."""
+    if column in DATE_COLUMNS and isinstance(value, str):
+        return date.fromisoformat(value)
+    return value

@@ -1,15 +1,17 @@
-"""The report as files: Markdown with its pictures, one CSV per table, and one JSON."""
+"""The report as files: Markdown with its pictures, one CSV per table and an ``.xlsx`` with
+every table, all in the programme's language; and one JSON with the product's own keys (for
+programs, not people)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from reporting.markdown import report_markdown
-from reporting.spreadsheet import LINE_END, csv_text
-from reporting.tables import plain, report_summary, report_tables, table_columns
+from reporting.spreadsheet import DIALECTS, ENCODING, LINE_END, csv_rows
+from reporting.tables import PeopleTable, people_tables, plain, report_summary, report_tables
+from reporting.texts import ReportTexts
 from states.followup.rows import ProgrammeReport
 
 FORMATS = ("md", "csv", "json")
@@ -26,20 +28,17 @@ def report_json(report: ProgrammeReport) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
-def table_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
-    """One table as CSV; its text cells cannot start a spreadsheet formula."""
-    return csv_text([{k: plain(v) for k, v in row.items()} for row in rows], columns)
-
-
-def _columns(name: str, rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    return list(rows[0]) if rows else table_columns(name)
+def table_csv(table: PeopleTable, language: str) -> str:
+    """One table as CSV for the spreadsheet of ``language``; no text cell can start a
+    formula."""
+    return csv_rows(table.headers, table.rows, DIALECTS.get(language, DIALECTS["en"]))
 
 
 def report_csv(report: ProgrammeReport) -> str:
-    """Every table in one text, each after a ``# name`` line (for stdout)."""
+    """Every table in one text, each after a line with its name (for stdout)."""
     return LINE_END.join(
-        f"# {name}{LINE_END}{table_csv(rows, _columns(name, rows))}"
-        for name, rows in report_tables(report).items()
+        f"# {table.title}{LINE_END}{table_csv(table, report.language)}"
+        for table in people_tables(report, ReportTexts(report.language)).values()
     )
 
 
@@ -48,8 +47,9 @@ def write_report(
 ) -> list[Path]:
     """Write the report into ``out``; returns the files written.
 
-    md: ``report.md`` with the PNGs of ``charts/`` linked; csv: ``csv/<table>.csv``;
-    json: ``report.json``.
+    md: ``report.md`` with the PNGs of ``charts/`` linked; csv: ``csv/<table>.csv`` (UTF-8
+    with a byte-order mark, ``;`` and decimal commas for a Swedish programme) and
+    ``report.xlsx`` beside them; json: ``report.json``.
     """
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -63,12 +63,16 @@ def write_report(
         markdown.write_text(report_markdown(report, charts=links), encoding="utf-8")
         written.append(markdown)
     if "csv" in formats:
+        from reporting.workbook import write_workbook
+
+        tables = people_tables(report, ReportTexts(report.language))
         folder = out / "csv"
         folder.mkdir(exist_ok=True)
-        for name, rows in report_tables(report).items():
+        for name, table in tables.items():
             path = folder / f"{name}.csv"
-            path.write_text(table_csv(rows, _columns(name, rows)), encoding="utf-8")
+            path.write_text(table_csv(table, report.language), encoding=ENCODING, newline="")
             written.append(path)
+        written.append(write_workbook(tables.values(), out / "report.xlsx"))
     if "json" in formats:
         path = out / "report.json"
         path.write_text(report_json(report), encoding="utf-8")

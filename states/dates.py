@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import format_currency
 
 # British English writes "1 February 2027"; plain "en" would give the American order.
 BABEL_LOCALES: Mapping[str, str] = {"sv": "sv_SE", "en": "en_GB"}
@@ -19,6 +19,12 @@ def long_date(day: date, language: str) -> str:
 
 def amount_sek(value: int, language: str) -> str:
     """Swedish kronor: "2 400 000 kr" in Swedish, "SEK 2,400,000" in English."""
-    number = format_decimal(value, locale=BABEL_LOCALES.get(language, language))
     # A no-break space: the amount and its currency stay on one line.
-    return f"SEK\u00a0{number}" if language == "en" else f"{number}\u00a0kr"
+    pattern = "#,##0\u00a0¤" if language == "sv" else "¤\u00a0#,##0"
+    return format_currency(
+        value,
+        "SEK",
+        format=pattern,
+        currency_digits=False,
+        locale=BABEL_LOCALES.get(language, language),
+    )

@@ -117,8 +117,8 @@ def test_a_programme_may_name_its_own_template_file(app: App) -> None:
     _set_programme(app, agreement_template="own.{language}.html")
     ref = _approved(app)
     document = current_agreement(app.reading(), reference=ref)
-    assert document.html == (
-        "<article>Eget avtal för Daniel Åberg, från 1 februari 2027, v1</article>"
+    assert (
+        "<article>Eget avtal för Daniel Åberg, från 1 februari 2027, v1</article>" in document.html
     )
     assert document.template == "own.{language}.html"
 

@@ -115,7 +115,9 @@ def hostile_report() -> ProgrammeReport:
         programme="hostile-2027",
         name=HOSTILE[0],
         direction="both",
+        language="en",
         as_of=datetime(2027, 6, 1, 8, tzinfo=UTC),
+        historical=False,
         placements=3,
         funnel={"proposal": 3},
         money=Money(budget_sek=100, committed_sek=350, pipeline_sek=0, released_sek=0),
@@ -124,12 +126,16 @@ def hostile_report() -> ProgrammeReport:
     )
 
 
-def _cells(text: str) -> list[str]:
-    return [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+def _cells(text: str, delimiter: str = ",") -> list[str]:
+    return [
+        cell
+        for row in csv.reader(io.StringIO(text.removeprefix("\ufeff")), delimiter=delimiter)
+        for cell in row
+    ]
 
 
-def _assert_safe(text: str, where: str) -> list[str]:
-    cells = _cells(text)
+def _assert_safe(text: str, where: str, delimiter: str = ",") -> list[str]:
+    cells = _cells(text, delimiter)
     for cell in cells:
         assert not _starts_a_formula(cell) or _is_number(cell), f"{where}: {cell!r}"
     return cells
@@ -140,10 +146,20 @@ def test_every_csv_of_the_report_neutralises_every_text_field(
 ) -> None:
     written = write_report(hostile_report, tmp_path, formats=("csv",))
     tables = report_tables(hostile_report)
-    assert sorted(p.stem for p in written) == sorted(tables)
+    files = [p for p in written if p.suffix == ".csv"]
+    assert sorted(p.stem for p in files) == sorted(tables)
     seen: list[str] = []
-    for path in written:
-        seen += _assert_safe(path.read_bytes().decode("utf-8"), path.name)
+    for path in files:
+        seen += _assert_safe(path.read_bytes().decode("utf-8-sig"), path.name)
+    # the workbook beside them: every hostile text is a text cell, none is a formula
+    from openpyxl import load_workbook
+
+    (workbook,) = (p for p in written if p.suffix == ".xlsx")
+    cells = [c for sheet in load_workbook(workbook) for row in sheet.iter_rows() for c in row]
+    assert all(c.data_type != "f" for c in cells)
+    # (a CR is stored as Excel writes it, _x000D_, which openpyxl leaves as it is)
+    texts = {c.value.replace("_x000D_", "\r") for c in cells if c.data_type == "s"}
+    assert set(HOSTILE) <= texts
     stdout = report_csv(hostile_report)
     stdout_cells = _assert_safe(stdout, "report --format csv")
     # The hostile texts did reach the files, as text; every payload, in files and on stdout.
@@ -212,9 +228,10 @@ def test_report_csv_on_stdout_and_in_files_is_neutralised(
     files = hostile_programme("report", "paus-2027", "--out", str(out), "--format", "csv")
     assert files.code == 0, files
     texts = {"stdout": stdout.out} | {
-        p.name: p.read_bytes().decode("utf-8") for p in sorted((out / "csv").glob("*.csv"))
+        p.name: p.read_bytes().decode("utf-8-sig") for p in sorted((out / "csv").glob("*.csv"))
     }
-    cells = [cell for where, text in texts.items() for cell in _assert_safe(text, where)]
+    # paus-2027 is a Swedish programme: its CSVs are for a Swedish Excel, ";" between cells
+    cells = [cell for where, text in texts.items() for cell in _assert_safe(text, where, ";")]
     for payload in (HOSTILE[0], HOSTILE[1], HOSTILE[2], HOSTILE[3], HOSTILE[8].strip()):
         assert "'" + payload in cells, payload
 

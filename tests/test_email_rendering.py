@@ -4,12 +4,14 @@ links, attachments, and names that try to break headers or HTML."""
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select, update
 
 from models import ActionToken, AgreementDocument, OutboxMessage, Person, Placement
@@ -232,10 +234,12 @@ def test_placement_confirmed_carries_the_period_as_ics_and_the_final_agreement(
         assert "SEQUENCE:0\r\n" in calendar  # the first version of the terms
         assert 'ORGANIZER;CN="Sara Lind":mailto:sara.lind@univ.example' in calendar
         assert f"URL:{BASE_URL}/\r\n" in calendar
-        agreement = attachments[f"{ref}-agreement-v1.html"]
-        assert agreement.get_content() == content_html
-        # A party can check the attachment against the SHA-256 they accepted.
-        assert hashlib.sha256(agreement.get_payload(decode=True)).hexdigest() == sha256
+        (name,) = (n for n in attachments if n.endswith(".pdf"))
+        agreement = PdfReader(io.BytesIO(attachments[name].get_payload(decode=True)))
+        # A party can take the accepted HTML out of the PDF and check its SHA-256.
+        ((_, (embedded,)),) = agreement.attachments.items()
+        assert embedded.decode("utf-8") == content_html
+        assert hashlib.sha256(embedded).hexdigest() == sha256
 
 
 def test_an_amended_period_goes_out_with_the_next_calendar_sequence(examples: App) -> None:

@@ -103,7 +103,7 @@ def test_hostile_names_and_reasons_are_text_in_the_markdown_report(
     hostile_programme(app, tmp_path)
     markdown = report_markdown(build_report(app.reading(), programme=PROGRAMME, as_of=AS_OF))
     assert_inert(markdown)
-    assert "| reason |" in markdown  # the reasons table is there, with the hostile reason
+    assert "| Skäl |" in markdown  # the reasons table is there, with the hostile reason
 
 
 def test_mobility_report_out_writes_an_inert_report_md(app: App, tmp_path: Path) -> None:

@@ -247,7 +247,7 @@ def test_mobility_report_writes_markdown_csv_json_and_png(
         cli_app, ["report", built.programme, "--out", str(out), "--as-of", built.as_of.isoformat()]
     )
     assert done.exit_code == 0, done.output
-    assert done.stdout.startswith(f"wrote 19 files to {out}")
+    assert done.stdout.startswith(f"wrote 20 files to {out}")  # and report.xlsx
     markdown = (out / "report.md").read_text()
     for chart in ("funnel", "lead_times", "budget", "evaluation"):
         png = out / "charts" / f"{chart}.png"
@@ -265,7 +265,8 @@ def test_mobility_report_writes_markdown_csv_json_and_png(
     for name, rows in tables.items():
         lines = (out / "csv" / f"{name}.csv").read_text().splitlines()
         assert len(lines) == len(rows) + 1, name
-    assert "| completed |" in markdown and f"{len(report.hosts)} host organisations" in markdown
+    # a Swedish programme: its report is written in Swedish, with the glossary's words
+    assert "| Avslutad |" in markdown and f"{len(report.hosts)} värdorganisationer" in markdown
 
 
 def test_mobility_report_to_stdout_in_each_format(
@@ -283,8 +284,8 @@ def test_mobility_report_to_stdout_in_each_format(
         done = CliRunner().invoke(cli_app, ["report", built.programme, "--format", fmt])
         assert done.exit_code == 0, done.output
         outputs[fmt] = done.stdout
-    assert outputs["md"].startswith("# Follow-up:")
-    assert "# funnel\nstate,placements\n" in outputs["csv"]
+    assert outputs["md"].startswith("# Uppföljning:")
+    assert "# Per läge\nLäge;Placeringar\n" in outputs["csv"].replace("\r\n", "\n")
     assert json.loads(outputs["json"])["summary"]["placements"] == PLACEMENTS
     # the real command, for its one-line error
     env = {

@@ -92,5 +92,9 @@ def test_reminders_escalations_and_checkins_reach_the_report(any_app: App) -> No
     )
     assert [(t.kind, t.text) for t in report.texts] == [("checkin", "Good start.")]
     markdown = report_markdown(report)
-    assert "| checkin | participant | going_well |" in markdown
-    assert "checkin 1 of 2" in markdown
+    # the programme is Swedish: so is its report, with the glossary's role and the question
+    assert (
+        "| Avstämning | Deltagare | Hur går det hittills? (1 = dåligt, 5 = mycket bra) |"
+        in markdown
+    )
+    assert "Avstämning 1 av 2" in markdown

@@ -57,14 +57,28 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
     # agreement
     "agreement_title": {"sv": "Godkänn avtalet", "en": "Accept the agreement"},
     "agreement_intro": {
-        "sv": "Läs avtalet nedan. Alla parter godkänner samma version; den identifieras av sin "
-        "kontrollsumma.",
-        "en": "Read the agreement below. Every party accepts the same version; it is identified "
-        "by its checksum.",
+        "sv": "Läs avtalet nedan. Alla parter godkänner samma version av avtalet.",
+        "en": "Read the agreement below. Every party accepts the same version of it.",
     },
     "agreement_version": {"sv": "Avtalsversion {version}", "en": "Agreement version {version}"},
-    "checksum": {"sv": "SHA-256", "en": "SHA-256"},
     "accept_legend": {"sv": "Godkännande", "en": "Acceptance"},
+    "accept_what": {
+        "sv": "Med knappen godkänner du version {version} av avtalet, så som det står ovan.",
+        "en": "With the button you accept version {version} of the agreement, as it reads above.",
+    },
+    "checksum_title": {
+        "sv": "Kontrollsumma för den som vill kontrollera avtalet",
+        "en": "Checksum, for those who want to verify the agreement",
+    },
+    "checksum_explained": {
+        "sv": "Kontrollsumman identifierar exakt det dokument du godkänner. Den sparas med ditt "
+        "godkännande och står i sidfoten på PDF-filen som skickas till alla parter när avtalet "
+        "är klart.",
+        "en": "The checksum identifies exactly the document you accept. It is stored with your "
+        "acceptance and printed in the footer of the PDF sent to every party once the agreement "
+        "is complete.",
+    },
+    "checksum": {"sv": "SHA-256", "en": "SHA-256"},
     # evaluation
     "evaluation_title": {"sv": "Utvärdering av placeringen", "en": "Evaluation of the placement"},
     "checkin_title": {"sv": "Avstämning under placeringen", "en": "Check-in during the placement"},

@@ -3,10 +3,13 @@
 The standard templates live in
 ``states/documents/templates/agreement/<template>.<language>.html``; a programme may name its
 own template file inside the agreement templates folder instead (``{language}`` in the name is
-replaced by the agreement's language; see ``states.documents.agreement_templates`` for what is
-allowed and the sandbox it renders in). The rendered HTML is stored byte for byte, so anyone
-can check an acceptance:
-``sha256(document) == acceptance.sha256``.
+replaced by each language; see ``states.documents.agreement_templates`` for what is allowed and
+the sandbox it renders in). The text is rendered in the language the programme names binding
+(``agreement.binding_language``, else the programme's language) and in the other language as
+a translation, and both go into one complete HTML document (``states.documents.document``).
+That document is stored byte for byte, so anyone can check an acceptance:
+``sha256(document) == acceptance.sha256``; the PDF rendition (``states.documents.pdf``) carries
+the same bytes inside it.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pathlib import Path
 from babel.numbers import format_decimal
 from sqlalchemy import select
 
-from models import AgreementAcceptance, AgreementDocument, Person, Placement
+from models import AgreementAcceptance, AgreementDocument, Person, Placement, Programme
 from models.schemas import ProgrammeIn
 from states import dates
 from states.documents.agreement_templates import (
@@ -31,8 +34,10 @@ from states.documents.agreement_templates import (
     PartyFacts,
     PlacementFacts,
     ProgrammeFacts,
+    has_text_in,
     render_template,
 )
+from states.documents.document import compose_document, other_language
 from states.errors import NotFound
 from states.glossary import words
 from states.unit_of_work import UnitOfWork
@@ -70,8 +75,14 @@ def _party(person: Person) -> PartyFacts:
     return PartyFacts(name=person.name, email=person.email)
 
 
-def agreement_facts(placement: Placement, *, version: int) -> AgreementFacts:
-    """The facts of ``placement`` (people, organisations, programme loaded) as plain values."""
+def binding_language(programme: Programme) -> str:
+    """The language whose agreement text applies: the programme's choice, else its language."""
+    return programme.agreement_binding_language or programme.language
+
+
+def agreement_facts(placement: Placement, *, version: int, language: str) -> AgreementFacts:
+    """The facts of ``placement`` (people, organisations, programme loaded) as plain values,
+    for its text in ``language``."""
     programme = placement.programme
     return AgreementFacts(
         placement=PlacementFacts(
@@ -102,7 +113,7 @@ def agreement_facts(placement: Placement, *, version: int) -> AgreementFacts:
             (role, _party(placement.person_for_role(role))) for role in programme.agreement_parties
         ),
         version=version,
-        language=programme.language,
+        language=language,
     )
 
 
@@ -116,17 +127,41 @@ def render_facts(template: str, facts: AgreementFacts, *, templates_dir: Path | 
     )
 
 
+def render_texts(
+    template: str, facts_in: Callable[[str], AgreementFacts], *, binding: str, folder: Path | None
+) -> dict[str, str]:
+    """The agreement text in ``binding`` and, where the template has one, its translation."""
+    texts = {binding: render_facts(template, facts_in(binding), templates_dir=folder)}
+    translation = other_language(binding)
+    if has_text_in(template, language=translation, folder=folder):
+        texts[translation] = render_facts(template, facts_in(translation), templates_dir=folder)
+    return texts
+
+
 def render_agreement(
     placement: Placement, *, version: int, templates_dir: Path | None
 ) -> RenderedAgreement:
     """Render the agreement for ``placement`` (people, organisations, programme loaded)."""
-    template = placement.programme.agreement_template
-    facts = agreement_facts(placement, version=version)
-    html = render_facts(template, facts, templates_dir=templates_dir)
-    return RenderedAgreement(template, facts.language, html, digest(html))
+    programme = placement.programme
+    template = programme.agreement_template
+    binding = binding_language(programme)
+    texts = render_texts(
+        template,
+        lambda language: agreement_facts(placement, version=version, language=language),
+        binding=binding,
+        folder=templates_dir,
+    )
+    html = compose_document(
+        texts=texts,
+        binding=binding,
+        reference=placement.reference,
+        version=version,
+        programme=programme.name,
+    )
+    return RenderedAgreement(template, binding, html, digest(html))
 
 
-def _sample_facts(programme: ProgrammeIn) -> AgreementFacts:
+def _sample_facts(programme: ProgrammeIn, language: str) -> AgreementFacts:
     """A made-up placement of ``programme``, to try its template once before it is stored."""
     people = {
         "participant": PartyFacts("Deltagare Exempel", "deltagare@example.org"),
@@ -161,7 +196,7 @@ def _sample_facts(programme: ProgrammeIn) -> AgreementFacts:
         ),
         parties=tuple((role, people[role]) for role in programme.agreement.parties),
         version=1,
-        language=programme.language,
+        language=language,
     )
 
 
@@ -170,7 +205,12 @@ def check_programme_template(programme: ProgrammeIn, *, templates_dir: Path | No
     render a sample placement; the standard templates need no check."""
     template = programme.agreement.template
     if template not in STANDARD_TEMPLATES:
-        render_facts(template, _sample_facts(programme), templates_dir=templates_dir)
+        render_texts(
+            template,
+            partial(_sample_facts, programme),
+            binding=programme.agreement.binding_language or programme.language,
+            folder=templates_dir,
+        )
 
 
 @dataclass(frozen=True)
@@ -191,6 +231,7 @@ class StoredAgreement:
     language: str
     sha256: str
     html: str
+    created_at: datetime
     final_at: datetime | None
     acceptances: tuple[Acceptance, ...]
 
@@ -226,6 +267,7 @@ def current_agreement(uow: UnitOfWork, *, reference: str) -> StoredAgreement:
             language=document.language,
             sha256=document.sha256,
             html=document.content_html,
+            created_at=document.created_at,
             final_at=document.final_at,
             acceptances=tuple(
                 Acceptance(a.role, a.accepted_at, a.sha256, a.voided_at is not None)

@@ -113,6 +113,24 @@ def own_template_path(name: str, *, language: str, folder: Path | None) -> Path:
     return path
 
 
+def has_text_in(name: str, *, language: str, folder: Path | None) -> bool:
+    """Template ``name`` has a text in ``language``: every standard template has both; a
+    programme's own has one per language only if its name holds ``{language}`` and that file
+    exists (a name that is not allowed is refused, in one line)."""
+    if name in STANDARD_TEMPLATES:
+        return True
+    if "{language}" not in name:
+        return False
+    try:
+        own_template_path(name, language=language, folder=folder)
+    except AgreementTemplateError:
+        wanted = name.replace("{language}", language)
+        if folder is not None and not (folder.resolve() / wanted).exists():
+            return False
+        raise
+    return True
+
+
 def _sandbox(loader: jinja2.BaseLoader) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
         loader=loader,

@@ -104,7 +104,7 @@ def evaluation_figures(
         if r.submitted_at is not None and r.answers is not None:
             answered[(r.kind, r.role)].append(r)
     for (kind, role), rows in sorted(answered.items()):
-        for q in questions_for(programme, role=role, language="en", kind=kind):
+        for q in questions_for(programme, role=role, language=programme.language, kind=kind):
             _AGGREGATES[q.kind](result, kind, role, q, rows)
     result.texts.sort(key=lambda t: (t.kind, t.reference, t.role, t.question))
     return result

@@ -2,8 +2,10 @@
 network of hosts and the evaluation results. ``reporting/`` turns it into files and pictures;
 the ``programme-report`` flow publishes ``report_markdown`` and ``report_tables`` as artifacts.
 
-Every figure is computed from the database as it is; nothing here names a person, so the
-figures survive ``mobility purge`` unchanged.
+Every figure is computed from what the database recorded, as of a moment when one is given
+(``states.followup.as_of``): a report as of an earlier day is that day's, not today's under
+another date. Nothing here names a person, so the figures survive ``mobility purge``
+unchanged.
 """
 
 from __future__ import annotations
@@ -11,15 +13,12 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload
-
-from models import EvaluationResponse, HistoryEntry, Placement, Programme, ReminderLog
-from states.errors import NotFound
+from models import EvaluationResponse, HistoryEntry, Programme, ReminderLog
 from states.followup.answers import evaluation_figures, rounded
+from states.followup.as_of import Moment
+from states.followup.reading import PlacementThen, find_programme, read_report_data
 from states.followup.rows import (
     CountRow,
     HostRow,
@@ -138,7 +137,7 @@ def _rate(measure: str, count: int, out_of: int) -> RateRow:
 
 
 def _rates(
-    placements: Sequence[Placement],
+    placements: Sequence[PlacementThen],
     milestones: Mapping[int, Mapping[str, datetime]],
     events: Mapping[int, set[str]],
 ) -> tuple[RateRow, ...]:
@@ -156,28 +155,30 @@ def _rates(
     )
 
 
-def _funnel(placements: Sequence[Placement]) -> tuple[dict[str, int], tuple[CountRow, ...]]:
+def _funnel(
+    placements: Sequence[PlacementThen],
+) -> tuple[dict[str, int], tuple[CountRow, ...]]:
     funnel = dict.fromkeys(STATES, 0)
     grouped: Counter[tuple[str, str, str]] = Counter()
     for p in placements:
         funnel[p.state] += 1
         grouped[("direction", p.direction, p.state)] += 1
-        grouped[("host_organisation", p.host_organisation.name, p.state)] += 1
+        grouped[("host_organisation", p.host, p.state)] += 1
     order = {state: n for n, state in enumerate(STATES)}
     rows = sorted(grouped.items(), key=lambda item: (item[0][0], item[0][1], order[item[0][2]]))
     return funnel, tuple(CountRow(g, v, s, n) for (g, v, s), n in rows)
 
 
-def _hosts(placements: Sequence[Placement], earlier: Mapping[int, date]) -> tuple[HostRow, ...]:
-    by_host: dict[int, list[Placement]] = defaultdict(list)
+def _hosts(placements: Sequence[PlacementThen], earlier: Mapping[int, date]) -> tuple[HostRow, ...]:
+    by_host: dict[int, list[PlacementThen]] = defaultdict(list)
     for p in placements:
-        by_host[p.host_organisation_id].append(p)
+        by_host[p.placement.host_organisation_id].append(p)
     rows = []
     for host_id, here in by_host.items():
         first = min(p.start_date for p in here)
         rows.append(
             HostRow(
-                host_organisation=here[0].host_organisation.name,
+                host_organisation=here[0].host,
                 placements=len(here),
                 went_ahead=sum(MONEY_STATUS[p.state] == "committed" for p in here),
                 first_start=first,
@@ -188,14 +189,14 @@ def _hosts(placements: Sequence[Placement], earlier: Mapping[int, date]) -> tupl
 
 
 def _money(
-    programme: Programme, placements: Sequence[Placement]
+    programme: Programme, placements: Sequence[PlacementThen]
 ) -> tuple[Money, tuple[MoneyRow, ...]]:
     rows = tuple(
         MoneyRow(
             p.reference,
             p.state,
             p.direction,
-            p.host_organisation.name,
+            p.host,
             p.funding_sek,
             MONEY_STATUS[p.state],
         )
@@ -208,117 +209,53 @@ def _money(
     return money, rows
 
 
-def _programme(session: Session, key: str) -> Programme:
-    found = session.scalars(select(Programme).where(Programme.key == key)).one_or_none()
-    if found is None:
-        keys = ", ".join(session.scalars(select(Programme.key).order_by(Programme.key)))
-        raise NotFound(f"no programme {key!r}; programmes are: {keys or 'none yet'}")
-    return found
-
-
-def placements_per_state(uow: UnitOfWork, *, programme: str) -> dict[str, int]:
-    """How many placements of ``programme`` are in each state (inside the caller's ``with``)."""
-    found = _programme(uow.session, programme)
-    return dict(
-        uow.session.execute(
-            select(Placement.state, func.count())
-            .where(Placement.programme_id == found.id)
-            .group_by(Placement.state)
-            .order_by(Placement.state)
-        ).all()
-    )
-
-
-@dataclass(frozen=True)
-class _Data:
-    """What the report is computed from: one programme's rows, read in one transaction."""
-
-    programme: Programme
-    placements: list[Placement]
-    history: Sequence[HistoryEntry]
-    responses: Sequence[EvaluationResponse]
-    logs: Sequence[ReminderLog]
-    earlier: Mapping[int, date]
-    """Host organisation → the latest start of a placement there in another programme."""
-
-
-def _read(session: Session, found: Programme) -> _Data:
-    placements = list(
-        session.scalars(
-            select(Placement)
-            .where(Placement.programme_id == found.id)
-            .options(joinedload(Placement.host_organisation))
-            .order_by(Placement.id)
-        )
-    )
-    ids = [p.id for p in placements]
-    if not ids:
-        return _Data(found, placements, [], [], [], {})
-    history = session.scalars(
-        select(HistoryEntry)
-        .where(HistoryEntry.placement_id.in_(ids))
-        .order_by(HistoryEntry.placement_id, HistoryEntry.version)
-    ).all()
-    responses = session.scalars(
-        select(EvaluationResponse)
-        .where(EvaluationResponse.placement_id.in_(ids))
-        .order_by(EvaluationResponse.id)
-    ).all()
-    logs = session.scalars(select(ReminderLog).where(ReminderLog.placement_id.in_(ids))).all()
-    hosts = {p.host_organisation_id for p in placements}
-    earlier = dict(
-        session.execute(
-            select(Placement.host_organisation_id, Placement.start_date)
-            .where(Placement.host_organisation_id.in_(hosts), Placement.programme_id != found.id)
-            .order_by(Placement.start_date.desc())
-        ).all()
-    )
-    return _Data(found, placements, history, responses, logs, earlier)
-
-
-def _responses(responses: Sequence[EvaluationResponse]) -> dict[str, dict[str, int]]:
+def _responses(
+    responses: Sequence[EvaluationResponse], answered: frozenset[int]
+) -> dict[str, dict[str, int]]:
     """kind → how many were asked and answered."""
     asked: dict[str, Counter[str]] = defaultdict(Counter)
     for r in responses:
         asked[r.kind]["asked"] += 1
-        asked[r.kind]["answered"] += r.submitted_at is not None
+        asked[r.kind]["answered"] += r.id in answered
     return {
         kind: {"asked": c["asked"], "answered": c["answered"]} for kind, c in sorted(asked.items())
     }
 
 
-def build_report(uow: UnitOfWork, *, programme: str, as_of: datetime) -> ProgrammeReport:
-    """The follow-up of ``programme`` (its key) as the database stands; ``as_of`` dates it."""
-    if as_of.tzinfo is None:
+def build_report(
+    uow: UnitOfWork, *, programme: str, as_of: datetime | None = None
+) -> ProgrammeReport:
+    """The follow-up of ``programme`` (its key) as of ``as_of``: from what was recorded by
+    then (``states.followup.as_of``); None: everything recorded, dated now."""
+    if as_of is not None and as_of.tzinfo is None:
         raise ValueError("as_of must carry a time zone")
+    moment = Moment(as_of)
     with uow:
-        data = _read(uow.session, _programme(uow.session, programme))
+        zone = uow.config.timezone
+        data = read_report_data(uow.session, find_programme(uow.session, programme), moment)
         found, placements = data.programme, data.placements
-        ids = [p.id for p in placements]
         references = {p.id: p.reference for p in placements}
-        per_placement: dict[int, list[HistoryEntry]] = defaultdict(list)
-        for entry in data.history:
-            per_placement[entry.placement_id].append(entry)
-        milestones = {pid: _milestones(per_placement[pid]) for pid in ids}
-        events = {pid: {e.event for e in per_placement[pid]} for pid in ids}
+        milestones = {pid: _milestones(entries) for pid, entries in data.history.items()}
+        events = {pid: {e.event for e in entries} for pid, entries in data.history.items()}
         reasons = tuple(
             ReasonRow(
-                references[e.placement_id],
-                e.event,
-                e.at.astimezone(uow.config.timezone).date(),
-                e.comment or "",
+                references[e.placement_id], e.event, e.at.astimezone(zone).date(), e.comment or ""
             )
-            for e in data.history
+            for entries in data.history.values()
+            for e in entries
             if e.event in REASON_EVENTS
         )
         funnel, grouped = _funnel(placements)
         money, money_rows = _money(found, placements)
-        evaluation = evaluation_figures(found, data.responses, references)
+        answered = [r for r in data.responses if r.id in data.answered]
+        evaluation = evaluation_figures(found, answered, references)
         return ProgrammeReport(
             programme=found.key,
             name=found.name,
             direction=found.direction,
-            as_of=as_of,
+            language=found.language,
+            as_of=(as_of or datetime.now(zone)).astimezone(zone),
+            historical=as_of is not None,
             placements=len(placements),
             funnel=funnel,
             funnel_by_group=grouped,
@@ -333,5 +270,5 @@ def build_report(uow: UnitOfWork, *, programme: str, as_of: datetime) -> Program
             yes_no=tuple(evaluation.yes_no),
             options=tuple(evaluation.options),
             texts=tuple(evaluation.texts),
-            responses=_responses(data.responses),
+            responses=_responses(data.responses, data.answered),
         )

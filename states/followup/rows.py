@@ -138,7 +138,12 @@ class ProgrammeReport:
     programme: str
     name: str
     direction: str
+    language: str
+    """The programme's: the report is written in it."""
     as_of: datetime
+    """In the programme's time zone."""
+    historical: bool
+    """Computed from history up to ``as_of`` (True), or of everything recorded (False)."""
     placements: int
     funnel: Mapping[str, int]
     funnel_by_group: tuple[CountRow, ...]

@@ -25,6 +25,7 @@ class Words:
 
     language: str
     states: Mapping[str, str]
+    state_titles: Mapping[str, str]
     roles: Mapping[str, str]
     roles_definite: Mapping[str, str]
     role_titles: Mapping[str, str]
@@ -37,6 +38,10 @@ class Words:
 
     def state(self, key: str) -> str:
         return self.states.get(key, key)
+
+    def state_title(self, key: str) -> str:
+        """ "Under godkännande", "In placement": a state as a label."""
+        return self.state_titles.get(key, key)
 
     def role(self, key: str) -> str:
         """ "deltagare", "host contact": as in "asked as …"."""
@@ -84,6 +89,7 @@ def _words(language: str, module: ModuleType) -> Words:
     return Words(
         language=language,
         states=module.STATES,
+        state_titles=module.STATE_TITLES,
         roles=module.ROLES,
         roles_definite=module.ROLES_DEFINITE,
         role_titles=module.ROLE_TITLES,

@@ -21,6 +21,19 @@ STATES: Mapping[str, str] = {
     "cancelled": "cancelled",
 }
 
+STATE_TITLES: Mapping[str, str] = {
+    # a label: a report's table and chart, "Placements per state"
+    "proposal": "Proposal",
+    "manager_approval": "Waiting for manager approval",
+    "agreement": "Waiting for the agreement",
+    "placement": "In placement",
+    "evaluation": "In evaluation",
+    "completed": "Completed",
+    "declined": "Declined",
+    "withdrawn": "Withdrawn",
+    "cancelled": "Cancelled",
+}
+
 ROLES: Mapping[str, str] = {
     # as in "you are asked as …"
     "participant": "participant",

@@ -20,6 +20,19 @@ STATES: Mapping[str, str] = {
     "cancelled": "avbruten",
 }
 
+STATE_TITLES: Mapping[str, str] = {
+    # a label: a report's table and chart, "Placeringar per läge"
+    "proposal": "Förslag",
+    "manager_approval": "Under godkännande",
+    "agreement": "Under avtalsskrivning",
+    "placement": "Pågående",
+    "evaluation": "Under utvärdering",
+    "completed": "Avslutad",
+    "declined": "Avslagen",
+    "withdrawn": "Återkallad",
+    "cancelled": "Avbruten",
+}
+
 ROLES: Mapping[str, str] = {
     # as in "du ombeds som …"
     "participant": "deltagare",

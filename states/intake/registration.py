@@ -51,6 +51,7 @@ def register_programme(
             "approval_roles": list(programme.approvals),
             "agreement_template": programme.agreement.template,
             "agreement_parties": list(programme.agreement.parties),
+            "agreement_binding_language": programme.agreement.binding_language,
             "reminder_first_after": programme.reminders.first_after,
             "reminder_repeat_every": programme.reminders.repeat_every,
             "escalate_after": programme.reminders.escalate_after,

@@ -8,7 +8,9 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import update
 
+from models import HistoryEntry
 from models.schemas import RequiredText, Text
 from states.errors import FieldError, InvalidInput, TransitionRefused
 from states.lifecycle.loading import load_for_update
@@ -53,12 +55,28 @@ COLUMNS: Mapping[str, str] = {
     "funding_sek": "funding_sek",
 }
 
+# The terms a report figures with, recorded with each change (not the free texts).
+FIGURE_TERMS = ("start", "end", "extent_percent", "funding_sek")
+
 # The event that records a change of terms in each state where terms may change.
 EVENT_FOR_STATE: Mapping[str, str] = {"proposal": "revise", "agreement": "amend"}
 
 
 def _describe(changed: Mapping[str, tuple[Any, Any]]) -> str:
     return "; ".join(f"{name}: {old} → {new}" for name, (old, new) in changed.items())
+
+
+def _figure_terms(changed: Mapping[str, tuple[Any, Any]]) -> dict[str, list[Any]] | None:
+    terms = {
+        name: [_plain(old), _plain(new)]
+        for name, (old, new) in changed.items()
+        if name in FIGURE_TERMS
+    }
+    return terms or None
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def amend_terms(
@@ -109,5 +127,15 @@ def amend_terms(
             as_of=as_of,
             placement=placement,
         )
+        terms = _figure_terms(changed)
+        if terms is not None:
+            session.execute(
+                update(HistoryEntry)
+                .where(
+                    HistoryEntry.placement_id == placement.id,
+                    HistoryEntry.version == result.version,
+                )
+                .values(terms=terms)
+            )
         uow.commit()
     return result

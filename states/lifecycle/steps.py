@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from models import AgreementAcceptance, Approval, EvaluationResponse, Placement
 from states.lifecycle.events import EVENTS_NEEDING_REASON
@@ -92,6 +92,9 @@ class Step:
     """The refusal when the person has acted already ({reference}, {role}, {outcome}, {at})."""
     not_asked: str
     """The refusal when nothing is asked of the role in this step ({reference}, {role})."""
+    current_at_sql: Callable[[datetime], ColumnElement[bool]] | None = None
+    """``current`` as it stood at a moment, in SQL (None: as ``current_sql``, which no later
+    event changes)."""
     row_columns: Mapping[str, Any] = field(default_factory=dict)
     """Columns every new row of the step gets (the kind of an evaluation response)."""
 
@@ -108,6 +111,15 @@ class Step:
     def pending_sql(self) -> ColumnElement[bool]:
         """``is_pending`` in SQL, for a query that joins the row's placement."""
         return and_(self.current_sql(), self.open_sql())
+
+    def pending_at_sql(self, moment: datetime) -> ColumnElement[bool]:
+        """The person had been asked and had not acted yet at ``moment``, in this step as it
+        stood then (the placement's state then is the caller's to check)."""
+        acted = getattr(self.model, self.acted_at)
+        current = self.current_at_sql(moment) if self.current_at_sql else self.current_sql()
+        return and_(
+            self.model.requested_at <= moment, or_(acted.is_(None), acted > moment), current
+        )
 
     def rows(self, placement: Any) -> Sequence[Any]:
         """The step's rows of ``placement`` (its collection must be loaded)."""
@@ -142,6 +154,16 @@ def _only_outcome(step_decisions: Mapping[str, str]) -> Callable[[Any], str]:
     return lambda row: outcome
 
 
+def _round_at(moment: datetime) -> Any:
+    """The approval round a placement was in at ``moment``: the last one asked by then."""
+    earlier = Approval.__table__.alias("earlier")
+    return (
+        select(func.max(earlier.c.round))
+        .where(earlier.c.placement_id == Approval.placement_id, earlier.c.requested_at <= moment)
+        .scalar_subquery()
+    )
+
+
 _APPROVAL_DECISIONS = {
     "approve": "approved",
     "decline": "declined",
@@ -159,6 +181,7 @@ APPROVAL = Step(
     open=lambda row: row.decision is None,
     current_sql=lambda: Approval.round == Placement.approval_round,
     open_sql=lambda: Approval.decision.is_(None),
+    current_at_sql=lambda moment: Approval.round == _round_at(moment),
     key=lambda placement: f"approval-r{placement.approval_round}",
     purpose="approval",
     request="approval_request",
@@ -186,6 +209,9 @@ AGREEMENT = Step(
     open=lambda row: row.accepted_at is None,
     current_sql=lambda: AgreementAcceptance.voided_at.is_(None),
     open_sql=lambda: AgreementAcceptance.accepted_at.is_(None),
+    current_at_sql=lambda moment: or_(
+        AgreementAcceptance.voided_at.is_(None), AgreementAcceptance.voided_at > moment
+    ),
     key=lambda placement: f"agreement-v{placement.agreement_version}",
     purpose="agreement",
     request="agreement_request",

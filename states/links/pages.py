@@ -21,6 +21,7 @@ from models import (
     Placement,
 )
 from models.text import free_text
+from states.documents.document import agreement_body
 from states.errors import FieldError, NotFound, TransitionRefused
 from states.lifecycle.evaluation import Question, questions_for, validate_answers
 from states.lifecycle.loading import load_for_update
@@ -206,7 +207,8 @@ def _build_view(
     if isinstance(subject, AgreementAcceptance):
         document = session.get(AgreementDocument, subject.document_id)
         if document is not None:
-            agreement = AgreementView(document.version, document.sha256, document.content_html)
+            body = agreement_body(document.content_html)
+            agreement = AgreementView(document.version, document.sha256, body)
     elif isinstance(subject, EvaluationResponse):
         questions = tuple(
             questions_for(placement.programme, role=role, language=language, kind=subject.kind)
