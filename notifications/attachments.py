@@ -32,29 +32,9 @@ def _confirmed_attachments(
     """The period as a calendar event, and the agreement every party accepted."""
     if placement is None:
         return
-    language = context["lang"]
-    p = context["p"]
-    summary = {
-        "sv": f"Placering {p['reference']}: {p['participant']} hos {p['host_organisation']}",
-        "en": f"Placement {p['reference']}: {p['participant']} at {p['host_organisation']}",
-    }[language]
-    ics = placement_event(
-        uid=f"{placement.reference.lower()}@{_domain(message.message_id)}",
-        start=placement.start_date,
-        end=placement.end_date,
-        summary=summary,
-        description=f"{p['programme']} · {p['extent']} %",
-        location=p["host_organisation"],
-        stamp=message.created_at,
-        # Version 1 is the first; each amendment makes a new version, and a new sequence.
-        sequence=placement.agreement_version - 1,
-        organizer_name=context["coordinator"]["name"],
-        organizer_email=ascii_email(context["coordinator"]["email"]),
-        url=context["site"],
-    )
     # base64 keeps the bytes exact: iCalendar's CRLF.
     email.add_attachment(
-        ics.encode("utf-8"),
+        _calendar_event(placement, context, message).encode("utf-8"),
         maintype="text",
         subtype="calendar",
         filename=f"{placement.reference}.ics",
@@ -85,6 +65,29 @@ def _confirmed_attachments(
             subtype="pdf",
             filename=pdf.filename,
         )
+
+
+def _calendar_event(placement: Placement, context: dict[str, Any], message: OutboxMessage) -> str:
+    """The placement's period as an iCalendar event in the recipient's language."""
+    p = context["p"]
+    summary = {
+        "sv": f"Placering {p['reference']}: {p['participant']} hos {p['host_organisation']}",
+        "en": f"Placement {p['reference']}: {p['participant']} at {p['host_organisation']}",
+    }[context["lang"]]
+    return placement_event(
+        uid=f"{placement.reference.lower()}@{_domain(message.message_id)}",
+        start=placement.start_date,
+        end=placement.end_date,
+        summary=summary,
+        description=f"{p['programme']} · {p['extent']} %",
+        location=p["host_organisation"],
+        stamp=message.created_at,
+        # Version 1 is the first; each amendment makes a new version, and a new sequence.
+        sequence=placement.agreement_version - 1,
+        organizer_name=context["coordinator"]["name"],
+        organizer_email=ascii_email(context["coordinator"]["email"]),
+        url=context["site"],
+    )
 
 
 def _domain(message_id: str) -> str:

@@ -39,6 +39,12 @@ def _batch_cache(session: Session) -> dict[tuple[str, int], Any]:
     return cache
 
 
+def forget_batch(session: Session) -> None:
+    """Drop the memo: after a rollback its rows are expired, their relationships unloaded
+    (and ``lazy="raise"``), so every message rendered from them would fail."""
+    session.info.pop("notifications.render", None)
+
+
 def _load_placement(session: Session, placement_id: int) -> Placement:
     cache = _batch_cache(session)
     key = ("placement", placement_id)

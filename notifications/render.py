@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from models import ActionToken, OutboxMessage
 from notifications.attachments import ATTACHMENTS
-from notifications.context import template_context
+from notifications.context import forget_batch, template_context
 from notifications.headers import RenderError, clean, safe_address, sender_address
 from notifications.outcomes import Claimed, Outcomes, Prepared
 from states.errors import MobilityError
@@ -212,6 +212,7 @@ class Renderer:
             pass
         log.warning("outbox %s: the database connection was lost; reading again", row.id)
         self.reader.rollback()
+        forget_batch(self.session)
         return self._prepare(row)
 
     def _prepare(self, row: OutboxMessage) -> Prepared | None:
