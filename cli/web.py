@@ -40,6 +40,22 @@ def resend(
     typer.echo("run `mobility outbox send` (or keep `mobility up` running) to deliver them")
 
 
+def remind(
+    reference: str = typer.Argument(..., help="Placement reference, e.g. PL-2027-0001."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Pretend it is this time (ISO)."),
+) -> None:
+    """Remind whoever still has to act in the current step, now (their links stay the same)."""
+    from states.links.remind import remind_now
+
+    reminded = remind_now(
+        get_app().uow(), reference=reference, actor=actor(), via="cli", now=parse_as_of(as_of)
+    )
+    for reminder in reminded:
+        typer.echo(f"{reference}  reminder queued for {reminder.role}: {reminder.person_name}")
+    typer.echo("run `mobility outbox send` (or keep `mobility up` running) to deliver them")
+
+
 def register(app: typer.Typer) -> None:
     app.command("web")(web)
     app.command("resend")(resend)
+    app.command("remind")(remind)

@@ -240,6 +240,16 @@ def test_show_of_a_withdrawn_placement_waits_for_nobody(loaded: Callable[..., Ru
     assert [a["status"] for a in data["approvals"]] == ["no_longer_asked"] * 2  # type: ignore[index]
 
 
+def test_remind_now_from_the_command_line(loaded: Callable[..., Run]) -> None:
+    loaded("propose", str(EXAMPLES / "proposal.yaml"))
+    run = loaded("remind", "PL-2027-0001")
+    assert run.code == 0, run
+    assert "reminder queued for home_manager" in run.out
+    assert "reminder queued for host_contact" in run.out
+    loaded("withdraw", "PL-2027-0001", "--reason", "the host reorganises")
+    assert_short_error(loaded("remind", "PL-2027-0001"), "nobody has a step to be reminded of")
+
+
 def test_withdraw_and_cancel_with_a_reason(loaded: Callable[..., Run]) -> None:
     loaded("propose", str(EXAMPLES / "proposals.csv"))
     run = loaded("withdraw", "PL-2027-0001", "--reason", "the host reorganises")

@@ -27,7 +27,7 @@ from states.calendar.batches import (
 from states.calendar.claims import ClaimKey, claim_many
 from states.lifecycle.outbox import mint_link, queue_message
 from states.lifecycle.policy import Recipient
-from states.lifecycle.steps import REMINDED, Step
+from states.lifecycle.steps import REMINDED, REMINDER_KINDS, SWEEP_REMINDER, Step
 from states.lifecycle.waiting import Case, Waiter
 from states.unit_of_work import UnitOfWork
 
@@ -184,7 +184,7 @@ def _weigh(
     # Only the reminder due now: after a pause in sweeping nobody gets a burst of them.
     if number == 0:
         return None
-    return (placement.id, key, person.id, "reminder", number), row, placement
+    return (placement.id, key, person.id, SWEEP_REMINDER, number), row, placement
 
 
 def _send_reminder(
@@ -232,7 +232,7 @@ def _reminders_sent(session: Session, keys: set[ClaimKey]) -> dict[tuple[int, st
     placements = sorted({key[0] for key in keys})
     rows = session.execute(
         select(ReminderLog.placement_id, ReminderLog.step, ReminderLog.person_id, func.count())
-        .where(ReminderLog.placement_id.in_(placements), ReminderLog.kind == "reminder")
+        .where(ReminderLog.placement_id.in_(placements), ReminderLog.kind.in_(REMINDER_KINDS))
         .group_by(ReminderLog.placement_id, ReminderLog.step, ReminderLog.person_id)
     ).all()
     return {(p, s, who): int(n) for p, s, who, n in rows}

@@ -32,7 +32,7 @@ from states.followup.rows import (
 )
 from states.lifecycle.events import EVENTS_NEEDING_REASON
 from states.lifecycle.machine import STATES
-from states.lifecycle.steps import REMINDED
+from states.lifecycle.steps import REMINDED, REMINDER_KINDS
 from states.unit_of_work import UnitOfWork
 
 DAY_SECONDS = 86400.0
@@ -62,7 +62,10 @@ STAGES: tuple[tuple[str, str, str], ...] = (
 
 # A reminder's step names its stage: approval-r2 → approval, agreement-v3 → agreement.
 REMINDER_STAGES: Mapping[str, str] = {step.name: step.name for step in REMINDED}
-REMINDER_KINDS = ("reminder", "escalation")
+COUNTED: Mapping[str, str] = {
+    **{kind: "reminder" for kind in REMINDER_KINDS},  # on request or by the sweep: a reminder
+    "escalation": "escalation",
+}
 
 
 # --- figures -------------------------------------------------------------------------------
@@ -120,9 +123,10 @@ def _reminders(logs: Sequence[ReminderLog]) -> tuple[ReminderRow, ...]:
     reminded: dict[str, set[int]] = defaultdict(set)
     for log in logs:
         stage = REMINDER_STAGES.get(log.step.split("-")[0])
-        if stage is None or log.kind not in REMINDER_KINDS:
+        kind = COUNTED.get(log.kind)
+        if stage is None or kind is None:
             continue
-        counts[(stage, log.kind)] += 1
+        counts[(stage, kind)] += 1
         reminded[stage].add(log.placement_id)
     return tuple(
         ReminderRow(

@@ -292,6 +292,10 @@ BY_STATE: Mapping[str, Step] = {step.state: step for step in STEPS}
 """The step a placement in this state waits for (at most one per state)."""
 HOLDING: tuple[Step, ...] = tuple(step for step in STEPS if step.holds_placement)
 REMINDED: tuple[Step, ...] = tuple(step for step in STEPS if step.reminder is not None)
+SWEEP_REMINDER, REMINDER_ON_REQUEST = "reminder", "manual"
+REMINDER_KINDS: tuple[str, ...] = (SWEEP_REMINDER, REMINDER_ON_REQUEST)
+"""The reminder log's kinds that are reminders: the sweep's, and one a coordinator asked for
+(a person is told how many they have had of both)."""
 MACHINE_DECISIONS: Mapping[str, Step] = {
     event: step for step in HOLDING for event in step.decisions
 }
