@@ -159,6 +159,18 @@ def test_scale_out_on_prefect(postgres_app: App, postgres_database: str, tmp_pat
         pytest.fail(failure)
 
 
+SCALE_LOGS = Path(__file__).resolve().parents[2] / "var" / "scale-logs"
+
+
+def _keep_logs(logs: dict[str, str]) -> None:
+    """Every process's log in var/scale-logs, and the end of each printed, for a failed run."""
+    SCALE_LOGS.mkdir(parents=True, exist_ok=True)
+    for name, content in logs.items():
+        (SCALE_LOGS / name).write_text(content, encoding="utf-8")
+        print(f"--- {name}: last lines (whole log in {SCALE_LOGS / name})")
+        print("\n".join(content.splitlines()[-25:]))
+
+
 def _simulate(driver: Driver, app: App, clock: FileClock) -> None:
     for offset in range(MAX_DAYS):
         day = SIM_START + timedelta(days=offset)
