@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from models import HistoryEntry, OutboxMessage, Placement
 from states.bootstrap import App
@@ -257,3 +257,109 @@ def test_one_placement_shows_facts_history_emails_agreement_and_answers(
     assert text.count(f"{sv.row_status('accepted')}") >= 3
     assert "Utvärdering: Daniel Åberg (deltagare)" in text
     assert "Utvärdering: Eva Holm (chef i hemorganisationen) Inte besvarad ännu." in text
+
+
+# --- 4. actions -------------------------------------------------------------------------------
+
+
+def _last_history(app: App, ref: str) -> HistoryEntry:
+    with app.reading() as uow:
+        entry = uow.session.scalars(
+            select(HistoryEntry)
+            .join(Placement)
+            .where(Placement.reference == ref)
+            .order_by(HistoryEntry.version.desc())
+        ).first()
+        assert entry is not None
+        return entry
+
+
+def _messages(app: App, ref: str) -> list[OutboxMessage]:
+    with app.reading() as uow:
+        return list(
+            uow.session.scalars(
+                select(OutboxMessage)
+                .join(Placement)
+                .where(Placement.reference == ref)
+                .order_by(OutboxMessage.id)
+            )
+        )
+
+
+def test_each_action_goes_through_its_service_and_is_confirmed_in_words(
+    dev_board: BoardServer,
+) -> None:
+    app = dev_board.app
+    ref = in_agreement(app)
+    url = f"/board/programmes/{AFFILIATION}/placements/{ref}"
+    dev_board.clock.now = REMINDER_DUE
+    with signed_in(dev_board, SARA) as sara:
+        before = len(_messages(app, ref))
+        reminded = post(sara, f"{url}/remind")
+        assert reminded.status_code == 200
+        assert f"{ref}: en påminnelse skickas med e-post till" in visible_text(reminded.text)
+        kinds = [m.kind for m in _messages(app, ref)[before:]]
+        assert kinds and set(kinds) == {"agreement_reminder"}
+
+        before = len(_messages(app, ref))
+        resent = post(sara, f"{url}/resend")
+        assert resent.status_code == 200
+        assert "De tidigare länkarna fungerar inte längre" in visible_text(resent.text)
+        assert {m.kind for m in _messages(app, ref)[before:]} == {"agreement_request"}
+
+        amended = post(sara, f"{url}/amend", extent_percent="30")
+        assert amended.status_code == 200 and "extent_percent: 30" in visible_text(amended.text)
+        entry = _last_history(app, ref)
+        assert (entry.event, entry.actor, entry.via) == ("amend", SARA, "board")
+
+        bad = post(sara, f"{url}/amend", extent_percent="300")
+        assert bad.status_code == 400 and "Ingenting har ändrats" in visible_text(bad.text)
+        assert _last_history(app, ref).version == entry.version
+
+        no_reason = post(sara, f"{url}/withdraw", reason=" ")
+        assert no_reason.status_code == 400
+        assert _last_history(app, ref).version == entry.version
+
+        dead = _messages(app, ref)[0]
+        with app.uow() as uow:
+            uow.session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == dead.id).values(status="dead")
+            )
+            uow.commit()
+        assert "Lägg tillbaka i kön" in page(sara, url)
+        retried = post(sara, f"{url}/outbox/{dead.id}/retry")
+        assert retried.status_code == 200
+        assert f"Meddelande {dead.id} till {dead.to_email}" in visible_text(retried.text)
+        assert _messages(app, ref)[0].status == "pending"
+        again = post(sara, f"{url}/outbox/{dead.id}/retry")
+        assert again.status_code == 409  # no longer dead: refused in words, nothing changed
+
+        withdrawn = post(sara, f"{url}/withdraw", reason="Deltagaren har bytt tjänst")
+        assert withdrawn.status_code == 200
+        assert f"{ref} är nu återkallad" in visible_text(withdrawn.text)
+        entry = _last_history(app, ref)
+        assert (entry.event, entry.actor, entry.via, entry.comment) == (
+            "withdraw",
+            SARA,
+            "board",
+            "Deltagaren har bytt tjänst",
+        )
+        refused = post(sara, f"{url}/remind")
+        assert refused.status_code == 409 and "Ingenting har ändrats" in visible_text(refused.text)
+        assert "Skicka en påminnelse nu" not in page(sara, url)  # offered only where it can act
+
+
+def test_a_draft_is_submitted_and_a_started_placement_cancelled_from_the_board(
+    dev_board: BoardServer,
+) -> None:
+    app = dev_board.app
+    draft = propose_example(app, draft=True)
+    url = f"/board/programmes/{AFFILIATION}/placements/{draft}"
+    with signed_in(dev_board, SARA) as sara:
+        assert "Skicka in förslaget för godkännande" in page(sara, url)
+        done = post(sara, f"{url}/submit")
+        assert done.status_code == 200 and "är inskickat" in visible_text(done.text)
+        assert _last_history(app, draft).event == "submit"
+        cancelled = post(sara, f"{url}/cancel", reason="Fel")
+        assert cancelled.status_code == 409  # not started: the machine refuses, in words
+        assert _last_history(app, draft).event == "submit"
