@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, aliased, joinedload
 
-from models import AgreementAcceptance, HistoryEntry, Placement, Programme
+from models import (
+    AgreementAcceptance,
+    HistoryEntry,
+    Organisation,
+    Person,
+    Placement,
+    Programme,
+)
 from models.schemas import (
     AcceptanceOut,
     ApprovalOut,
@@ -32,48 +40,56 @@ ListOrder = Literal["reference", "waiting"]
 """By reference, or those waiting longest first (then by reference)."""
 
 
-def _holders(placement: Placement, pending: Sequence[Any]) -> list[HolderOut]:
-    """Who holds the placement up now: the people of the current step's ``pending`` rows; a
-    proposal waits for whoever runs the programme."""
-    if holding_step(placement.state) is not None:
-        return [HolderOut(role=row.role, name=row.person.name) for row in pending]
-    if placement.state == "proposal":
-        return [HolderOut(role="coordinator", name=placement.programme.coordinator.name)]
+def _holders(state: str, coordinator: str, pending: Sequence[tuple[str, str]]) -> list[HolderOut]:
+    """Who holds a placement in ``state`` up now: the (role, name) of the current step's
+    pending rows; a proposal waits for whoever runs the programme (``coordinator``)."""
+    if holding_step(state) is not None:
+        return [HolderOut(role=role, name=name) for role, name in pending]
+    if state == "proposal":
+        return [HolderOut(role="coordinator", name=coordinator)]
     return []
 
 
 def waiting_for(placement: Placement) -> list[str]:
     """Who holds the placement up now, "role: name" (its step rows must be loaded)."""
     step = holding_step(placement.state)
-    pending = step.pending_rows(placement) if step is not None else []
-    return [f"{h.role}: {h.name}" for h in _holders(placement, pending)]
+    rows = step.pending_rows(placement) if step is not None else []
+    pending = [(row.role, row.person.name) for row in rows]
+    holders = _holders(placement.state, placement.programme.coordinator.name, pending)
+    return [f"{h.role}: {h.name}" for h in holders]
 
 
-def _summary(placement: Placement, pending: Sequence[Any], moment: Moment) -> PlacementSummary:
-    holders = _holders(placement, pending)
+@dataclass(frozen=True)
+class _Pending:
+    role: str
+    name: str
+    requested_at: datetime
+
+
+def _summary(row: Any, pending: Sequence[_Pending], moment: Moment) -> PlacementSummary:
+    holders = _holders(row.state, row.coordinator, [(p.role, p.name) for p in pending])
     since: date | None = None
     if pending:
-        since = min(moment.local_day(row.requested_at) for row in pending)
+        since = min(moment.local_day(p.requested_at) for p in pending)
     elif holders:  # a proposal: since the day it became one (again)
-        since = moment.local_day(placement.state_changed_at)
+        since = moment.local_day(row.state_changed_at)
     waited = business_days_between(since, moment.today) if since is not None else None
-    step = holding_step(placement.state)
-    programme = placement.programme
+    step = holding_step(row.state)
     overdue = past_escalation = False
     if step is not None and step.reminder is not None and waited is not None:
-        overdue = waited >= programme.reminder_first_after
-        past_escalation = waited >= programme.escalate_after
+        overdue = waited >= row.reminder_first_after
+        past_escalation = waited >= row.escalate_after
     return PlacementSummary(
-        reference=placement.reference,
-        programme=programme.key,
-        direction=placement.direction,
-        state=placement.state,
-        version=placement.version,
-        participant=placement.participant.name,
-        host_organisation=placement.host_organisation.name,
-        start=placement.start_date,
-        end=placement.end_date,
-        extent_percent=placement.extent_percent,
+        reference=row.reference,
+        programme=row.programme,
+        direction=row.direction,
+        state=row.state,
+        version=row.version,
+        participant=row.participant,
+        host_organisation=row.host_organisation,
+        start=row.start_date,
+        end=row.end_date,
+        extent_percent=row.extent_percent,
         holders=holders,
         waiting_since=since,
         business_days_waiting=waited,
@@ -82,23 +98,53 @@ def _summary(placement: Placement, pending: Sequence[Any], moment: Moment) -> Pl
     )
 
 
-def _pending_rows(session: Session, placements: Sequence[Placement]) -> dict[int, list[Any]]:
-    """Placement id → its current step's rows still open (the registry's ``pending_sql``),
-    with their people: one query per step and chunk, not one per placement."""
-    found: dict[int, list[Any]] = defaultdict(list)
+def _pending_rows(session: Session, rows: Sequence[Any]) -> dict[int, list[_Pending]]:
+    """Placement id → the people its current step still waits for (the registry's
+    ``pending_sql``): one query per step and chunk, not one per placement."""
+    found: dict[int, list[_Pending]] = defaultdict(list)
     for step in HOLDING:
-        ids = [p.id for p in placements if p.state == step.state]
+        model = step.model
+        ids = [r.id for r in rows if r.state == step.state]
         for start in range(0, len(ids), 500):
             query = (
-                select(step.model)
-                .join(Placement, Placement.id == step.model.placement_id)
-                .where(step.model.placement_id.in_(ids[start : start + 500]), step.pending_sql())
-                .options(joinedload(step.model.person))
-                .order_by(step.model.id)
+                select(model.placement_id, model.role, Person.name, model.requested_at)
+                .join(Placement, Placement.id == model.placement_id)
+                .join(Person, Person.id == model.person_id)
+                .where(model.placement_id.in_(ids[start : start + 500]), step.pending_sql())
+                .order_by(model.id)
             )
-            for row in session.scalars(query):
-                found[row.placement_id].append(row)
+            for placement_id, role, name, requested_at in session.execute(query):
+                found[placement_id].append(_Pending(role, name, requested_at))
     return found
+
+
+def _list_query() -> Select[*tuple[Any, ...]]:
+    """The columns a list row shows, without loading whole objects (2,000 rows stay cheap)."""
+    participant, coordinator = aliased(Person), aliased(Person)
+    return (
+        select(
+            Placement.id,
+            Placement.reference,
+            Programme.key.label("programme"),
+            Placement.direction,
+            Placement.state,
+            Placement.version,
+            participant.name.label("participant"),
+            Organisation.name.label("host_organisation"),
+            Placement.start_date,
+            Placement.end_date,
+            Placement.extent_percent,
+            Placement.state_changed_at,
+            coordinator.name.label("coordinator"),
+            Programme.reminder_first_after,
+            Programme.escalate_after,
+        )
+        .join(Programme, Programme.id == Placement.programme_id)
+        .join(participant, participant.id == Placement.participant_id)
+        .join(coordinator, coordinator.id == Programme.coordinator_id)
+        .join(Organisation, Organisation.id == Placement.host_organisation_id)
+        .order_by(Placement.reference)
+    )
 
 
 def list_placements(
@@ -117,30 +163,18 @@ def list_placements(
     the list of ``mobility list`` and of the board, filtered and ordered alike."""
     if state is not None and state not in STATES:
         raise NotFound(f"unknown state {state!r}; states are: {', '.join(STATES)}")
+    filters = {
+        Placement.state: state,
+        Placement.direction: direction,
+        Placement.reference: reference,
+        Programme.key: programme,
+    }
+    query = _list_query().where(*(column == value for column, value in filters.items() if value))
     with uow:
         moment = Moment.of(as_of, uow)
-        query = (
-            select(Placement)
-            .options(
-                joinedload(Placement.programme).joinedload(Programme.coordinator),
-                joinedload(Placement.participant),
-                joinedload(Placement.host_organisation),
-            )
-            .order_by(Placement.reference)
-        )
-        if state is not None:
-            query = query.where(Placement.state == state)
-        if direction is not None:
-            query = query.where(Placement.direction == direction)
-        if reference is not None:
-            query = query.where(Placement.reference == reference)
-        if programme is not None:
-            query = query.join(Programme, Placement.programme_id == Programme.id).where(
-                Programme.key == programme
-            )
-        placements = list(uow.session.scalars(query).unique())
-        pending = _pending_rows(uow.session, placements)
-        rows = [_summary(p, pending.get(p.id, []), moment) for p in placements]
+        found = uow.session.execute(query).all()
+        pending = _pending_rows(uow.session, found)
+        rows = [_summary(row, pending.get(row.id, []), moment) for row in found]
     if overdue:
         rows = [row for row in rows if row.overdue]
     if order == "waiting":

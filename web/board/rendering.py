@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from fastapi.responses import HTMLResponse
@@ -23,6 +24,12 @@ from web.board.texts import pick_language, text
 DIRECTIONS = VALUES["direction"]  # the report's names for the directions
 
 
+@lru_cache(maxsize=4096)
+def _long_date(day: date, language: str) -> str:
+    """Babel's long date, remembered: a list of 2,000 placements has a few hundred days."""
+    return long_date(day, language)
+
+
 class BoardTexts:
     """``t("key", name=...)`` in one language, for the templates; ``t.words`` is the
     glossary of that language (states, roles, events), dates and amounts by Babel."""
@@ -36,7 +43,7 @@ class BoardTexts:
         return text(key, self.language, **values)
 
     def date(self, day: date | None) -> str:
-        return long_date(day, self.language) if day is not None else ""
+        return _long_date(day, self.language) if day is not None else ""
 
     def moment(self, at: datetime | None) -> str:
         """A moment in the programme's time zone: "2 mars 2027 09:15"."""
