@@ -363,3 +363,32 @@ def test_a_draft_is_submitted_and_a_started_placement_cancelled_from_the_board(
         cancelled = post(sara, f"{url}/cancel", reason="Fel")
         assert cancelled.status_code == 409  # not started: the machine refuses, in words
         assert _last_history(app, draft).event == "submit"
+
+
+def test_every_placement_action_without_or_with_a_wrong_csrf_token_changes_nothing(
+    dev_board: BoardServer,
+) -> None:
+    """Every POST on a placement (read from the route table's list), by its own coordinator
+    with a valid form but no or a wrong token: 403, no state, history or email changed."""
+    from tests.board.test_board_access import HOW_TO_CALL, Scoped, _counts, _dead_message
+
+    app = dev_board.app
+    ref = in_agreement(app)
+    dead = _dead_message(app, ref)
+    actions = {
+        path: how
+        for (method, path), how in HOW_TO_CALL.items()
+        if method == "POST" and "{reference}" in path and isinstance(how, Scoped)
+    }
+    assert len(actions) >= 7
+    before = _counts(app)
+    with signed_in(dev_board, SARA) as sara:
+        for path, how in actions.items():
+            url = path.format(programme=AFFILIATION, reference=ref, outbox_id=dead)
+            for token in ({}, {"csrf": ""}, {"csrf": "x" * 43}):
+                refused = sara.post(url, data={**how.form, **token})
+                assert refused.status_code == 403, (path, token)
+                assert "Ingenting har ändrats" in visible_text(refused.text)
+    assert _counts(app) == before
+    with app.reading() as uow:
+        assert uow.session.get(OutboxMessage, int(dead)).status == "dead"  # type: ignore[union-attr]
