@@ -79,8 +79,12 @@ def submit_draft(request: Request, reference: AllowedPlacement, who: ActingAs) -
     return done(request, who, "submitted_title", lambda t: t("submitted_body", reference=reference))
 
 
-def _names(people: Any) -> str:
-    return ", ".join(dict.fromkeys(p.person_name for p in people))
+def _told(request: Request, who: Acting, reference: str, key: str, people: Any) -> Response:
+    """The confirmation of an email to people (``people``: what the service says it sent)."""
+    names = ", ".join(dict.fromkeys(p.person_name for p in people))
+    return done(
+        request, who, f"{key}_title", lambda t: t(f"{key}_body", reference=reference, names=names)
+    )
 
 
 @router.post(f"{PLACEMENT}/remind")
@@ -91,13 +95,7 @@ def remind(request: Request, reference: AllowedPlacement, who: ActingAs) -> Resp
         reminded = remind_now(
             board.app.uow(), reference=reference, actor=who.actor, via=who.via, now=board.clock()
         )
-    names = _names(reminded)
-    return done(
-        request,
-        who,
-        "reminded_title",
-        lambda t: t("reminded_body", reference=reference, names=names),
-    )
+    return _told(request, who, reference, "reminded", reminded)
 
 
 @router.post(f"{PLACEMENT}/resend")
@@ -108,10 +106,7 @@ def resend(request: Request, reference: AllowedPlacement, who: ActingAs) -> Resp
         resent = resend_links(
             board.app.uow(), reference=reference, actor=who.actor, now=board.clock()
         )
-    names = _names(resent)
-    return done(
-        request, who, "resent_title", lambda t: t("resent_body", reference=reference, names=names)
-    )
+    return _told(request, who, reference, "resent", resent)
 
 
 async def _end(request: Request, reference: str, who: Acting, event: str) -> Response:
