@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from cli.common import actor, get_app, print_json, print_table
+
+if TYPE_CHECKING:
+    from models.schemas import PlacementSummary
 
 
 def propose(
@@ -40,17 +44,34 @@ def propose(
 def list_(
     state: str | None = typer.Option(None, "--state", help="Only placements in this state."),
     programme: str | None = typer.Option(None, "--programme", help="Only this programme (key)."),
+    direction: str | None = typer.Option(
+        None, "--direction", help="Only this direction: incoming or outgoing."
+    ),
+    overdue: bool = typer.Option(
+        False, "--overdue", help="Only those waiting past the programme's reminder threshold."
+    ),
+    by_waiting: bool = typer.Option(False, "--by-waiting", help="Longest waiting first."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Count waits up to this ISO date/time."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """List placements: state, who holds them up."""
+    """List placements: state, who holds them up, since when, overdue."""
+    from cli.common import parse_as_of
     from states.lifecycle.queries import list_placements
 
-    placements = list_placements(get_app().reading(), state=state, programme=programme)
+    placements = list_placements(
+        get_app().reading(),
+        as_of=parse_as_of(as_of),
+        state=state,
+        programme=programme,
+        direction=direction,
+        overdue=overdue,
+        order="waiting" if by_waiting else "reference",
+    )
     if as_json:
         print_json([p.model_dump(mode="json") for p in placements])
         return
     print_table(
-        ["REFERENCE", "PROGRAMME", "STATE", "PARTICIPANT", "HOST", "START", "END", "WAITING FOR"],
+        ["REFERENCE", "PROGRAMME", "STATE", "PARTICIPANT", "HOST", "WAITING FOR", "SINCE", "DAYS"],
         [
             [
                 p.reference,
@@ -58,13 +79,19 @@ def list_(
                 p.state,
                 p.participant,
                 p.host_organisation,
-                p.start,
-                p.end,
                 "; ".join(p.waiting_for),
+                p.waiting_since or "",
+                "" if p.business_days_waiting is None else _days(p),
             ]
             for p in placements
         ],
     )
+
+
+def _days(p: PlacementSummary) -> str:
+    """Business days waited, marked past the reminder (!) and escalation (!!) thresholds."""
+    marks = "!!" if p.past_escalation else "!" if p.overdue else ""
+    return f"{p.business_days_waiting}{marks}"
 
 
 def show(

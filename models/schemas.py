@@ -15,6 +15,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     ValidationInfo,
+    computed_field,
     field_validator,
 )
 
@@ -218,6 +219,13 @@ class AcceptanceOut(Out):
     """accepted, waiting, void or no_longer_asked."""
 
 
+class HolderOut(Out):
+    """Someone a placement waits for: their role and name."""
+
+    role: str
+    name: str
+
+
 class PlacementSummary(Out):
     reference: str
     programme: str
@@ -229,7 +237,23 @@ class PlacementSummary(Out):
     start: date
     end: date
     extent_percent: int
-    waiting_for: list[str]
+    holders: list[HolderOut]
+    """Who still has to act, from the step registry (a proposal: the coordinator)."""
+    waiting_since: date | None
+    """The day (programme time) the current wait began: the step's first open request, or the
+    day a proposal became one; None when nobody is waited for."""
+    business_days_waiting: int | None
+    """Swedish business days since ``waiting_since`` up to the list's ``as_of``."""
+    overdue: bool
+    """Waited past the programme's first reminder threshold in a reminded step."""
+    past_escalation: bool
+    """Waited past the programme's escalation threshold too."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def waiting_for(self) -> list[str]:
+        """ "home_manager: Per Nilsson": ``holders`` as a line each."""
+        return [f"{h.role}: {h.name}" for h in self.holders]
 
 
 class PlacementDetail(Out):

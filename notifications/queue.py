@@ -28,10 +28,15 @@ class OutboxRow:
     last_error: str | None
     reference: str | None
     message_id: str
+    subject: str | None = None
+    """Set once rendered (at delivery)."""
+    created_at: datetime | None = None
 
 
-def list_outbox(uow: UnitOfWork, *, state: str | None = None, limit: int = 500) -> list[OutboxRow]:
-    """The newest messages first (of ``state``, if given)."""
+def list_outbox(
+    uow: UnitOfWork, *, state: str | None = None, reference: str | None = None, limit: int = 500
+) -> list[OutboxRow]:
+    """The newest messages first (of ``state``, of the placement ``reference``, if given)."""
     if state is not None and state not in STATUSES:
         raise MobilityError(f"unknown outbox state {state!r}; use one of {', '.join(STATUSES)}")
     query = (
@@ -42,6 +47,8 @@ def list_outbox(uow: UnitOfWork, *, state: str | None = None, limit: int = 500) 
     )
     if state is not None:
         query = query.where(OutboxMessage.status == state)
+    if reference is not None:
+        query = query.where(Placement.reference == reference)
     with uow:
         return [
             OutboxRow(
@@ -56,6 +63,8 @@ def list_outbox(uow: UnitOfWork, *, state: str | None = None, limit: int = 500) 
                 last_error=m.last_error,
                 reference=reference,
                 message_id=m.message_id,
+                subject=m.subject,
+                created_at=m.created_at,
             )
             for m, reference in uow.session.execute(query).all()
         ]
@@ -68,12 +77,22 @@ class Requeued:
     to_email: str
 
 
-def requeue_dead(uow: UnitOfWork, *, outbox_id: int, now: datetime) -> Requeued:
-    """Put a dead message back in the queue, due now, with a fresh give-up window; commits."""
+def requeue_dead(
+    uow: UnitOfWork, *, outbox_id: int, now: datetime, reference: str | None = None
+) -> Requeued:
+    """Put a dead message back in the queue, due now, with a fresh give-up window; commits.
+    ``reference``: only a message about that placement (the board acts placement by placement)."""
     with uow:
         message = uow.session.get(OutboxMessage, outbox_id)
+        if message is not None and reference is not None:
+            about = (
+                uow.session.get(Placement, message.placement_id) if message.placement_id else None
+            )
+            if about is None or about.reference != reference:
+                message = None
         if message is None:
-            raise NotFound(f"no outbox message {outbox_id}")
+            where = f" about {reference}" if reference is not None else ""
+            raise NotFound(f"no outbox message {outbox_id}{where}")
         if message.status != "dead":
             raise MobilityError(
                 f"outbox message {outbox_id} is {message.status}, not dead; "

@@ -45,6 +45,7 @@ TABLES = (
     "roles_definite",
     "role_titles",
     "events",
+    "event_titles",
     "decisions",
     "outcomes",
 )
@@ -130,7 +131,7 @@ def test_both_languages_name_the_same_things_and_everything_the_product_names() 
         assert set(getattr(GLOSSARIES["sv"], table)) == set(getattr(GLOSSARIES["en"], table))
     words = GLOSSARIES["sv"]
     assert set(words.states) == set(words.state_titles) == set(STATES)
-    assert set(words.events) == set(EVENTS)
+    assert set(words.events) == set(words.event_titles) == set(EVENTS)
     assert set(words.roles) == set(words.roles_definite) == set(words.role_titles) == set(ROLES)
     assert set(words.decisions) == {d for step in STEPS for d in step.decisions}
     assert set(words.outcomes) == {o for step in STEPS for o in step.decisions.values()}

@@ -7,11 +7,15 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from models import EvaluationResponse, Programme
 from states.followup.rows import OptionRow, ScoreRow, TextRow, YesNoRow
 from states.lifecycle.evaluation import Question, questions_for
+from states.lifecycle.loading import load_for_update
+from states.lifecycle.steps import EVALUATION
+from states.unit_of_work import UnitOfWork
 
 
 def rounded(value: float | None) -> float | None:
@@ -108,3 +112,54 @@ def evaluation_figures(
             _AGGREGATES[q.kind](result, kind, role, q, rows)
     result.texts.sort(key=lambda t: (t.kind, t.reference, t.role, t.question))
     return result
+
+
+# --- one placement's answers, person by person (the board's placement page) ----------------
+
+
+@dataclass(frozen=True)
+class Answered:
+    question: Question
+    answer: Any
+    """As stored: a number, True/False, an option key or a list of them, a text; None if the
+    person left it out."""
+
+
+@dataclass(frozen=True)
+class PersonsAnswers:
+    kind: str
+    """evaluation or checkin."""
+    role: str
+    person: str
+    requested_at: datetime
+    submitted_at: datetime | None
+    answers: tuple[Answered, ...]
+    """Empty until answered."""
+
+
+def placement_answers(uow: UnitOfWork, *, reference: str, language: str) -> list[PersonsAnswers]:
+    """Each evaluation and check-in asked of a placement, with the answers given, the
+    questions in ``language``."""
+    with uow:
+        placement = load_for_update(
+            uow.session, reference, lock=False, collections=(EVALUATION.collection,)
+        )
+        result = []
+        for row in sorted(placement.responses, key=lambda r: (r.kind, r.id)):
+            given = row.answers if row.submitted_at is not None and row.answers else None
+            questions = questions_for(
+                placement.programme, role=row.role, language=language, kind=row.kind
+            )
+            result.append(
+                PersonsAnswers(
+                    kind=row.kind,
+                    role=row.role,
+                    person=row.person.name,
+                    requested_at=row.requested_at,
+                    submitted_at=row.submitted_at,
+                    answers=tuple(Answered(q, given.get(q.key)) for q in questions)
+                    if given is not None
+                    else (),
+                )
+            )
+        return result

@@ -30,6 +30,7 @@ class Words:
     roles_definite: Mapping[str, str]
     role_titles: Mapping[str, str]
     events: Mapping[str, str]
+    event_titles: Mapping[str, str]
     decisions: Mapping[str, str]
     outcomes: Mapping[str, str]
     terms: Mapping[str, str]
@@ -58,6 +59,10 @@ class Words:
     def event(self, key: str) -> str:
         """What the event does to a placement: "approved", "sent back for changes"."""
         return self.events.get(key, key)
+
+    def event_title(self, key: str) -> str:
+        """ "Förslaget skickades in", "Agreement amended": an event as a history label."""
+        return self.event_titles.get(key, key)
 
     def decision(self, key: str) -> str:
         """The button that takes the decision: "Godkänn", "Ask for changes"."""
@@ -94,6 +99,7 @@ def _words(language: str, module: ModuleType) -> Words:
         roles_definite=module.ROLES_DEFINITE,
         role_titles=module.ROLE_TITLES,
         events=module.EVENTS,
+        event_titles=module.EVENT_TITLES,
         decisions=module.DECISIONS,
         outcomes=module.OUTCOMES,
         terms=module.TERMS,

@@ -74,6 +74,22 @@ EVENTS: Mapping[str, str] = {
     "cancel": "cancelled",
 }
 
+EVENT_TITLES: Mapping[str, str] = {
+    # a label: what happened, in a placement's history on the board
+    "revise": "Proposal revised",
+    "submit": "Proposal submitted",
+    "approve": "Approval given",
+    "decline": "Decline given",
+    "request_changes": "Changes asked for",
+    "accept": "Agreement accepted by a party",
+    "amend": "Agreement amended",
+    "end": "Placement period ended",
+    "answer": "Evaluation answered",
+    "close": "Placement closed",
+    "withdraw": "Placement withdrawn",
+    "cancel": "Placement cancelled",
+}
+
 DECISIONS: Mapping[str, str] = {
     # the buttons of the link pages
     "approve": "Approve",

@@ -73,6 +73,22 @@ EVENTS: Mapping[str, str] = {
     "cancel": "avbrytas",
 }
 
+EVENT_TITLES: Mapping[str, str] = {
+    # a label: vad som hände, i en placerings historik på tavlan
+    "revise": "Förslaget ändrades",
+    "submit": "Förslaget skickades in",
+    "approve": "Godkännande lämnades",
+    "decline": "Avslag lämnades",
+    "request_changes": "Ändringar begärdes",
+    "accept": "En part godkände avtalet",
+    "amend": "Ny version av avtalet",
+    "end": "Placeringsperioden tog slut",
+    "answer": "Utvärderingen besvarades",
+    "close": "Placeringen stängdes",
+    "withdraw": "Återkallelse av placeringen",
+    "cancel": "Avbrott i placeringen",
+}
+
 DECISIONS: Mapping[str, str] = {
     # the buttons of the link pages
     "approve": "Godkänn",

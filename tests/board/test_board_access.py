@@ -5,6 +5,7 @@ later is checked as soon as it exists — and this test fails until it says how 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.routing import iter_route_contexts
@@ -13,6 +14,8 @@ from sqlalchemy import func, select
 from models import HistoryEntry, OutboxMessage, Placement
 from states.access import BoardUser, ProgrammeAccess, is_admin, may_see, parse_admins
 from states.bootstrap import App
+from states.lifecycle.loading import load_for_update
+from states.lifecycle.outbox import queue_message
 from tests.board.support import (
     AFFILIATION,
     JOHAN,
@@ -53,7 +56,22 @@ HOW_TO_CALL: dict[tuple[str, str], Scoped | NotScoped] = {
     ("GET", "/board/signed-out"): NotScoped("a page without data"),
     ("POST", "/board/language"): NotScoped("sets one's own language cookie"),
     ("GET", "/board/programmes/{programme}"): Scoped(),
+    ("GET", "/board/programmes/{programme}/placements/{reference}"): Scoped(),
     ("POST", "/board/programmes/{programme}/placements/{reference}/submit"): Scoped(),
+    ("POST", "/board/programmes/{programme}/placements/{reference}/remind"): Scoped(),
+    ("POST", "/board/programmes/{programme}/placements/{reference}/resend"): Scoped(),
+    ("POST", "/board/programmes/{programme}/placements/{reference}/withdraw"): Scoped(
+        form={"reason": "Another time"}
+    ),
+    ("POST", "/board/programmes/{programme}/placements/{reference}/cancel"): Scoped(
+        form={"reason": "Another time"}
+    ),
+    ("POST", "/board/programmes/{programme}/placements/{reference}/amend"): Scoped(
+        form={"extent_percent": "30"}
+    ),
+    ("POST", "/board/programmes/{programme}/placements/{reference}/outbox/{outbox_id}/retry"): (
+        Scoped()
+    ),
 }
 
 
@@ -92,6 +110,24 @@ def _counts(app: App) -> tuple[list[tuple[str, str, int]], int, int]:
     return placements, history, outbox
 
 
+def _dead_message(app: App, reference: str) -> str:
+    """A message about ``reference`` that could not be delivered (for the retry route)."""
+    with app.uow() as uow:
+        placement = load_for_update(uow.session, reference)
+        message = queue_message(
+            uow,
+            kind="approval_request",
+            person=placement.home_manager,
+            placement=placement,
+            now=datetime.now(UTC),
+        )
+        message.status = "dead"
+        uow.session.flush()
+        outbox_id = str(message.id)
+        uow.commit()
+    return outbox_id
+
+
 def _call(client: object, method: str, path: str, how: Scoped, values: dict[str, str]) -> int:
     import httpx
 
@@ -106,6 +142,7 @@ def _call(client: object, method: str, path: str, how: Scoped, values: dict[str,
 def test_a_coordinator_of_one_programme_gets_nothing_of_another(dev_board: BoardServer) -> None:
     app = dev_board.app
     sara_draft = propose_example(app, draft=True)  # in affilierad-kompetens-2027, Sara's
+    dead = _dead_message(app, sara_draft)
     scoped = {key: how for key, how in HOW_TO_CALL.items() if isinstance(how, Scoped)}
     assert scoped
     before = _counts(app)
@@ -114,19 +151,18 @@ def test_a_coordinator_of_one_programme_gets_nothing_of_another(dev_board: Board
         listing = visible_text(johan.get("/board/").text)
         assert PAUS in listing and AFFILIATION not in listing
         for (method, path), how in scoped.items():
-            theirs = {"programme": AFFILIATION, "reference": sara_draft}
+            theirs = {"programme": AFFILIATION, "reference": sara_draft, "outbox_id": dead}
             status = _call(johan, method, path, how, theirs)
             assert status in (403, 404), (method, path, status)
             if "{reference}" in path:  # Sara's placement under Johan's own programme
-                mine = {"programme": PAUS, "reference": sara_draft}
+                mine = {"programme": PAUS, "reference": sara_draft, "outbox_id": dead}
                 assert _call(johan, method, path, how, mine) == 404, (method, path)
     assert _counts(app) == before, "a refused request changed something"
     with dev_board.client() as sara:  # the control: the routes do answer their coordinator
         dev_sign_in(sara, SARA)
         for (method, path), how in scoped.items():
-            status = _call(
-                sara, method, path, how, {"programme": AFFILIATION, "reference": sara_draft}
-            )
+            theirs = {"programme": AFFILIATION, "reference": sara_draft, "outbox_id": dead}
+            status = _call(sara, method, path, how, theirs)
             assert status not in (403, 404), (method, path, status)
 
 

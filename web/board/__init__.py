@@ -26,7 +26,7 @@ PREFIX = "/board"
 def add_board(
     web: FastAPI, *, app: App, env: jinja2.Environment, clock: Callable[[], datetime]
 ) -> None:
-    from web.board import routes_auth, routes_programmes
+    from web.board import routes_actions, routes_auth, routes_placements, routes_programmes
 
     config = board_config(app.settings)
     oidc = None
@@ -46,6 +46,8 @@ def add_board(
     router = APIRouter(dependencies=[Depends(csrf_protect)])
     router.include_router(routes_auth.router)
     router.include_router(routes_programmes.router)
+    router.include_router(routes_placements.router)
+    router.include_router(routes_actions.router)
     web.include_router(router, prefix=PREFIX)
 
     @web.get(PREFIX, include_in_schema=False)

@@ -5,26 +5,58 @@ development banner)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, date, datetime, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from fastapi.responses import HTMLResponse
 from starlette.requests import Request
 
+from reporting.texts import VALUES
 from states.access import BoardUser
+from states.dates import amount_sek, long_date
+from states.glossary import words
 from web.board.context import LANGUAGE_COOKIE, board_of
 from web.board.guard import BoardRefusal
 from web.board.sessions import LiveSession
 from web.board.texts import pick_language, text
 
+DIRECTIONS = VALUES["direction"]  # the report's names for the directions
+
+
+@lru_cache(maxsize=4096)
+def _long_date(day: date, language: str) -> str:
+    """Babel's long date, remembered: a list of 2,000 placements has a few hundred days."""
+    return long_date(day, language)
+
 
 class BoardTexts:
-    """``t("key", name=...)`` in one language, for the templates."""
+    """``t("key", name=...)`` in one language, for the templates; ``t.words`` is the
+    glossary of that language (states, roles, events), dates and amounts by Babel."""
 
-    def __init__(self, language: str) -> None:
+    def __init__(self, language: str, zone: tzinfo = UTC) -> None:
         self.language = language
+        self.words = words(language)
+        self.zone = zone
 
     def __call__(self, key: str, **values: object) -> str:
         return text(key, self.language, **values)
+
+    def date(self, day: date | None) -> str:
+        return _long_date(day, self.language) if day is not None else ""
+
+    def moment(self, at: datetime | None) -> str:
+        """A moment in the programme's time zone: "2 mars 2027 09:15"."""
+        if at is None:
+            return ""
+        local = at.astimezone(self.zone)
+        return f"{long_date(local.date(), self.language)} {local:%H:%M}"
+
+    def amount(self, value: int) -> str:
+        return amount_sek(value, self.language)
+
+    def direction(self, key: str) -> str:
+        return DIRECTIONS.get(key, {}).get(self.language, key)
 
 
 def language_of(request: Request) -> str:
@@ -34,7 +66,7 @@ def language_of(request: Request) -> str:
 
 
 def texts_for(request: Request) -> BoardTexts:
-    return BoardTexts(language_of(request))
+    return BoardTexts(language_of(request), board_of(request).app.config.timezone)
 
 
 def render(
@@ -51,7 +83,7 @@ def render(
     session: LiveSession | None = getattr(request.state, "board_session", None)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     html = board.env.get_template(template).render(
-        t=BoardTexts(language),
+        t=BoardTexts(language, board.app.config.timezone),
         language=language,
         user=user,
         csrf=board.signer.csrf(session.secret) if session is not None else None,

@@ -1,26 +1,44 @@
-"""The programmes a person may see, one programme, and the first action (submit a draft).
+"""The programmes a person may see (funnel, budget, overdue) and one programme's placements.
 
 Part 2 of issue 12 builds its pages and actions the same way: a path under
 ``/board/programmes/{programme}``, a parameter typed ``AllowedProgramme`` or
 ``AllowedPlacement`` for access, ``ActingAs`` for the history's actor and via, ``render`` for
-the page. The CSRF check of every POST is the router's (``web.board.guard``).
+the page. The CSRF check of every POST is the router's (``web.board.guard``). The figures are
+the follow-up's (``states.followup.figures``), the list is ``mobility list``'s
+(``states.lifecycle.queries.list_placements``): nothing is counted here.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 from starlette.requests import Request
 
+from models.schemas import ProgrammeOut
 from states.access import visible_programmes
-from states.errors import TransitionRefused
-from states.lifecycle.queries import list_programmes
-from states.lifecycle.transitions import apply_event
+from states.followup.figures import build_report
+from states.followup.rows import Money
+from states.lifecycle.machine import STATES
+from states.lifecycle.queries import ListOrder, list_placements, list_programmes
 from web.board.context import board_of
-from web.board.guard import ActingAs, AllowedPlacement, AllowedProgramme, BoardRefusal, SignedIn
-from web.board.rendering import message, render, texts_for
+from web.board.guard import AllowedProgramme, BoardRefusal, SignedIn
+from web.board.rendering import render
 
 router = APIRouter()
+
+DIRECTIONS = ("incoming", "outgoing")
+ORDERS: tuple[ListOrder, ...] = ("reference", "waiting")
+
+
+@dataclass(frozen=True)
+class ProgrammeRow:
+    programme: ProgrammeOut
+    funnel: Mapping[str, int]
+    money: Money
+    overdue: int
 
 
 @router.get("/")
@@ -29,36 +47,67 @@ def programmes(request: Request, user: SignedIn) -> Response:
     shown = visible_programmes(board.app.reading(), user)
     if not shown and not user.admin:
         raise BoardRefusal(403, "forbidden_title", "forbidden_none", {"email": user.email})
-    return render(request, "board/programmes.html", user=user, programmes=shown)
+    now = board.clock()
+    rows = []
+    for programme in shown:
+        report = build_report(board.app.reading(), programme=programme.key, as_of=now)
+        overdue = list_placements(
+            board.app.reading(), as_of=now, programme=programme.key, overdue=True, limit=None
+        )
+        rows.append(ProgrammeRow(programme, report.funnel, report.money, len(overdue)))
+    return render(request, "board/programmes.html", user=user, programmes=rows)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The placements list's filters, from the query string; anything else is refused."""
+
+    stage: str | None
+    direction: str | None
+    overdue: bool
+    order: ListOrder
+
+    @classmethod
+    def of(cls, request: Request) -> Selection:
+        query = request.query_params
+        stage = query.get("stage") or None
+        direction = query.get("direction") or None
+        orders: dict[str, ListOrder] = {order: order for order in ORDERS}
+        order = orders.get(query.get("sort") or "reference")
+        if (
+            order is None
+            or (stage is not None and stage not in STATES)
+            or (direction is not None and direction not in DIRECTIONS)
+            or query.get("overdue", "1") != "1"
+        ):
+            raise BoardRefusal(400, "invalid_title", "bad_selection_body")
+        return cls(stage, direction, query.get("overdue") == "1", order)
 
 
 @router.get("/programmes/{programme}")
 def programme_page(request: Request, access: AllowedProgramme, user: SignedIn) -> Response:
+    """The programme's placements: who holds each up, since when, overdue; filtered, sorted."""
     board = board_of(request)
+    selection = Selection.of(request)
     found = [p for p in list_programmes(board.app.reading()) if p.key == access.key]
-    return render(request, "board/programme.html", user=user, programme=found[0])
-
-
-@router.post("/programmes/{programme}/placements/{reference}/submit")
-def submit_draft(request: Request, reference: AllowedPlacement, who: ActingAs) -> Response:
-    """Send a draft proposal on to approval, as the signed-in coordinator."""
-    board = board_of(request)
-    try:
-        apply_event(
-            board.app.uow(),
-            reference=reference,
-            event="submit",
-            actor=who.actor,
-            via=who.via,
-            as_of=board.clock(),
-        )
-    except TransitionRefused as error:
-        raise BoardRefusal(409, "refused_title", "refused_body", {"reason": str(error)}) from None
-    return message(
+    placements = list_placements(
+        board.app.reading(),
+        as_of=board.clock(),
+        programme=access.key,
+        state=selection.stage,
+        direction=selection.direction,
+        overdue=selection.overdue,
+        order=selection.order,
+        limit=None,
+    )
+    return render(
         request,
-        status=200,
-        title="submitted_title",
-        paragraphs=[texts_for(request)("submitted_body", reference=reference)],
-        user=who.user,
-        link={"href": request.url.path.rsplit("/placements/", 1)[0], "text": "back_to_programme"},
+        "board/programme.html",
+        user=user,
+        programme=found[0],
+        placements=placements,
+        selection=selection,
+        stages=STATES,
+        directions=DIRECTIONS,
+        orders=ORDERS,
     )
