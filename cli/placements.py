@@ -9,7 +9,7 @@ from cli.common import actor, get_app, print_json, print_table
 
 def propose(
     file: Path = typer.Argument(
-        ..., help="Proposals: YAML (one or a list) or CSV (comma, semicolon or tab)."
+        ..., help="Proposals: YAML (one or a list), CSV (comma, semicolon or tab) or .xlsx."
     ),
     draft: bool = typer.Option(False, "--draft", help="Register without submitting."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),

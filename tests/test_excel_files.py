@@ -201,6 +201,10 @@ def test_registering_excel_files_through_the_command(
     again = app_cli("propose", str(bom))
     assert again.code == 0, again
     assert again.out.count("(already registered)") == 2
+    # And from the workbook the coordinator keeps them in.
+    workbook = app_cli("propose", str(xlsx_file(tmp_path / "förslag.xlsx")))
+    assert workbook.code == 0, workbook
+    assert workbook.out.count("(already registered)") == 2
 
 
 @pytest.mark.parametrize(
