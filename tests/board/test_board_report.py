@@ -133,3 +133,32 @@ def test_the_language_a_person_chose_is_remembered(dev_board: BoardServer) -> No
     with dev_board.client(headers={"accept-language": "en"}) as newcomer:
         dev_sign_in(newcomer, JOHAN)
         assert "Add proposals" in visible_text(newcomer.get(intake).text)
+
+
+def test_the_evaluation_answers_and_lead_times_are_on_the_page(dev_board: BoardServer) -> None:
+    from tests.board.support import AFFILIATION, SARA
+    from tests.evaluation_forms import submit_evaluation
+    from tests.test_evaluation_validation import ENDED, GOOD, in_evaluation
+
+    app = dev_board.app
+    reference = in_evaluation(app)
+    submit_evaluation(
+        app.uow(),
+        reference=reference,
+        role="participant",
+        form=GOOD,
+        actor="daniel",
+        via="link",
+        as_of=ENDED,
+    )
+    with dev_board.client() as sara:
+        dev_sign_in(sara, SARA)
+        page = sara.get(f"/board/programmes/{AFFILIATION}/report")
+        assert page.status_code == 200
+        text = visible_text(page.text)
+    rt = ReportTexts("sv")
+    evaluation = text.split(rt("evaluation"), 1)[1]
+    assert "A new course module." in evaluation  # the participant's own words
+    assert rt.table("evaluation_scores") in evaluation and "4" in evaluation
+    lead_times = text.split(rt.table("lead_times"), 1)[1]
+    assert rt.value("stage", "proposal_to_approvals") in lead_times
