@@ -248,3 +248,20 @@ def test_an_upload_is_good_for_its_own_session_only(
         assert answer.status_code == 410
     assert counts(dev_board.app)["placements"] == 0
     assert register(johan, preview).status_code == 200
+
+
+def test_an_upload_is_kept_a_day_at_the_most(programmes: App) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.board.support import Clock
+    from web.board.uploads import UploadStore
+
+    clock = Clock(datetime(2027, 3, 1, 9, tzinfo=UTC))
+    store = UploadStore(programmes, clock)
+    kept = store.keep(secret="s", programme=PAUS, filename="f.csv", content=b"x")
+    assert store.find(secret="s", programme=PAUS, token=kept.token) == kept
+    assert store.find(secret="other", programme=PAUS, token=kept.token) is None
+    assert store.find(secret="s", programme=AFFILIATION, token=kept.token) is None
+    clock.now += timedelta(days=1, minutes=1)
+    assert store.find(secret="s", programme=PAUS, token=kept.token) is None
+    assert counts(programmes)["uploads"] == 0, "a stale upload is deleted, not only ignored"

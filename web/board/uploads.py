@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from models import BoardUpload
 from models.text import single_line
@@ -71,11 +72,8 @@ class UploadStore:
         token = secrets.token_urlsafe(32)
         owner = session_hash(secret)
         with self.app.uow() as uow:
-            uow.session.execute(
-                delete(BoardUpload).where(
-                    (BoardUpload.session_hash == owner) | (BoardUpload.created_at < now - KEPT_FOR)
-                )
-            )
+            uow.session.execute(delete(BoardUpload).where(BoardUpload.session_hash == owner))
+            self._forget_stale(uow.session, now)
             uow.session.add(
                 BoardUpload(
                     token=token,
@@ -89,9 +87,16 @@ class UploadStore:
             uow.commit()
         return Upload(token=token, filename=filename, content=content)
 
+    @staticmethod
+    def _forget_stale(session: Session, now: datetime) -> None:
+        session.execute(delete(BoardUpload).where(BoardUpload.created_at < now - KEPT_FOR))
+
     def find(self, *, secret: str, programme: str, token: str) -> Upload | None:
-        """The upload, if this session made it for this programme within the last day."""
-        with self.app.reading() as uow:
+        """The upload, if this session made it for this programme within the last day (the
+        older ones of anyone go first)."""
+        with self.app.uow() as uow:
+            self._forget_stale(uow.session, self.clock())
+            uow.commit()
             row = uow.session.scalars(
                 select(BoardUpload).where(
                     BoardUpload.token == token,
