@@ -7,7 +7,7 @@ costs time, not memory."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -111,10 +111,11 @@ is read, so a file of 200,000 rows costs about what 2,000 do."""
 @dataclass(frozen=True)
 class ProposalBatch:
     """Some consecutive rows of a proposal file: the valid ones with their row numbers, and the
-    errors of the others."""
+    errors of the others (``invalid``: those rows as the file gives them, for a preview)."""
 
     rows: list[tuple[int, ProposalIn]]
     errors: list[FieldError]
+    invalid: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 class ProposalFile:
@@ -147,6 +148,8 @@ class ProposalFile:
                 batch.errors.extend(errors)
                 if proposal is not None:
                     batch.rows.append((number, proposal))
+                elif isinstance(row, dict):
+                    batch.invalid[number] = row
             yield batch
         if not count:
             raise InvalidInput([FieldError(None, "file", "holds no proposals")], source=self.source)

@@ -9,13 +9,15 @@ people, organisations and placements are looked up, never created.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from models.schemas import ProposalIn
+from models.text import single_line
 from states.errors import FieldError
 from states.intake.directory import Directory
 from states.intake.input_files import ProposalBatch
@@ -37,7 +39,11 @@ def for_programme(batches: Iterable[ProposalBatch], key: str) -> Iterator[Propos
             for number, p in batch.rows
             if p.programme != key
         ]
-        yield ProposalBatch(rows=mine, errors=[*batch.errors, *others])
+        invalid = {
+            **batch.invalid,
+            **{n: p.model_dump(mode="json") for n, p in batch.rows if p.programme != key},
+        }
+        yield ProposalBatch(rows=mine, errors=[*batch.errors, *others], invalid=invalid)
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,9 @@ class PreviewRow:
     proposal: ProposalIn | None
     """None when the row is not a valid proposal (its ``errors`` say why)."""
     errors: tuple[FieldError, ...] = ()
+    given: Mapping[str, str] = field(default_factory=dict)
+    """An invalid row's participant, host and dates as the file gives them (cleaned, one
+    line each): what the coordinator finds the row by."""
     registered: str | None = None
     """The reference of the placement this row already is."""
     repeats: int | None = None
@@ -102,6 +111,27 @@ def _registered(session: Session, rows: Sequence[tuple[int, ProposalIn]]) -> dic
     return found
 
 
+GIVEN = {
+    "participant": ("participant", "name"),
+    "email": ("participant", "email"),
+    "host": ("host_organisation",),
+    "start": ("start",),
+    "end": ("end",),
+}
+
+
+def _given(row: Mapping[str, Any]) -> dict[str, str]:
+    """What an invalid row says of itself, as text fit to show (never validated: cleaned)."""
+    given: dict[str, str] = {}
+    for name, path in GIVEN.items():
+        value: Any = row
+        for key in path:
+            value = value.get(key) if isinstance(value, Mapping) else None
+        if value is not None:
+            given[name] = single_line(str(value))[:200]
+    return given
+
+
 def _batch_rows(
     session: Session, batch: ProposalBatch, first_of: dict[Sameness, int]
 ) -> list[PreviewRow]:
@@ -113,7 +143,7 @@ def _batch_rows(
     registered = _registered(session, valid)
     proposals = {n for n, _ in batch.rows}
     rows = [
-        PreviewRow(n, None, tuple(e))
+        PreviewRow(n, None, tuple(e), given=_given(batch.invalid.get(n, {})))
         for n, e in errors.items()
         if n is not None and n not in proposals
     ]

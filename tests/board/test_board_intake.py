@@ -98,6 +98,7 @@ def test_a_bad_row_is_named_by_row_and_field_and_nothing_is_written(
     assert "Rader i filen: 2; nya: 1; redan registrerade: 0; med fel: 1." in text
     assert "Åsa Öberg" in text and "Region Skåne" in text  # Windows-1252 read as such
     row_two = text.split("Åsa Öberg", 1)[1]
+    assert "2 Jörgen Ärlig jörgen at univ Tåg i Tid AB 2027-04-01 – 2027-01-01" in row_two
     assert "participant_email : value is not a valid email address" in row_two
     assert "end : must be after the start date 2027-04-01" in row_two
     assert register_form(preview.text) is None, "a file with errors offers no register button"
