@@ -129,6 +129,20 @@ def test_an_xlsx_workbook_holds_the_same_proposals_as_its_csv(tmp_path: Path) ->
     assert _names(workbook) == EXPECTED
 
 
+def test_an_xlsx_workbook_that_unpacks_too_large_is_refused_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from states.intake import workbooks
+
+    monkeypatch.setattr(workbooks, "UNPACKED_LIMIT", 2**20)
+    assert load_proposals(xlsx_file(tmp_path / "p.xlsx"))
+    bomb = xlsx_file(tmp_path / "bomb.xlsx", _example_rows() * 2000)
+    assert bomb.stat().st_size < 2**20 / 2  # little on disk, much unpacked
+    with pytest.raises(InvalidInput) as invalid:
+        load_proposals(bomb)
+    assert [e.message for e in invalid.value.errors] == ["unpacks to more than 1 MB"]
+
+
 def test_an_xlsx_workbook_is_validated_as_its_csv_is(tmp_path: Path) -> None:
     rows = _example_rows()
     rows[1] = {**rows[1], "participant_email": "not an email", "extent_percent": "120"}

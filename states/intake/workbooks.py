@@ -18,6 +18,9 @@ from states.errors import FieldError, InvalidInput
 from states.intake.text_files import Row
 
 WORKBOOK_READ_SUFFIXES = (".xlsx", ".xlsm")
+UNPACKED_LIMIT = 512 * 1024 * 1024
+"""An .xlsx is a zip file: one whose parts unpack to more than this is refused before it is
+read (a "zip bomb" of a few megabytes would otherwise fill the memory)."""
 
 
 def is_workbook(path: Path) -> bool:
@@ -49,6 +52,10 @@ def workbook_rows(path: Path) -> Iterator[tuple[int, Row | FieldError]]:
 
     source = str(path)
     try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(part.file_size for part in archive.infolist())
+        if unpacked > UNPACKED_LIMIT:
+            raise _refuse(source, f"unpacks to more than {UNPACKED_LIMIT // 2**20} MB")
         workbook = load_workbook(path, read_only=True, data_only=True)
     except FileNotFoundError:
         raise _refuse(source, "not found") from None
