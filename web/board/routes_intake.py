@@ -136,6 +136,7 @@ def _preview_page(
         file_errors=file_errors,
         title=title,
         registrable=preview is not None and not preview.invalid,
+        rt=ReportTexts(language_of(request)),  # the glossary's words for the column headers
     )
 
 

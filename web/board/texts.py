@@ -199,8 +199,6 @@ BOARD_TEXTS: Mapping[str, Mapping[str, str]] = {
     "preview_file_errors": {"sv": "Fel i filen", "en": "Errors in the file"},
     "preview_rows": {"sv": "Raderna i filen", "en": "The rows of the file"},
     "col_row": {"sv": "Rad", "en": "Row"},
-    "col_participant": {"sv": "Deltagare", "en": "Participant"},
-    "col_host": {"sv": "Värdorganisation", "en": "Host organisation"},
     "col_period": {"sv": "Period", "en": "Period"},
     "col_result": {"sv": "Resultat", "en": "Result"},
     "row_new": {"sv": "Ny", "en": "New"},
@@ -211,8 +209,8 @@ BOARD_TEXTS: Mapping[str, Mapping[str, str]] = {
     "row_repeats": {"sv": "Samma som rad {row}", "en": "Same as row {row}"},
     "row_errors": {"sv": "Fel", "en": "Errors"},
     "register_button": {
-        "sv": "Registrera hela filen ({count} förslag)",
-        "en": "Register the whole file ({count} proposals)",
+        "sv": "Registrera alla {count} förslag i filen",
+        "en": "Register all {count} proposals in the file",
     },
     "register_draft": {
         "sv": "Registrera som utkast (skicka inte för godkännande än)",
