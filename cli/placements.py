@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def propose(
     file: Path = typer.Argument(
-        ..., help="Proposals: YAML (one or a list) or CSV (comma, semicolon or tab)."
+        ..., help="Proposals: YAML (one or a list), CSV (comma, semicolon or tab) or .xlsx."
     ),
     draft: bool = typer.Option(False, "--draft", help="Register without submitting."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),

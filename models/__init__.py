@@ -1,7 +1,7 @@
 """The tables. Framework-free: no Prefect, web, CLI or SMTP imports here."""
 
 from models.base import Base, table_of, utcnow
-from models.board import BoardSession
+from models.board import BoardSession, BoardUpload
 from models.messaging import ActionToken, OutboxMessage
 from models.placement import (
     AgreementAcceptance,
@@ -22,6 +22,7 @@ __all__ = [
     "Approval",
     "Base",
     "BoardSession",
+    "BoardUpload",
     "EvaluationResponse",
     "HistoryEntry",
     "Organisation",

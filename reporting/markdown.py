@@ -5,31 +5,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import date
 from typing import Any
 
 from models.text import markdown_text
-from reporting.tables import PeopleTable, people_tables
+from reporting.tables import PeopleTable, people_cell, people_tables
 from reporting.texts import ReportTexts
 from states.followup.rows import ProgrammeReport
 from states.lifecycle.machine import STATES
 
-# Columns whose numbers are shares (0–1), written as percentages.
-SHARES = frozenset({"rate", "committed_share"})
-
 
 def _cell(value: Any, column: str, t: ReportTexts) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float) and column in SHARES:
-        return t.percent(value)
-    if isinstance(value, float):
-        return t.number(value, decimals=2)
-    if isinstance(value, int):
-        return t.number(value)
-    if isinstance(value, date):
-        return t.day(value)
-    return markdown_text(str(value))  # names and answers people typed: never markup
+    if isinstance(value, str):
+        return markdown_text(value)  # names and answers people typed: never markup
+    return people_cell(value, column, t)
 
 
 def markdown_rows(
@@ -71,7 +59,7 @@ def _section(title: str, *body: str) -> str:
     return "\n\n".join([title, *[b.strip("\n") for b in body if b]]) + "\n\n"
 
 
-def _money_line(report: ProgrammeReport, t: ReportTexts) -> str:
+def money_line(report: ProgrammeReport, t: ReportTexts) -> str:
     money = report.money
     return (
         t(
@@ -87,7 +75,7 @@ def _money_line(report: ProgrammeReport, t: ReportTexts) -> str:
     )
 
 
-def _answered(report: ProgrammeReport, t: ReportTexts) -> str:
+def answered_line(report: ProgrammeReport, t: ReportTexts) -> str:
     parts = [
         t("answered_of", kind=t.value("kind", kind), answered=c["answered"], asked=c["asked"])
         for kind, c in report.responses.items()
@@ -141,14 +129,14 @@ def report_markdown(report: ProgrammeReport, *, charts: Mapping[str, str] | None
         _section(
             heading(2, "money"),
             picture("budget", t("budget_chart")),
-            _money_line(report, t),
+            money_line(report, t),
             table("money"),
         ),
         _section(heading(2, "network"), network + "\n", table("hosts")),
         _section(
             heading(2, "evaluation"),
             picture("evaluation", t("evaluation_chart")),
-            _answered(report, t),
+            answered_line(report, t),
             table("evaluation_scores"),
         ),
         _section(heading(3, "yes_no"), table("evaluation_yes_no")),

@@ -136,6 +136,27 @@ def people_tables(report: ProgrammeReport, texts: ReportTexts) -> dict[str, Peop
     return tables
 
 
+# Columns whose numbers are shares (0–1), written as percentages.
+SHARES = frozenset({"rate", "committed_share"})
+
+
+def people_cell(value: Any, column: str, t: ReportTexts) -> str:
+    """A cell of a ``PeopleTable`` as people read it on a page: numbers, shares and dates as
+    Babel writes them in ``t``'s language, nothing as a dash; text unchanged (each medium
+    escapes it its own way)."""
+    if value is None:
+        return "–"
+    if isinstance(value, float) and column in SHARES:
+        return t.percent(value)
+    if isinstance(value, float):
+        return t.number(value, decimals=2)
+    if isinstance(value, int):
+        return t.number(value)
+    if isinstance(value, date):
+        return t.day(value)
+    return str(value)
+
+
 DATE_COLUMNS = frozenset({"on", "first_start"})
 
 

@@ -12,6 +12,7 @@ import codecs
 import csv
 import io
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,30 @@ def excel_file(
     return path
 
 
+def xlsx_file(path: Path, rows: list[dict[str, str]] | None = None) -> Path:
+    """The example proposals with Swedish names as an Excel workbook: dates as dates and
+    numbers as numbers, as a coordinator's own sheet holds them."""
+    import xlsxwriter
+
+    rows = _example_rows() if rows is None else rows
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
+    sheet = workbook.add_worksheet("Förslag")
+    day = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    for column, name in enumerate(rows[0]):
+        sheet.write_string(0, column, name)
+    for number, row in enumerate(rows, start=1):
+        for column, (name, value) in enumerate(row.items()):
+            if name in ("start", "end") and value:
+                sheet.write_datetime(number, column, datetime.fromisoformat(value), day)
+            elif value.isdigit():
+                sheet.write_number(number, column, int(value))
+            else:
+                sheet.write_string(number, column, value)
+    sheet.write_string(len(rows) + 3, 0, "")  # a formatted but empty cell below the rows
+    workbook.close()
+    return path
+
+
 def _names(path: Path) -> list[tuple[str, str, str]]:
     return [(p.participant.name, p.host_organisation, p.purpose) for p in load_proposals(path)]
 
@@ -95,6 +120,36 @@ def test_excel_files_load_with_their_swedish_letters(
     path = excel_file(tmp_path / name, delimiter=delimiter, encoding=encoding)
     assert text_encoding(path) == encoding_found
     assert _names(path) == EXPECTED
+
+
+def test_an_xlsx_workbook_holds_the_same_proposals_as_its_csv(tmp_path: Path) -> None:
+    workbook = xlsx_file(tmp_path / "förslag.xlsx")
+    csv_file = excel_file(tmp_path / "förslag.csv", delimiter=";", encoding="utf-8-sig")
+    assert load_proposals(workbook) == load_proposals(csv_file)
+    assert _names(workbook) == EXPECTED
+
+
+def test_an_xlsx_workbook_that_unpacks_too_large_is_refused_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from states.intake import workbooks
+
+    monkeypatch.setattr(workbooks, "UNPACKED_LIMIT", 2**20)
+    assert load_proposals(xlsx_file(tmp_path / "p.xlsx"))
+    bomb = xlsx_file(tmp_path / "bomb.xlsx", _example_rows() * 2000)
+    assert bomb.stat().st_size < 2**20 / 2  # little on disk, much unpacked
+    with pytest.raises(InvalidInput) as invalid:
+        load_proposals(bomb)
+    assert [e.message for e in invalid.value.errors] == ["unpacks to more than 1 MB"]
+
+
+def test_an_xlsx_workbook_is_validated_as_its_csv_is(tmp_path: Path) -> None:
+    rows = _example_rows()
+    rows[1] = {**rows[1], "participant_email": "not an email", "extent_percent": "120"}
+    with pytest.raises(InvalidInput) as invalid:
+        load_proposals(xlsx_file(tmp_path / "bad.xlsx", rows))
+    fields = {(e.row, e.field) for e in invalid.value.errors}
+    assert fields == {(2, "participant_email"), (2, "extent_percent")}
 
 
 def test_the_excel_file_has_the_bytes_excel_writes(tmp_path: Path) -> None:
@@ -160,6 +215,10 @@ def test_registering_excel_files_through_the_command(
     again = app_cli("propose", str(bom))
     assert again.code == 0, again
     assert again.out.count("(already registered)") == 2
+    # And from the workbook the coordinator keeps them in.
+    workbook = app_cli("propose", str(xlsx_file(tmp_path / "förslag.xlsx")))
+    assert workbook.code == 0, workbook
+    assert workbook.out.count("(already registered)") == 2
 
 
 @pytest.mark.parametrize(
@@ -168,7 +227,8 @@ def test_registering_excel_files_through_the_command(
         ("mixed.csv", b"programme;participant_name,participant_email\r\n", "cannot tell"),
         ("one-column.csv", b"programme\r\npaus-2027\r\n", "cannot tell"),
         ("binary.csv", b"programme;name\r\n\x81\x8d\xff\r\n", "neither UTF-8 nor Windows-1252"),
-        ("workbook.xlsx", b"PK\x03\x04" + bytes(100), "save it as CSV"),
+        ("workbook.xlsx", b"PK\x03\x04" + bytes(100), "cannot be read as an .xlsx workbook"),
+        ("workbook.ods", b"PK\x03\x04" + bytes(100), "save it as CSV"),
         ("zipped.csv", b"PK\x03\x04" + bytes(100), "spreadsheet workbook"),
         ("huge-cell.csv", b"programme;purpose\r\np;" + b"x" * 200_000, "cannot be read as CSV"),
     ],

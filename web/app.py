@@ -26,7 +26,7 @@ from states.errors import AgreementTemplateError, NotFound
 from states.lifecycle.evaluation import Question
 from states.lifecycle.steps import BY_PURPOSE, Form
 from states.links.pages import LinkOutcome, LinkView, act_on_link, open_link
-from web.board import add_board
+from web.board import add_board, board_body_limits
 from web.logs import install_redaction
 from web.middleware import BodyLimit, SecurityHeaders
 from web.texts import Texts
@@ -317,6 +317,8 @@ def create_app(app: App, *, dev_mail: bool, clock: Callable[[], datetime] = _now
     add_board(web, app=app, env=pages.env, clock=clock)
 
     # Added last = outermost: the headers wrap every response, the 413 included.
-    web.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, too_large=pages.too_large)
+    web.add_middleware(
+        BodyLimit, limit=MAX_BODY_BYTES, too_large=pages.too_large, wider=board_body_limits()
+    )
     web.add_middleware(SecurityHeaders, server_error=pages.server_error)
     return web

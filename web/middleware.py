@@ -4,7 +4,10 @@ static files included), and a cap on every request body."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+import re
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from fastapi.responses import Response
@@ -95,24 +98,52 @@ class SecurityHeaders:
             await self.server_error()(scope, receive, send_with_headers)
 
 
-class BodyLimit:
-    """Refuses request bodies over ``limit`` bytes with 413, announced or streamed."""
+@dataclass(frozen=True)
+class WiderLimit:
+    """The routes whose path matches ``path`` (a POST of a file) take up to ``limit`` bytes,
+    and answer a larger body with their own page, made from the request's scope."""
 
-    def __init__(self, app: ASGIApp, *, limit: int, too_large: Callable[[], Response]) -> None:
+    path: re.Pattern[str]
+    limit: int
+    too_large: Callable[[MutableMapping[str, Any]], Response]
+
+
+class BodyLimit:
+    """Refuses request bodies over ``limit`` bytes with 413, announced or streamed; the
+    routes of ``wider`` have their own limit and page."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limit: int,
+        too_large: Callable[[], Response],
+        wider: Sequence[WiderLimit] = (),
+    ) -> None:
         self.app = app
         self.limit = limit
         self.too_large = too_large
+        self.wider = tuple(wider)
+
+    def _limit(self, scope: MutableMapping[str, Any]) -> tuple[int, Callable[[], Response]]:
+        path = scope.get("path", "")
+        for wider in self.wider:
+            if scope.get("method") == "POST" and wider.path.fullmatch(path):
+                return wider.limit, partial(wider.too_large, scope)
+        return self.limit, self.too_large
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit, too_large = self._limit(scope)
         headers = dict(scope.get("headers", []))
         declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await self.too_large()(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await too_large()(scope, receive, send)
             return
-        # Read the body first (it is small by definition), then replay it to the app.
+        # Read the body first (small by definition: 64 KiB, or a board upload's few MB),
+        # then replay it to the app.
         chunks: list[bytes] = []
         size = 0
         more = True
@@ -122,8 +153,8 @@ class BodyLimit:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.limit:
-                await self.too_large()(scope, receive, send)
+            if size > limit:
+                await too_large()(scope, receive, send)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)

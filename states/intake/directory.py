@@ -52,7 +52,7 @@ class Directory:
         for given in mentions:
             if given.email not in self.people:
                 first.setdefault(given.email, given)
-        self.people.update(self._people_by_email(list(first)))
+        self.people.update(self.people_by_email(list(first)))
         missing = [given for email, given in first.items() if email not in self.people]
         if missing:
             insert_ignoring_conflicts(
@@ -68,11 +68,11 @@ class Directory:
                     for g in missing
                 ],
             )
-            self.people.update(self._people_by_email([g.email for g in missing]))
+            self.people.update(self.people_by_email([g.email for g in missing]))
 
     def preload_organisations(self, names: Iterable[str]) -> None:
         wanted = list(dict.fromkeys(n for n in names if n not in self.organisations))
-        self.organisations.update(self._organisations_by_name(wanted))
+        self.organisations.update(self.organisations_by_name(wanted))
         missing = [name for name in wanted if name not in self.organisations]
         if missing:
             insert_ignoring_conflicts(
@@ -80,16 +80,16 @@ class Directory:
                 table_of(Organisation),
                 [{"name": name, "created_at": self.now} for name in missing],
             )
-            self.organisations.update(self._organisations_by_name(missing))
+            self.organisations.update(self.organisations_by_name(missing))
 
-    def _people_by_email(self, emails: Sequence[str]) -> dict[str, Person]:
+    def people_by_email(self, emails: Sequence[str]) -> dict[str, Person]:
         found: dict[str, Person] = {}
         for chunk in chunks(emails):
             for person in self.session.scalars(select(Person).where(Person.email.in_(chunk))):
                 found[person.email] = person
         return found
 
-    def _organisations_by_name(self, names: Sequence[str]) -> dict[str, Organisation]:
+    def organisations_by_name(self, names: Sequence[str]) -> dict[str, Organisation]:
         found: dict[str, Organisation] = {}
         for chunk in chunks(names):
             query = select(Organisation).where(Organisation.name.in_(chunk))

@@ -1,4 +1,5 @@
-"""Programme and proposal files (YAML or CSV) into validated inputs, or every error at once.
+"""Programme and proposal files (YAML, CSV or .xlsx) into validated inputs, or every error at
+once.
 
 A proposal file is a stream: its rows are validated and handed on in batches, so its size
 costs time, not memory."""
@@ -6,7 +7,7 @@ costs time, not memory."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from models.schemas import ProgrammeIn, ProposalIn
 from states.errors import ErrorList, FieldError, InvalidInput
 from states.intake.text_files import delimited_rows, is_delimited, read_text
+from states.intake.workbooks import is_workbook, workbook_rows
 
 NESTED_PEOPLE = ("participant", "home_manager", "host_contact")
 PERSON_FIELDS = ("name", "email", "language")
@@ -109,25 +111,30 @@ is read, so a file of 200,000 rows costs about what 2,000 do."""
 @dataclass(frozen=True)
 class ProposalBatch:
     """Some consecutive rows of a proposal file: the valid ones with their row numbers, and the
-    errors of the others."""
+    errors of the others (``invalid``: those rows as the file gives them, for a preview)."""
 
     rows: list[tuple[int, ProposalIn]]
     errors: list[FieldError]
+    invalid: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 class ProposalFile:
-    """A proposal file, YAML or delimited text (CSV, semicolon- or tab-separated); opened and
-    checked at once (found, its encoding, its separator), read by ``batches``."""
+    """A proposal file, YAML, delimited text (CSV, semicolon- or tab-separated) or an .xlsx
+    workbook (its first sheet, the CSV's columns); opened and checked at once (found, its
+    encoding, its separator), read by ``batches``. ``source``: the name errors give it."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, source: str | None = None) -> None:
         self.path = path
-        self.source = str(path)
-        self.delimited = is_delimited(path)
-        self._rows = (
-            _unflattened(delimited_rows(path))
-            if self.delimited
-            else _yaml_rows(read_text(path), source=self.source)
-        )
+        self.source = source or str(path)
+        self.delimited = is_delimited(path) or is_workbook(path)
+        try:
+            self._rows = (
+                _unflattened(workbook_rows(path) if is_workbook(path) else delimited_rows(path))
+                if self.delimited
+                else _yaml_rows(read_text(path), source=self.source)
+            )
+        except InvalidInput as error:  # named as the caller names the file
+            raise InvalidInput(error.errors, source=self.source, more=error.more) from None
 
     def batches(self, size: int = BATCH_ROWS) -> Iterator[ProposalBatch]:
         """The rows in batches of ``size``, each row validated; a file without a single
@@ -141,6 +148,8 @@ class ProposalFile:
                 batch.errors.extend(errors)
                 if proposal is not None:
                     batch.rows.append((number, proposal))
+                elif isinstance(row, dict):
+                    batch.invalid[number] = row
             yield batch
         if not count:
             raise InvalidInput([FieldError(None, "file", "holds no proposals")], source=self.source)

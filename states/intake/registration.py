@@ -76,7 +76,7 @@ def register_programme(
     return programme.key, existing is None
 
 
-def _against_programmes(
+def errors_against_programmes(
     rows: Sequence[tuple[int, ProposalIn]], programmes: dict[str, Programme]
 ) -> list[FieldError]:
     errors: list[FieldError] = []
@@ -105,7 +105,7 @@ def _against_programmes(
     return errors
 
 
-def _programmes(session: Session, keys: Iterable[str]) -> dict[str, Programme]:
+def programmes_by_key(session: Session, keys: Iterable[str]) -> dict[str, Programme]:
     query = (
         select(Programme)
         .where(Programme.key.in_(set(keys)))
@@ -157,8 +157,8 @@ def register_proposal_batches(
         session = uow.session
         for batch in batches:
             errors.extend(batch.errors)
-            programmes = _programmes(session, (p.programme for _, p in batch.rows))
-            errors.extend(_against_programmes(batch.rows, programmes))
+            programmes = programmes_by_key(session, (p.programme for _, p in batch.rows))
+            errors.extend(errors_against_programmes(batch.rows, programmes))
             if errors:  # read on, to count every error; an invalid batch cannot be written
                 continue
             with session.no_autoflush, _collector_paused():
@@ -197,7 +197,9 @@ SameProposal = tuple[int, int, int, date]
 """(programme, participant, host organisation, start): what makes two proposals the same."""
 
 
-def _existing(session: Session, participant_ids: Sequence[int]) -> dict[SameProposal, Placement]:
+def existing_placements(
+    session: Session, participant_ids: Sequence[int]
+) -> dict[SameProposal, Placement]:
     found: dict[SameProposal, Placement] = {}
     for chunk in chunks(participant_ids):
         for placement in session.scalars(
@@ -252,7 +254,7 @@ def _register_batch(
     directory = Directory(session, now)
     directory.preload_people(p.participant for p in proposals)
     directory.preload_organisations(p.host_organisation for p in proposals)
-    existing = _existing(
+    existing = existing_placements(
         session, sorted({directory.people[p.participant.email].id for p in proposals})
     )
 

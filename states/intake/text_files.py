@@ -65,7 +65,7 @@ def text_encoding(path: Path) -> str:
         raise _refuse(
             source,
             "is a spreadsheet workbook, not text; save it as CSV (semicolon- or "
-            "comma-separated, or CSV UTF-8) and give that file",
+            "comma-separated, or CSV UTF-8) or as an .xlsx workbook and give that file",
         )
     utf16 = start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     for encoding in ("utf-16",) if utf16 else ("utf-8-sig", "cp1252"):

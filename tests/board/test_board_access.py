@@ -72,6 +72,16 @@ HOW_TO_CALL: dict[tuple[str, str], Scoped | NotScoped] = {
     ("POST", "/board/programmes/{programme}/placements/{reference}/outbox/{outbox_id}/retry"): (
         Scoped()
     ),
+    ("GET", "/board/programmes/{programme}/intake"): Scoped(),
+    ("POST", "/board/programmes/{programme}/intake"): Scoped(),  # no file: 400 for its own
+    ("POST", "/board/programmes/{programme}/intake/register"): Scoped(form={"upload": "x"}),
+    ("GET", "/board/programmes/{programme}/report"): Scoped(),
+    ("GET", "/board/programmes/{programme}/report/charts/{chart}.png"): Scoped(
+        params={"chart": "funnel"}
+    ),
+    ("GET", "/board/programmes/{programme}/report/download/{file}"): Scoped(
+        params={"file": "report.xlsx"}
+    ),
 }
 
 

@@ -177,3 +177,82 @@ def test_the_other_board_pages_have_no_axe_violation(
     for name, violations in checked.items():
         print(f"axe-core on the board's {name} page ({language}): {len(violations)} violations")
     assert {name: v for name, v in checked.items() if v} == {}
+
+
+INTAKE_WORDS = {
+    "sv": {"preview": "Förhandsgranska", "intake": "Lägg till förslag från en fil"},
+    "en": {"preview": "Preview", "intake": "Add proposals from a file"},
+}
+
+
+def _narrow(page: Any, name: str) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the {name} page scrolls sideways on a phone ({width}px)"
+
+
+def _upload_by_keyboard(page: Any, name: str, content: bytes, button: str) -> None:
+    page.set_input_files("#file", {"name": name, "mimeType": "text/csv", "buffer": content})
+    page.get_by_role("button", name=button).focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_intake_preview_and_report_on_a_phone_by_keyboard(
+    sqlite_dev_board: BoardServer, browser: Any, language: str
+) -> None:
+    """Issue 12 part 3: upload a semicolon CSV with one bad row, see the row and field named,
+    upload the fixed file, register it by keyboard, read the report; axe-core finds nothing on
+    any of these pages, at 375 px, in both languages."""
+    from tests.board.test_board_intake import semicolon_csv, with_a_bad_row
+    from tests.test_excel_files import _example_rows
+
+    base = sqlite_dev_board.base
+    context = browser.new_context(
+        viewport={"width": 375, "height": 740},
+        is_mobile=True,
+        has_touch=True,
+        extra_http_headers={"Accept-Language": language},
+    )
+    page = context.new_page()
+    checked: dict[str, list[str]] = {}
+    words = INTAKE_WORDS[language]
+    page.goto(f"{base}/board/login?next=/board/programmes/{PAUS}")
+    page.get_by_label("Johan Ek (johan.ek@univ.example)").check()
+    with page.expect_navigation(url=f"{base}/board/programmes/{PAUS}"):
+        page.locator("form[action='/board/login/dev'] button[type=submit]").click()
+    page.get_by_role("link", name=words["intake"]).focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    _narrow(page, "intake")
+    checked["intake"] = axe_violations(page)
+
+    bad = semicolon_csv(with_a_bad_row(), "cp1252")
+    _upload_by_keyboard(page, "förslag.csv", bad, words["preview"])
+    assert page.locator("tr.has-error").count() == 1
+    assert "participant_email" in page.locator("tr.has-error").inner_text()
+    _narrow(page, "preview with errors")
+    checked["preview with errors"] = axe_violations(page)
+    assert page.locator("form.register-form").count() == 0
+
+    fixed = semicolon_csv(_example_rows(), "utf-8-sig")
+    _upload_by_keyboard(page, "förslag.csv", fixed, words["preview"])
+    _narrow(page, "preview")
+    checked["preview"] = axe_violations(page)
+    page.locator("form.register-form button[type=submit]").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator("[role=status]").inner_text().endswith(": 0.")  # nothing already there
+    checked["registered"] = axe_violations(page)
+
+    page.goto(f"{base}/board/programmes/{PAUS}/report")
+    images = page.locator("figure.chart img")
+    assert images.count() == 4
+    loaded = page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+    assert loaded, "a chart did not load (CSP: images from self)"
+    _narrow(page, "report")
+    checked["report"] = axe_violations(page)
+    context.close()
+    for name, violations in checked.items():
+        print(f"axe-core on the board's {name} page ({language}): {len(violations)} violations")
+    assert {name: v for name, v in checked.items() if v} == {}

@@ -4,6 +4,7 @@ POST with its session's CSRF token. ``add_board`` mounts it on the app."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 
@@ -19,14 +20,37 @@ from web.board.context import Board
 from web.board.guard import BoardRefusal, NotSignedIn, csrf_protect, signed_in
 from web.board.rendering import message, refusal_page, texts_for
 from web.board.sessions import SessionStore, Signer
+from web.middleware import WiderLimit
 
 PREFIX = "/board"
+
+
+def board_body_limits() -> list[WiderLimit]:
+    """The board's routes that take a file, with their limit (the file and the form around
+    it) and their own 413 page."""
+    from web.board import routes_intake
+    from web.board.uploads import UPLOAD_LIMIT
+
+    return [
+        WiderLimit(
+            path=re.compile(routes_intake.INTAKE_PATH),
+            limit=UPLOAD_LIMIT + 64 * 1024,
+            too_large=routes_intake.too_large,
+        )
+    ]
 
 
 def add_board(
     web: FastAPI, *, app: App, env: jinja2.Environment, clock: Callable[[], datetime]
 ) -> None:
-    from web.board import routes_actions, routes_auth, routes_placements, routes_programmes
+    from web.board import (
+        routes_actions,
+        routes_auth,
+        routes_intake,
+        routes_placements,
+        routes_programmes,
+        routes_report,
+    )
 
     config = board_config(app.settings)
     oidc = None
@@ -48,6 +72,8 @@ def add_board(
     router.include_router(routes_programmes.router)
     router.include_router(routes_placements.router)
     router.include_router(routes_actions.router)
+    router.include_router(routes_intake.router)
+    router.include_router(routes_report.router)
     web.include_router(router, prefix=PREFIX)
 
     @web.get(PREFIX, include_in_schema=False)
