@@ -3,6 +3,7 @@ Each call is one unit of work: the listing reads, the requeue commits."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,8 +31,14 @@ class OutboxRow:
     message_id: str
 
 
-def list_outbox(uow: UnitOfWork, *, state: str | None = None, limit: int = 500) -> list[OutboxRow]:
-    """The newest messages first (of ``state``, if given)."""
+def list_outbox(
+    uow: UnitOfWork,
+    *,
+    state: str | None = None,
+    ids: Sequence[int] | None = None,
+    limit: int = 500,
+) -> list[OutboxRow]:
+    """The newest messages first (of ``state``, and among ``ids``, if given)."""
     if state is not None and state not in STATUSES:
         raise MobilityError(f"unknown outbox state {state!r}; use one of {', '.join(STATUSES)}")
     query = (
@@ -42,6 +49,8 @@ def list_outbox(uow: UnitOfWork, *, state: str | None = None, limit: int = 500) 
     )
     if state is not None:
         query = query.where(OutboxMessage.status == state)
+    if ids is not None:
+        query = query.where(OutboxMessage.id.in_(list(ids)))
     with uow:
         return [
             OutboxRow(

@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from markupsafe import Markup
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -262,16 +263,15 @@ def _add_plain_pages(web: FastAPI, pages: Pages) -> None:
         return PlainTextResponse("ok")
 
 
-def create_app(app: App, *, dev_mail: bool, clock: Callable[[], datetime] = _now) -> FastAPI:
-    """The web application over ``app``; ``dev_mail`` adds /dev/mail (development only)."""
-    install_redaction()
-    pages = Pages(app)
-    web = FastAPI(title="Mobility Engine", docs_url=None, redoc_url=None, openapi_url=None)
-    web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-
-    _add_error_pages(web, pages)
-
-    _add_plain_pages(web, pages)
+def _add_link_routes(
+    web: FastAPI,
+    app: App,
+    pages: Pages,
+    *,
+    clock: Callable[[], datetime],
+    publish_events: bool,
+) -> None:
+    """The emailed link's page (GET shows, POST decides)."""
 
     @web.api_route("/l/{token}", methods=["GET", "HEAD"], include_in_schema=False)
     def show_link(token: str) -> Response:
@@ -308,7 +308,35 @@ def create_app(app: App, *, dev_mail: bool, clock: Callable[[], datetime] = _now
             logger.error("no agreement could be written, nothing was saved: %s", error)
             return pages.server_error()
         logger.info("link %s (%s): %s", outcome.view.token_id, outcome.view.purpose, outcome.kind)
-        return pages.outcome(outcome, form)
+        response = pages.outcome(outcome, form)
+        if publish_events and outcome.kind == "done":
+            # After the transaction committed and the answer is written; never inside it.
+            from notifications.events import publish_after_request
+
+            response.background = BackgroundTask(publish_after_request, app)
+        return response
+
+
+def create_app(
+    app: App,
+    *,
+    dev_mail: bool,
+    clock: Callable[[], datetime] = _now,
+    publish_events: bool = False,
+) -> FastAPI:
+    """The web application over ``app``; ``dev_mail`` adds /dev/mail (development only).
+    ``publish_events``: after a decision's response, tell Prefect (history, and the event that
+    makes the delivery run at once); the served app turns it on, tests without Prefect not."""
+    install_redaction()
+    pages = Pages(app)
+    web = FastAPI(title="Mobility Engine", docs_url=None, redoc_url=None, openapi_url=None)
+    web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    _add_error_pages(web, pages)
+
+    _add_plain_pages(web, pages)
+
+    _add_link_routes(web, app, pages, clock=clock, publish_events=publish_events)
 
     if dev_mail:
         from web.devmail import add_dev_mail
