@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -134,8 +134,8 @@ async def publish_history(app: App, *, limit: int = BATCH) -> int:
 
 
 def fresh_mail_due(app: App, *, now: datetime | None = None) -> int:
-    """Emails queued and due that no delivery has tried yet (retries wait for their backoff
-    and the safety-net schedule, so they never make the trigger fire)."""
+    """Emails waiting and due now (a retry still in its backoff is not due: the safety-net
+    schedule sends it)."""
     moment = now or datetime.now(UTC)
     with app.reading() as reader:
         count = reader.session.scalar(
@@ -143,7 +143,6 @@ def fresh_mail_due(app: App, *, now: datetime | None = None) -> int:
             .select_from(OutboxMessage)
             .where(
                 OutboxMessage.status == "pending",
-                OutboxMessage.attempts == 0,
                 OutboxMessage.next_attempt_at <= moment,
             )
         )
@@ -164,27 +163,39 @@ async def announce_queued_mail(app: App) -> int:
 
 
 async def publish_events(app: App, *, limit: int = BATCH, announce: bool = True) -> int:
-    """After a commit: publish the history and, with ``announce``, say fresh mail is due.
-    Returns how many history rows were published."""
+    """After a commit: with ``announce``, say fresh mail is due, then publish the history.
+    Returns how many history rows were published. The announcement goes first: it is what a
+    person waits for, and a backlog of history (a large import) must not hold it up."""
     if not api_configured():
         return 0  # no server to tell: a temporary one per call would cost seconds
-    published = await publish_history(app, limit=limit)
     if announce:
         await announce_queued_mail(app)
-    return published
+    return await publish_history(app, limit=limit)
 
 
-AFTER_REQUEST_TIMEOUT = 5.0
+AFTER_COMMIT_TIMEOUT = 5.0
 
 
-def publish_after_request(app: App, *, timeout: float = AFTER_REQUEST_TIMEOUT) -> None:
-    """For the web app, once a response is out: publish what its transaction caused, in a
-    thread of the server's pool (with a loop of its own), never failing and never waiting
-    longer than ``timeout`` for a Prefect API that is slow or away."""
+def _briefly(work: Coroutine[Any, Any, Any], timeout: float) -> None:
+    """Run ``work`` on a loop of its own, never failing, never longer than ``timeout``."""
     try:
-        asyncio.run(asyncio.wait_for(publish_events(app), timeout))
+        asyncio.run(asyncio.wait_for(work, timeout))
     except Exception as error:  # the safety-net schedule and the next publisher catch up
-        log.warning("events after the request not published: %s", error)
+        log.warning("events after the commit not published: %s", error)
+
+
+def publish_after_request(app: App, *, timeout: float = AFTER_COMMIT_TIMEOUT) -> None:
+    """For the web app, once a response is out (a thread of the server's pool): publish what
+    its transaction caused, without waiting long for a Prefect API that is slow or away."""
+    _briefly(publish_events(app), timeout)
+
+
+def announce_after_command(app: App, *, timeout: float = AFTER_COMMIT_TIMEOUT) -> None:
+    """For the CLI, after its commit: only the one event that triggers the delivery (a file of
+    200,000 proposals must not wait for its history to be published; the next flow run does
+    that)."""
+    if api_configured():
+        _briefly(announce_queued_mail(app), timeout)
 
 
 def _dead_event(row: OutboxRow) -> Any:

@@ -109,12 +109,32 @@ async def delivery_runs() -> list[Any]:
         )
 
 
+TRIGGER = "deliver as soon as mail is queued"
+
+
 async def trigger_registered() -> bool:
     from prefect.client.orchestration import get_client
 
     async with get_client() as client:
-        automations = await client.read_automations_by_name("deliver as soon as mail is queued")
-        return bool(automations)
+        return bool(await client.read_automations_by_name(TRIGGER))
+
+
+async def clean_slate() -> None:
+    """`prefect deploy` (test_deploy.py) registers the same deployment, with a worker's pull
+    steps and its own trigger: remove both, so only what `flows.serve` registers counts."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    async with get_client() as client:
+        try:
+            deployment = await client.read_deployment_by_name(
+                "deliver-notifications/deliver-notifications"
+            )
+            await client.delete_deployment(deployment.id)
+        except ObjectNotFound:
+            pass
+        for automation in await client.read_automations_by_name(TRIGGER):
+            await client.delete_automation(automation.id)
 
 
 @pytest.fixture
@@ -136,6 +156,7 @@ def decided_stack(
         load_examples(app)
         propose_example(app, as_of=datetime.now(UTC))
         env = stack_env(settings, prefect_server)
+        asyncio.run(clean_slate())
         logs = [tmp_path / "serve.log", tmp_path / "web.log"]
         port = settings.base_url.rsplit(":", 1)[1]
         serve = [sys.executable, "-m", "flows.serve", "--only", "deliver-notifications"]
@@ -144,7 +165,12 @@ def decided_stack(
             child([MOBILITY, "web", "--port", port], env, logs[1]),
         ):
             wait_until("web app", lambda: answers(f"{settings.base_url}/healthz"), 60, logs)
-            wait_until("trigger", lambda: asyncio.run(trigger_registered()), 90, logs)
+            wait_until(
+                "the served deployment's trigger",
+                lambda: asyncio.run(trigger_registered()),
+                90,
+                logs,
+            )
             yield app, smtp, env, logs
         app.engine.dispose()
 
