@@ -108,7 +108,7 @@ async def count_runs_and_batches(api: str) -> tuple[list[Any], int]:
         )
         page = await client.read_events(
             filter=EventFilter(event=EventNameFilter(name=["mobility.outbox.queued"])),
-            limit=200,
+            limit=1,  # only the total is read
         )
         return list(runs), page.total
 
