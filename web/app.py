@@ -18,7 +18,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from markupsafe import Markup
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -269,7 +268,6 @@ def _add_link_routes(
     pages: Pages,
     *,
     clock: Callable[[], datetime],
-    publish_events: bool,
 ) -> None:
     """The emailed link's page (GET shows, POST decides)."""
 
@@ -308,13 +306,7 @@ def _add_link_routes(
             logger.error("no agreement could be written, nothing was saved: %s", error)
             return pages.server_error()
         logger.info("link %s (%s): %s", outcome.view.token_id, outcome.view.purpose, outcome.kind)
-        response = pages.outcome(outcome, form)
-        if publish_events and outcome.kind == "done":
-            # After the transaction committed and the answer is written; never inside it.
-            from notifications.events import publish_after_request
-
-            response.background = BackgroundTask(publish_after_request, app)
-        return response
+        return pages.outcome(outcome, form)
 
 
 def create_app(
@@ -325,8 +317,9 @@ def create_app(
     publish_events: bool = False,
 ) -> FastAPI:
     """The web application over ``app``; ``dev_mail`` adds /dev/mail (development only).
-    ``publish_events``: after a decision's response, tell Prefect (history, and the event that
-    makes the delivery run at once); the served app turns it on, tests without Prefect not."""
+    ``publish_events``: after every POST that succeeded, tell Prefect (history, and the event
+    that makes the delivery run at once; ``web.publish``); the served app turns it on, tests
+    without Prefect leave it off."""
     install_redaction()
     pages = Pages(app)
     web = FastAPI(title="Mobility Engine", docs_url=None, redoc_url=None, openapi_url=None)
@@ -336,7 +329,7 @@ def create_app(
 
     _add_plain_pages(web, pages)
 
-    _add_link_routes(web, app, pages, clock=clock, publish_events=publish_events)
+    _add_link_routes(web, app, pages, clock=clock)
 
     if dev_mail:
         from web.devmail import add_dev_mail
@@ -344,6 +337,10 @@ def create_app(
         add_dev_mail(web, app=app, env=pages.env)
     add_board(web, app=app, env=pages.env, clock=clock)
 
+    if publish_events:
+        from web.publish import AfterCommitPublisher, PublishAfterPost
+
+        web.add_middleware(PublishAfterPost, publisher=AfterCommitPublisher(app))
     # Added last = outermost: the headers wrap every response, the 413 included.
     web.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, too_large=pages.too_large)
     web.add_middleware(SecurityHeaders, server_error=pages.server_error)
