@@ -28,7 +28,7 @@ RUN_FAILED = "Mobility: a sweep or delivery run failed"
 EMAIL_DEAD = "Mobility: an email was given up"
 
 RUN_FAILED_SUBJECT = "Mobility Engine: {{ flow.name }} {{ flow_run.state.name | lower }}"
-RUN_FAILED_BODY = """The {{ flow.name }} run {{ flow_run.name }} ended {{ flow_run.state.name }}.
+RUN_FAILED_BODY = """The {{ flow.name }} run {{ flow_run.name }}: {{ flow_run.state.name }}.
 
 {{ flow_run.state.message }}
 

@@ -86,7 +86,7 @@ def test_a_failed_sweep_run_emails_ops(ops_smtp: SmtpTestServer, tmp_path: Path)
     alert = alerts(ops_smtp, "sweep")[0]
     assert str(alert["Subject"]) == "Mobility Engine: sweep failed"
     body = alert.get_content()
-    assert "ended Failed" in body and "no such table" in body
+    assert ": Failed." in body and "no such table" in body
 
 
 def test_a_dead_email_emails_ops(
