@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint bench test-scale clean chromium oidc-provider pdf-libs
+.PHONY: up test lint bench test-scale screenshots clean chromium oidc-provider pdf-libs
 
 # The environment is rebuilt whenever pyproject.toml is newer than the last install.
 $(STAMP): pyproject.toml
@@ -52,6 +52,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The Prefect console after half an hour of `mobility up`, shot in Chromium: docs/prefect-*.png.
+screenshots: $(STAMP) chromium
+	$(BIN)/python docs/screenshots.py
 
 test-scale: $(STAMP)
 	$(BIN)/python -m pytest -m scale -s tests/scale

@@ -23,6 +23,16 @@ def get_app() -> App:
     return bootstrap()
 
 
+def announce_queued_mail() -> None:
+    """After a command that may have queued mail: with a Prefect server configured
+    (PREFECT_API_URL), the delivery's trigger hears of it now instead of at the safety net."""
+    if not os.environ.get("PREFECT_API_URL"):
+        return  # and Prefect is not imported
+    from notifications.events import announce_after_command
+
+    announce_after_command(get_app())
+
+
 def actor() -> str:
     from models.text import single_line
 

@@ -10,7 +10,18 @@ os.environ.setdefault("TYPER_USE_RICH", "0")
 
 import typer
 
-from cli import db, demo, followup, outbox, placements, programmes, run, stack, web
+from cli import (
+    db,
+    demo,
+    followup,
+    outbox,
+    placements,
+    prefect_setup,
+    programmes,
+    run,
+    stack,
+    web,
+)
 
 app = typer.Typer(
     name="mobility",
@@ -20,7 +31,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (db, programmes, placements, outbox, web, run, stack, demo, followup):
+for module in (db, programmes, placements, outbox, web, run, stack, prefect_setup, demo, followup):
     module.register(app)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli.common import get_app, parse_as_of, print_json, print_table
+from cli.common import announce_queued_mail, get_app, parse_as_of, print_json, print_table
 
 outbox_app = typer.Typer(
     help="The email queue: `mobility outbox` shows it; `send` delivers; `retry` re-queues.",
@@ -119,6 +119,7 @@ def retry(outbox_id: int = typer.Argument(..., help="The id of a dead message.")
     from notifications.queue import requeue_dead
 
     message = requeue_dead(get_app().uow(), outbox_id=outbox_id, now=datetime.now(UTC))
+    announce_queued_mail()
     typer.echo(f"outbox {message.id} ({message.kind} to {message.to_email}) is pending again")
 
 

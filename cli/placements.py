@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from cli.common import actor, get_app, print_json, print_table
+from cli.common import actor, announce_queued_mail, get_app, print_json, print_table
 
 if TYPE_CHECKING:
     from models.schemas import PlacementSummary
@@ -31,6 +31,7 @@ def propose(
         draft=draft,
         source=proposals.source,
     )
+    announce_queued_mail()
     if as_json:
         print_json(
             [{"reference": r.reference, "state": r.state, "created": r.created} for r in registered]
@@ -170,6 +171,7 @@ def _apply(reference: str, event: str, reason: str | None, as_of: str | None) ->
         comment=reason,
         as_of=parse_as_of(as_of),
     )
+    announce_queued_mail()
     typer.echo(f"{result.reference}: {result.from_state} → {result.to_state}")
 
 

@@ -174,6 +174,9 @@ def _environment(var_dir: Path) -> dict[str, str]:
     env.setdefault("PREFECT_HOME", str(var_dir / "prefect"))
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     env["DO_NOT_TRACK"] = "1"
+    # The served flows look for triggered runs every second (Prefect's default is 10): mail
+    # leaves within seconds of a decision. One small query a second.
+    env.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "1")
     env["MOBILITY_VAR_DIR"] = str(var_dir)
     Path(env["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
     return env
@@ -202,7 +205,7 @@ def _announcement(
     web_port: int,
     api_url: str,
     own_server: bool,
-    every: float,
+    every: float | None,
     dev_sign_in: bool,
 ) -> str:
     ui = api_url.removesuffix("/api")
@@ -226,13 +229,47 @@ def _announcement(
 
     if sender_domain_is_local(settings.mail_from):
         lines.append(LOCAL_SENDER_WARNING.format(mail_from=settings.mail_from))
+    safety_net = f"every {every:g} s" if every else "every 15 min"
     lines += [
-        f"  deliveries      every {every:g} s; sweep on weekday mornings "
-        "and hourly 8-17 (Europe/Stockholm)",
+        f"  deliveries      as soon as mail is queued (a Prefect trigger); {safety_net} as a "
+        "safety net",
+        "  sweep           weekday mornings and hourly 8-17 (Europe/Stockholm)",
+        "  automations     a failed sweep or delivery and a dead email alert MOBILITY_OPS_EMAIL",
         "Press Ctrl-C to stop.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _app_children(host: str, web_port: int, deliver_every: float | None) -> list[Child]:
+    """The served flows and the web app (after the Prefect server, if up starts one)."""
+    return [
+        Child(
+            "scheduled flows",
+            [sys.executable, "-m", "flows.serve"]
+            + (["--deliver-every", str(deliver_every)] if deliver_every else []),
+        ),
+        Child(
+            "web app",
+            [sys.executable, "-m", "cli.main", "web", "--host", host, "--port", str(web_port)],
+            ready_url=f"http://{host}:{web_port}/healthz",
+        ),
+    ]
+
+
+def set_up_automations(env: dict[str, str]) -> None:
+    """``mobility prefect setup`` against the stack's server; a failure is a warning only."""
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", "prefect", "setup"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["no reason given"])[-1]
+        typer.echo(f"  warning         the automations were not set up: {reason}")
 
 
 def up(
@@ -240,8 +277,11 @@ def up(
     prefect_port: int = typer.Option(
         4200, "--prefect-port", help="Port of the Prefect server (when up starts it)."
     ),
-    deliver_every: float = typer.Option(
-        60.0, "--deliver-every", min=1.0, help="Seconds between outbox deliveries."
+    deliver_every: float | None = typer.Option(
+        None,
+        "--deliver-every",
+        min=1.0,
+        help="Seconds between safety-net deliveries (default 900); queued mail leaves at once.",
     ),
 ) -> None:
     """Run everything on this machine: migrations, Prefect server and UI, the scheduled flows,
@@ -267,19 +307,7 @@ def up(
             f"port {taken[0]} is taken; stop what runs there or choose another "
             "(--web-port, MOBILITY_CATCHER_PORT)"
         )
-    children.append(
-        Child(
-            "scheduled flows",
-            [sys.executable, "-m", "flows.serve", "--deliver-every", str(deliver_every)],
-        )
-    )
-    children.append(
-        Child(
-            "web app",
-            [sys.executable, "-m", "cli.main", "web", "--host", host, "--port", str(web_port)],
-            ready_url=f"http://{host}:{web_port}/healthz",
-        )
-    )
+    children += _app_children(host, web_port, deliver_every)
     text = _announcement(
         settings,
         host=host,
@@ -289,7 +317,12 @@ def up(
         every=deliver_every,
         dev_sign_in=board.dev_sign_in,
     )
-    code = Supervisor(children, env, Path.cwd()).run(lambda: typer.echo(text))
+
+    def announce() -> None:
+        set_up_automations(env)
+        typer.echo(text)
+
+    code = Supervisor(children, env, Path.cwd()).run(announce)
     raise typer.Exit(code)
 
 

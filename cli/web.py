@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import typer
 
-from cli.common import actor, get_app, parse_as_of
+from cli.common import actor, announce_queued_mail, get_app, parse_as_of
 
 
 def web(
@@ -35,6 +35,7 @@ def resend(
     resent = resend_links(
         get_app().uow(), reference=reference, actor=actor(), now=parse_as_of(as_of)
     )
+    announce_queued_mail()
     for link in resent:
         typer.echo(f"{reference}  new link queued for {link.role}: {link.person_name}")
     typer.echo("run `mobility outbox send` (or keep `mobility up` running) to deliver them")

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = 30.0
     mail_from: str = "Mobility Engine <mobility@localhost>"
+    ops_email: str = ""
+    """Comma-separated addresses the Prefect automations alert (a failed sweep or delivery, a
+    dead email); empty: the automations are created without an action that sends."""
     catcher_port: int = 8025
 
     token_valid_days: int = Field(default=30, ge=1)

@@ -2,7 +2,12 @@
 
 The delivery itself (claiming rows with a lease, rendering, SMTP, backoff per message) lives in
 ``notifications.delivery``; this flow wraps the whole batch in Prefect retries (for an SMTP
-server or database that is briefly away), logs a summary, then publishes pending events.
+server or database that is briefly away), logs a summary, then publishes pending history, one
+summary event for the run and one per email given up (``mobility.email.dead``, which the ops
+automation listens for).
+
+Started by the deployment trigger on ``mobility.outbox.queued`` (within seconds of a decision)
+and by a slow safety-net schedule (retries, and announcements missed while the API was down).
 """
 
 from __future__ import annotations
@@ -13,18 +18,18 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 
 from flows.context import aware, current_app
-from flows.events import publish_events
+from flows.events import publish_delivery, publish_events
 
 
 @task(name="deliver-batch", retries=3, retry_delay_seconds=[5, 20, 60], retry_jitter_factor=0.5)
-async def deliver_batch(limit: int | None = None, as_of: datetime | None = None) -> dict[str, int]:
+async def deliver_batch(limit: int | None = None, as_of: datetime | None = None) -> dict[str, Any]:
     from notifications.delivery import deliver_due
 
     app = current_app()
     report = await deliver_due(
         engine=app.engine, settings=app.settings, config=app.config, now=as_of, limit=limit
     )
-    return report.counts()
+    return {"counts": report.counts(), "dead_ids": list(report.dead_ids)}
 
 
 @flow(name="deliver-notifications", log_prints=False, retries=0)
@@ -37,11 +42,15 @@ async def deliver_notifications(
     parameter."""
     logger = get_run_logger()
     moment = aware(as_of, current_app()) if as_of is not None else None
-    counts = await deliver_batch(limit, moment)
+    done = await deliver_batch(limit, moment)
+    counts: dict[str, int] = done["counts"]
     logger.info("delivered: %s", ", ".join(f"{k} {v}" for k, v in counts.items()))
     if counts.get("dead"):
         logger.warning(
             "%d message(s) given up; see `mobility outbox show --state dead`", counts["dead"]
         )
-    published = await publish_events(current_app())
+    app = current_app()
+    # Delivery queues nothing new, so it never announces mail (which would trigger itself).
+    published = await publish_events(app, announce=False)
+    await publish_delivery(app, counts=counts, dead_ids=done["dead_ids"])
     return {**counts, "events_published": published}

@@ -3,6 +3,7 @@ Each call is one unit of work: the listing reads, the requeue commits."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,9 +35,15 @@ class OutboxRow:
 
 
 def list_outbox(
-    uow: UnitOfWork, *, state: str | None = None, reference: str | None = None, limit: int = 500
+    uow: UnitOfWork,
+    *,
+    state: str | None = None,
+    reference: str | None = None,
+    ids: Sequence[int] | None = None,
+    limit: int = 500,
 ) -> list[OutboxRow]:
-    """The newest messages first (of ``state``, of the placement ``reference``, if given)."""
+    """The newest messages first (of ``state``, of the placement ``reference``, and among
+    ``ids``, if given)."""
     if state is not None and state not in STATUSES:
         raise MobilityError(f"unknown outbox state {state!r}; use one of {', '.join(STATUSES)}")
     query = (
@@ -49,6 +56,8 @@ def list_outbox(
         query = query.where(OutboxMessage.status == state)
     if reference is not None:
         query = query.where(Placement.reference == reference)
+    if ids is not None:
+        query = query.where(OutboxMessage.id.in_(list(ids)))
     with uow:
         return [
             OutboxRow(

@@ -262,16 +262,14 @@ def _add_plain_pages(web: FastAPI, pages: Pages) -> None:
         return PlainTextResponse("ok")
 
 
-def create_app(app: App, *, dev_mail: bool, clock: Callable[[], datetime] = _now) -> FastAPI:
-    """The web application over ``app``; ``dev_mail`` adds /dev/mail (development only)."""
-    install_redaction()
-    pages = Pages(app)
-    web = FastAPI(title="Mobility Engine", docs_url=None, redoc_url=None, openapi_url=None)
-    web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-
-    _add_error_pages(web, pages)
-
-    _add_plain_pages(web, pages)
+def _add_link_routes(
+    web: FastAPI,
+    app: App,
+    pages: Pages,
+    *,
+    clock: Callable[[], datetime],
+) -> None:
+    """The emailed link's page (GET shows, POST decides)."""
 
     @web.api_route("/l/{token}", methods=["GET", "HEAD"], include_in_schema=False)
     def show_link(token: str) -> Response:
@@ -310,12 +308,39 @@ def create_app(app: App, *, dev_mail: bool, clock: Callable[[], datetime] = _now
         logger.info("link %s (%s): %s", outcome.view.token_id, outcome.view.purpose, outcome.kind)
         return pages.outcome(outcome, form)
 
+
+def create_app(
+    app: App,
+    *,
+    dev_mail: bool,
+    clock: Callable[[], datetime] = _now,
+    publish_events: bool = False,
+) -> FastAPI:
+    """The web application over ``app``; ``dev_mail`` adds /dev/mail (development only).
+    ``publish_events``: after every POST that succeeded, tell Prefect (history, and the event
+    that makes the delivery run at once; ``web.publish``); the served app turns it on, tests
+    without Prefect leave it off."""
+    install_redaction()
+    pages = Pages(app)
+    web = FastAPI(title="Mobility Engine", docs_url=None, redoc_url=None, openapi_url=None)
+    web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    _add_error_pages(web, pages)
+
+    _add_plain_pages(web, pages)
+
+    _add_link_routes(web, app, pages, clock=clock)
+
     if dev_mail:
         from web.devmail import add_dev_mail
 
         add_dev_mail(web, app=app, env=pages.env)
     add_board(web, app=app, env=pages.env, clock=clock)
 
+    if publish_events:
+        from web.publish import AfterCommitPublisher, PublishAfterPost
+
+        web.add_middleware(PublishAfterPost, publisher=AfterCommitPublisher(app))
     # Added last = outermost: the headers wrap every response, the 413 included.
     web.add_middleware(
         BodyLimit, limit=MAX_BODY_BYTES, too_large=pages.too_large, wider=board_body_limits()

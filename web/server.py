@@ -57,6 +57,11 @@ def serving(
         thread.join(timeout=10)
 
 
+def _import_event_client() -> None:
+    import prefect.events.clients
+    import prefect.settings  # noqa: F401
+
+
 def run(app: App, *, host: str, port: int) -> None:
     """``mobility web``: serve until interrupted; with the catcher in development."""
     from web.app import create_app
@@ -67,11 +72,17 @@ def run(app: App, *, host: str, port: int) -> None:
         from notifications.catcher import start_catcher
 
         catcher = start_catcher(app.settings)
+    # The first decision should not wait for Prefect's import (a second or more) before its
+    # delivery is triggered: import it now, beside the server starting up.
+    threading.Thread(target=_import_event_client, name="import-prefect", daemon=True).start()
     try:
         level = app.settings.log_level.lower()
         uvicorn.Server(
             uvicorn_config(
-                create_app(app, dev_mail=dev_mail), host=host, port=port, log_level=level
+                create_app(app, dev_mail=dev_mail, publish_events=True),
+                host=host,
+                port=port,
+                log_level=level,
             )
         ).run()
     finally:

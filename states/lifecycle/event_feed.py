@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from models import HistoryEntry, Placement, Programme
+from models import HistoryEntry, Organisation, Placement, Programme
 from states.unit_of_work import UnitOfWork
 
 EVENT_PREFIX = "mobility.placement."
@@ -43,8 +43,16 @@ def programme_resource_id(key: str) -> str:
     return f"mobility.programme.{key}"
 
 
-def _as_event(entry: HistoryEntry, reference: str, programme: Programme) -> PlacementEvent:
-    # No names, emails or comments: the event feed is for operations, not a second archive.
+def placement_resource_name(reference: str, host: str) -> str:
+    """What the event feed shows for a placement: its reference and the host organisation."""
+    return f"{reference} · {host}"
+
+
+def _as_event(
+    entry: HistoryEntry, reference: str, host: str, programme: Programme
+) -> PlacementEvent:
+    # No people's names, emails or comments: the event feed is for operations, not a second
+    # archive; the host organisation is what ops and coordinators recognise a placement by.
     return PlacementEvent(
         history_id=entry.id,
         id=uuid.uuid5(EVENT_NAMESPACE, f"{reference}:{entry.version}"),
@@ -52,7 +60,7 @@ def _as_event(entry: HistoryEntry, reference: str, programme: Programme) -> Plac
         occurred=entry.at,
         resource={
             "prefect.resource.id": placement_resource_id(reference),
-            "prefect.resource.name": reference,
+            "prefect.resource.name": placement_resource_name(reference, host),
         },
         related=[
             {
@@ -76,14 +84,17 @@ def _as_event(entry: HistoryEntry, reference: str, programme: Programme) -> Plac
 def unpublished(uow: UnitOfWork, *, limit: int = 500) -> list[PlacementEvent]:
     """The oldest history rows not yet published, as events (inside the caller's ``with``)."""
     rows = uow.session.execute(
-        select(HistoryEntry, Placement.reference, Programme)
+        select(HistoryEntry, Placement.reference, Organisation.name, Programme)
         .join(Placement, Placement.id == HistoryEntry.placement_id)
+        .join(Organisation, Organisation.id == Placement.host_organisation_id)
         .join(Programme, Programme.id == Placement.programme_id)
         .where(HistoryEntry.published_at.is_(None))
         .order_by(HistoryEntry.id)
         .limit(limit)
     ).all()
-    return [_as_event(entry, reference, programme) for entry, reference, programme in rows]
+    return [
+        _as_event(entry, reference, host, programme) for entry, reference, host, programme in rows
+    ]
 
 
 def mark_published(uow: UnitOfWork, *, history_ids: Sequence[int], at: datetime) -> int:

@@ -64,9 +64,29 @@ def test_deploy_all_registers_every_deployment(prefect_server: str) -> None:
     assert "30 6 * * 1-5" in crons
     assert all(s.schedule.timezone == "Europe/Stockholm" for s in sweep.schedules)  # type: ignore[attr-defined]
     deliver = found["deliver-notifications"]
-    assert [s.schedule.interval.total_seconds() for s in deliver.schedules] == [60]  # type: ignore[attr-defined]
+    # A safety net only: mail queued by a decision is delivered by the trigger (test_trigger.py).
+    assert [s.schedule.interval.total_seconds() for s in deliver.schedules] == [900]  # type: ignore[attr-defined]
     assert found["programme-report"].schedules == []  # type: ignore[attr-defined]
-    assert deliver.concurrency_options.collision_strategy == "CANCEL_NEW"  # type: ignore[attr-defined]
+    assert deliver.concurrency_options.collision_strategy == "ENQUEUE"  # type: ignore[attr-defined]
+    assert asyncio.run(delivery_trigger()) == (
+        {"prefect.resource.id": "mobility.outbox"},
+        {"mobility.outbox.queued"},
+    )
+
+
+async def delivery_trigger() -> tuple[dict[str, str], set[str]]:
+    """The event trigger ``prefect deploy`` made for deliver-notifications (an automation)."""
+    from prefect.client.orchestration import get_client
+
+    async with get_client() as client:
+        [found] = [
+            a
+            for a in await client.read_automations()
+            if a.name == "deliver as soon as mail is queued"
+            and getattr(a.trigger, "expect", None) == {"mobility.outbox.queued"}
+        ][:1]
+        trigger = found.trigger
+        return dict(trigger.match.root), set(trigger.expect)  # type: ignore[attr-defined]
 
 
 def test_mobility_up_serves_the_same_deployments_as_prefect_yaml() -> None:
@@ -78,6 +98,9 @@ def test_mobility_up_serves_the_same_deployments_as_prefect_yaml() -> None:
     assert [
         s.schedule.interval.total_seconds() for s in served["deliver-notifications"].schedules
     ] == [5]
+    [trigger] = served["deliver-notifications"].triggers
+    assert trigger.expect == {"mobility.outbox.queued"}
+    assert served["sweep"].triggers == []
     assert {s.schedule.cron for s in served["sweep"].schedules} == {
         "30 6 * * 1-5",
         "0 8-17 * * 1-5",

@@ -60,6 +60,9 @@ class PrefectStack:
             **self.env,
             "PREFECT_SERVER_DATABASE_CONNECTION_URL": self.database_url,
             "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
+            # Nor does the delivery's trigger (prefect.yaml): the driver starts every run
+            # itself, with the simulated time as its as_of.
+            "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
         }
         command = [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)]
         self.processes.start("prefect-server", command, env=env, cwd=ROOT)
