@@ -14,7 +14,9 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 
-from flows.context import aware, current_app
+from flows.context import Coordinators, aware, current_app
+from flows.forms import moment_field, programme_field
+from flows.refusals import refusals_fail
 from models.text import markdown_text
 from reporting.overview import overview
 
@@ -25,14 +27,22 @@ def artifact_key(programme: str, what: str) -> str:
 
 
 @flow(name="programme-report", log_prints=False)
-async def programme_report(programme: str, as_of: datetime | None = None) -> dict[str, Any]:
+@refusals_fail
+async def programme_report(
+    programme: str = programme_field(),
+    as_of: datetime | None = moment_field(
+        "The follow-up as it stood at this moment, from history."
+    ),
+) -> dict[str, Any]:
     """Publish the follow-up of ``programme`` (its key) as table and Markdown artifacts: as it
     stands now, or as it stood at ``as_of`` (from history; a naive time is read in the
     programme's time zone)."""
     logger = get_run_logger()
     app = current_app()
     moment = aware(as_of, app) if as_of is not None else None
-    data = await asyncio.to_thread(overview, app, programme.strip(), moment)
+    programme = programme.strip()
+    await asyncio.to_thread(lambda: Coordinators(app).known(programme))
+    data = await asyncio.to_thread(overview, app, programme, moment)
     states = [{"state": s, "placements": n} for s, n in data["states"].items()]
     await acreate_table_artifact(
         key=artifact_key(programme, "states"),

@@ -15,6 +15,7 @@ from prefect import flow, get_run_logger
 
 from flows.context import aware, current_app
 from flows.events import publish_events
+from flows.forms import moment_field
 
 
 class SweepFailed(RuntimeError):
@@ -22,7 +23,9 @@ class SweepFailed(RuntimeError):
 
 
 @flow(name="sweep", log_prints=False)
-async def sweep(as_of: datetime | None = None) -> dict[str, Any]:
+async def sweep(
+    as_of: datetime | None = moment_field("Do what is due at this moment (a test or a catch-up)."),
+) -> dict[str, Any]:
     """Do what is due at ``as_of`` (default: now; a naive time is read in Europe/Stockholm)."""
     from states.calendar.sweep import run_sweep
 
