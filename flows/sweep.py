@@ -16,6 +16,7 @@ from prefect import flow, get_run_logger
 from flows.context import aware, current_app
 from flows.events import publish_events
 from flows.forms import moment_field
+from flows.report import publish_overdue
 
 
 class SweepFailed(RuntimeError):
@@ -36,6 +37,7 @@ async def sweep(
     summary = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())) or "nothing due"
     logger.info("sweep at %s: %s", moment.isoformat(), summary)
     published = await publish_events(app)
+    await publish_overdue(app, moment)
     result = {**report.as_dict(), "events_published": published}
     if report.failures:
         for line in report.failures:

@@ -141,7 +141,8 @@ def test_programme_report_publishes_artifacts(prefect_server: str, examples: App
 
     assert {
         "affilierad-kompetens-2027-states",
-        "affilierad-kompetens-2027-waiting",
+        "affilierad-kompetens-2027-overdue",
+        "affilierad-kompetens-2027-charts",
         "affilierad-kompetens-2027-follow-up",
     } <= asyncio.run(keys())
 
