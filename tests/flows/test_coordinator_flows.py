@@ -246,3 +246,17 @@ def test_amend_the_terms(prefect_server: str, examples: App) -> None:
     assert refused(examples, amend_placement, reference=reference, acting_as=SARA) == (
         "input: name at least one term to change"
     )
+
+
+def test_the_command_line_reads_a_refused_run_as_its_one_line(
+    prefect_server: str, examples: App
+) -> None:
+    """`mobility run report` runs the flow when a server is configured: its refusal is a
+    MobilityError again (one line, exit 1), not Prefect's FailedRun."""
+    from flows.refusals import refusal_as_error
+    from flows.report import programme_report
+    from states.errors import MobilityError
+
+    with use_app(examples), pytest.raises(MobilityError) as refused_run:
+        refusal_as_error(programme_report(programme="paus-2028"))
+    assert str(refused_run.value).startswith("no programme 'paus-2028'; the programmes are: ")
