@@ -184,9 +184,9 @@ async def amend_placement(
 async def register_proposals(
     path: str = ask(
         "File on the worker",
-        "Path of a proposals file on the machine that runs this flow: CSV (comma, semicolon "
-        "or tab) or YAML, with the columns of examples/proposals.csv. Or leave it empty and "
-        "paste the CSV below.",
+        "The name of a proposals file in the proposal-files folder of the machine that runs "
+        "this flow (MOBILITY_PROPOSAL_FILES_DIR): CSV (comma, semicolon or tab) or YAML, with "
+        "the columns of examples/proposals.csv. Or leave it empty and paste the CSV below.",
         "",
     ),
     pasted_csv: str = ask(
@@ -201,7 +201,9 @@ async def register_proposals(
 
     app = current_app()
     with tempfile.TemporaryDirectory() as folder:
-        proposals = _proposal_file(path, pasted_csv, Path(folder))
+        proposals = _proposal_file(
+            path, pasted_csv, allowed=app.settings.proposal_files_path, scratch=Path(folder)
+        )
         coordinators = await asyncio.to_thread(Coordinators, app)
         registered = await asyncio.to_thread(
             register_proposal_batches,
@@ -224,20 +226,26 @@ async def register_proposals(
     }
 
 
-def _proposal_file(path: str, pasted: str, folder: Path) -> ProposalFile:
-    """The file named, or the pasted text as a CSV file (read by the same reader)."""
+def _proposal_file(path: str, pasted: str, *, allowed: Path, scratch: Path) -> ProposalFile:
+    """The file named (inside ``allowed``: a run form names no other path), or the pasted text
+    as a CSV file in ``scratch``; either is read by the intake's reader."""
     if bool(path.strip()) == bool(pasted.strip()):
-        raise InvalidInput(
-            [FieldError(None, "file", "give either a path on the worker or pasted CSV")],
-            source="register-proposals",
-        )
+        raise _refused("give either a file's name on the worker or pasted CSV")
     if path.strip():
-        return ProposalFile(Path(path.strip()))
-    pasted_file = folder / "pasted.csv"
+        folder = allowed.resolve()
+        named = (folder / path.strip()).resolve()
+        if not named.is_relative_to(folder):
+            raise _refused(f"the file must be in {folder} (MOBILITY_PROPOSAL_FILES_DIR)")
+        return ProposalFile(named)
+    pasted_file = scratch / "pasted.csv"
     pasted_file.write_text(pasted, encoding="utf-8")
     proposals = ProposalFile(pasted_file)
     proposals.source = "pasted CSV"
     return proposals
+
+
+def _refused(message: str) -> InvalidInput:
+    return InvalidInput([FieldError(None, "file", message)], source="register-proposals")
 
 
 def _coordinated(

@@ -6,6 +6,7 @@ Failed with the reason in one line as its state message, with no traceback in th
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -130,7 +131,10 @@ def test_an_unknown_programme_is_refused_with_the_known_ones(
 def test_register_a_file_on_the_worker_or_pasted_csv(prefect_server: str, examples: App) -> None:
     from flows.coordinator import register_proposals
 
-    path = str(EXAMPLES / "proposals.csv")
+    folder = examples.settings.proposal_files_path
+    folder.mkdir(parents=True)
+    shutil.copy(EXAMPLES / "proposals.csv", folder / "autumn.csv")
+    path = "autumn.csv"
     made = succeeds(examples, register_proposals, path=path, acting_as=JOHAN)
     assert [r["state"] for r in made["registered"]] == ["manager_approval"] * 2
     assert last_actor(examples, made["registered"][0]["reference"]) == (JOHAN, "flow")
@@ -152,8 +156,13 @@ def test_register_a_file_on_the_worker_or_pasted_csv(prefect_server: str, exampl
     assert message.startswith("pasted CSV: 1 error, nothing was created; row 1, start: ")
     assert refused(examples, register_proposals, acting_as=JOHAN) == (
         "register-proposals: 1 error, nothing was created; "
-        "file: give either a path on the worker or pasted CSV"
+        "file: give either a file's name on the worker or pasted CSV"
     )
+    for outside in (str(EXAMPLES / "proposals.csv"), "../mobility.db", "/etc/passwd"):
+        assert refused(examples, register_proposals, path=outside, acting_as=JOHAN) == (
+            "register-proposals: 1 error, nothing was created; "
+            f"file: the file must be in {folder.resolve()} (MOBILITY_PROPOSAL_FILES_DIR)"
+        )
 
 
 def test_submit_a_draft(prefect_server: str, examples: App) -> None:
