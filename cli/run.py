@@ -110,11 +110,10 @@ def report(
     moment = parse_report_as_of(as_of)
     typer.echo(f"reporting {_how()}", err=True)
     if prefect_configured():
-        import asyncio
-
+        from flows.refusals import refusal_as_error
         from flows.report import programme_report
 
-        data = asyncio.run(programme_report(programme=programme, as_of=moment))
+        data = refusal_as_error(programme_report(programme=programme, as_of=moment))
     else:
         from reporting.overview import overview
 

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     agreement_templates_dir: Path | None = None
     """Where programmes' own agreement templates live (default: ``<var_dir>/agreement-templates``);
     a programme names a file inside it, and nothing outside it is ever read as a template."""
+    proposal_files_dir: Path | None = None
+    """Where the ``register-proposals`` flow reads proposals files from (default:
+    ``<var_dir>/proposal-files``): a run form names a file inside it, never any other path."""
     retention_days: int = Field(default=3 * 365, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -75,6 +78,10 @@ class Settings(BaseSettings):
     @property
     def agreement_templates_path(self) -> Path:
         return self.agreement_templates_dir or self.var_dir / "agreement-templates"
+
+    @property
+    def proposal_files_path(self) -> Path:
+        return self.proposal_files_dir or self.var_dir / "proposal-files"
 
     @property
     def uses_mail_catcher(self) -> bool:

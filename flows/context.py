@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from states.access import ProgrammeAccess
 from states.bootstrap import App, bootstrap
+from states.errors import NotFound, NotPermitted
 
 _override: list[App] = []
 
@@ -42,11 +44,45 @@ def aware(moment: datetime | None, app: App) -> datetime:
     return moment
 
 
-def flow_actor() -> str:
-    """Who acts when a coordinator starts a flow from the Prefect UI: the flow run, by name."""
-    from prefect.context import FlowRunContext
+class Coordinators:
+    """Who may start a coordinator's flow for which programme: ``states.access`` decides (its
+    coordinator, the emails its programme file lists, or an admin of the settings); read once
+    per run, before anything is written."""
 
-    context = FlowRunContext.get()
-    if context is None or context.flow_run is None:
-        return "prefect"
-    return f"prefect:{context.flow_run.name}"
+    def __init__(self, app: App) -> None:
+        from states.access import all_programme_access, parse_admins
+
+        self.programmes = {a.key: a for a in all_programme_access(app.reading())}
+        self.admins = parse_admins(app.settings.board_admins)
+
+    def known(self, programme: str) -> ProgrammeAccess:
+        """The programme of this key; an unknown key is refused with the known ones."""
+        found = self.programmes.get(programme)
+        if found is None:
+            known = ", ".join(sorted(self.programmes)) or "none yet"
+            raise NotFound(f"no programme {programme!r}; the programmes are: {known}")
+        return found
+
+    def actor(self, *, programme: str, acting_as: str) -> str:
+        """``acting_as`` as history records it, if they coordinate ``programme``; else refused."""
+        from models.schemas import normalised_email
+        from states.access import BoardUser, is_admin, may_see
+
+        access = self.known(programme)
+        email = normalised_email(acting_as)
+        admin = is_admin(email=email, groups=(), admins=self.admins)
+        if not may_see(BoardUser(email=email, name="", groups=frozenset(), admin=admin), access):
+            raise NotPermitted(
+                f"{email} does not coordinate {programme}; its coordinator is "
+                f"{access.coordinator_name} <{access.coordinator_email}>"
+            )
+        return email
+
+
+def placement_actor(app: App, *, reference: str, acting_as: str) -> str:
+    """Who acts on a placement from a run form: a coordinator of its programme, by email (the
+    Prefect UI has no signed-in user to ask, and a run's generated name is nobody)."""
+    from states.access import programme_of_placement
+
+    programme = programme_of_placement(app.reading(), reference=reference)
+    return Coordinators(app).actor(programme=programme, acting_as=acting_as)

@@ -19,6 +19,7 @@ from prefect import flow, get_run_logger, task
 
 from flows.context import aware, current_app
 from flows.events import publish_delivery, publish_events
+from flows.forms import ask, moment_field
 
 
 @task(name="deliver-batch", retries=3, retry_delay_seconds=[5, 20, 60], retry_jitter_factor=0.5)
@@ -34,7 +35,12 @@ async def deliver_batch(limit: int | None = None, as_of: datetime | None = None)
 
 @flow(name="deliver-notifications", log_prints=False, retries=0)
 async def deliver_notifications(
-    limit: int | None = None, as_of: datetime | None = None
+    limit: int | None = ask(
+        "At most", "Send at most this many emails; empty: all that are due.", None
+    ),
+    as_of: datetime | None = moment_field(
+        "Send what is due at this moment (a simulated calendar)."
+    ),
 ) -> dict[str, Any]:
     """Send the emails that are due (at most ``limit``, or all of them) at ``as_of``: by
     default the clock, read afresh for each batch; a given time is read as ``sweep`` reads

@@ -15,6 +15,8 @@ from prefect import flow, get_run_logger
 
 from flows.context import aware, current_app
 from flows.events import publish_events
+from flows.forms import moment_field
+from flows.report import publish_overdue
 
 
 class SweepFailed(RuntimeError):
@@ -22,7 +24,9 @@ class SweepFailed(RuntimeError):
 
 
 @flow(name="sweep", log_prints=False)
-async def sweep(as_of: datetime | None = None) -> dict[str, Any]:
+async def sweep(
+    as_of: datetime | None = moment_field("Do what is due at this moment (a test or a catch-up)."),
+) -> dict[str, Any]:
     """Do what is due at ``as_of`` (default: now; a naive time is read in Europe/Stockholm)."""
     from states.calendar.sweep import run_sweep
 
@@ -33,6 +37,7 @@ async def sweep(as_of: datetime | None = None) -> dict[str, Any]:
     summary = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())) or "nothing due"
     logger.info("sweep at %s: %s", moment.isoformat(), summary)
     published = await publish_events(app)
+    await publish_overdue(app, moment)
     result = {**report.as_dict(), "events_published": published}
     if report.failures:
         for line in report.failures:

@@ -163,12 +163,24 @@ CHARTS: Mapping[str, Callable[[ProgrammeReport], Figure]] = {
 }
 
 
+def chart_pngs(report: ProgrammeReport) -> dict[str, bytes]:
+    """Every chart as PNG bytes: chart name → image (for a file, or a Prefect artifact)."""
+    import io
+
+    drawn = {}
+    for name, draw in CHARTS.items():
+        buffer = io.BytesIO()
+        draw(report).savefig(buffer, format="png", dpi=100)
+        drawn[name] = buffer.getvalue()
+    return drawn
+
+
 def write_charts(report: ProgrammeReport, directory: Path) -> dict[str, Path]:
     """Draw every chart into ``directory``; returns chart name → PNG file."""
     directory.mkdir(parents=True, exist_ok=True)
     written = {}
-    for name, draw in CHARTS.items():
+    for name, png in chart_pngs(report).items():
         path = directory / f"{name}.png"
-        draw(report).savefig(path, format="png", dpi=100)
+        path.write_bytes(png)
         written[name] = path
     return written

@@ -10,9 +10,12 @@ from typing import Any
 from states.bootstrap import App
 
 
-def overview(app: App, programme: str, as_of: datetime | None = None) -> dict[str, Any]:
+def overview(
+    app: App, programme: str, as_of: datetime | None = None, *, charts: bool = False
+) -> dict[str, Any]:
     """Counts per state, the longest waits and who holds them, and the follow-up Markdown:
-    as the programme stands now, or (``as_of``) as it stood then, from history."""
+    as the programme stands now, or (``as_of``) as it stood then, from history; with
+    ``charts``, the report's charts as PNG bytes too (under ``charts``)."""
     from reporting.markdown import report_markdown
     from states.followup.figures import build_report
     from states.followup.waiting import waiting_longest
@@ -22,7 +25,13 @@ def overview(app: App, programme: str, as_of: datetime | None = None) -> dict[st
         waiting = waiting_longest(
             uow, programme=programme, as_of=report.as_of, historical=report.historical
         )
+    drawn = {}
+    if charts:
+        from reporting.charts import chart_pngs
+
+        drawn = {"charts": chart_pngs(report)}
     return {
+        **drawn,
         "programme": programme,
         "as_of": report.as_of.isoformat(),
         "states": {state: n for state, n in report.funnel.items() if n},

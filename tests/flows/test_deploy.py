@@ -57,6 +57,12 @@ def test_deploy_all_registers_every_deployment(prefect_server: str) -> None:
         "propose-placement",
         "withdraw-placement",
         "programme-report",
+        "register-proposals",
+        "submit-draft",
+        "resend-links",
+        "send-reminder",
+        "amend-placement",
+        "cancel-placement",
     }
     sweep = found["sweep"]
     assert sweep.work_pool_name == "mobility"  # type: ignore[attr-defined]
