@@ -16,11 +16,12 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.demo_story import Demo, story
+if TYPE_CHECKING:  # the story imports urllib.request (~20 ms): only `mobility demo` pays it
+    from cli.demo_story import Demo
 
 DEMO_FILES = ("demo.db", "demo.db-wal", "demo.db-shm")
 
@@ -28,6 +29,7 @@ DEMO_FILES = ("demo.db", "demo.db-wal", "demo.db-shm")
 @contextmanager
 def demo_stack(var_dir: Path) -> Iterator[Demo]:
     """A fresh demo database, the catcher and the web app on free ports."""
+    from cli.demo_story import Demo
     from config import Settings
     from models.migrate import upgrade
     from notifications.catcher import start_catcher
@@ -88,6 +90,7 @@ def demo(
     import time
 
     from cli.common import print_overview
+    from cli.demo_story import story
     from config import get_settings
     from reporting.overview import overview
 

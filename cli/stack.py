@@ -23,7 +23,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +70,8 @@ def port_free(host: str, port: int) -> bool:
 
 
 def answers(url: str) -> bool:
+    import urllib.request  # not at import: `mobility --help` would pay for http.client and ssl
+
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return bool(200 <= response.status < 300)
