@@ -18,6 +18,7 @@ from sqlalchemy import Column, Connection, Select, Table, bindparam, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from models import (
+    ActionToken,
     AgreementAcceptance,
     Approval,
     Base,
@@ -85,11 +86,16 @@ def _attributes(model: type[Base], table: Any) -> list[tuple[str, Column[Any]]]:
     ]
 
 
-def _placement_statement() -> tuple[Select[Any], list[tuple[str, list[str]]]]:
+Parts = list[tuple[str, list[tuple[str, Column[Any]]]]]
+
+
+def _placement_parts() -> tuple[Any, Parts]:
+    """The join from the placement to its programme, coordinator, people and organisations,
+    and the columns of each as (record, [(attribute, column)])."""
     placement = table_of(Placement)
     programme = table_of(Programme)
     coordinator = table_of(Person).alias("coordinator")
-    parts: list[tuple[str, list[tuple[str, Column[Any]]]]] = [
+    parts: Parts = [
         ("placement", _attributes(Placement, placement)),
         ("programme", _attributes(Programme, programme)),
         ("coordinator", _attributes(Person, coordinator)),
@@ -101,14 +107,33 @@ def _placement_statement() -> tuple[Select[Any], list[tuple[str, list[str]]]]:
         alias = table_of(model).alias(name)
         joined = joined.join(alias, alias.c.id == placement.c[f"{name}_id"])
         parts.append((name, _attributes(model, alias)))
+    return joined, parts
+
+
+def _select(joined: Any, parts: Parts, where: Any) -> tuple[Select[Any], list[tuple[str, int]]]:
+    """The statement, and each record's name with its number of columns (to split a row)."""
     columns = [column for _, attributes in parts for _, column in attributes]
-    statement = select(*columns).select_from(joined)
-    statement = statement.where(placement.c.reference == bindparam("reference"))
-    return statement, [(name, [key for key, _ in attributes]) for name, attributes in parts]
+    keys = [(name, [key for key, _ in attributes]) for name, attributes in parts]
+    return select(*columns).select_from(joined).where(where), keys  # type: ignore[return-value]
 
 
-_STATEMENT, _PARTS = _placement_statement()
-_LOCKED = _STATEMENT.with_for_update(of=table_of(Placement))
+_JOINED, _PLACEMENT_PARTS = _placement_parts()
+_TOKEN = table_of(ActionToken)
+_BY_REFERENCE, _REFERENCE_KEYS = _select(
+    _JOINED, _PLACEMENT_PARTS, table_of(Placement).c.reference == bindparam("reference")
+)
+# A link's token, its placement and people in one statement: what a link page reads first.
+_BY_TOKEN, _TOKEN_KEYS = _select(
+    _JOINED.join(_TOKEN, _TOKEN.c.placement_id == table_of(Placement).c.id),
+    [("token", _attributes(ActionToken, _TOKEN)), *_PLACEMENT_PARTS],
+    _TOKEN.c.token_hash == bindparam("token_hash"),
+)
+_STATEMENTS: Mapping[tuple[str, bool], Select[Any]] = {
+    ("reference", False): _BY_REFERENCE,
+    ("reference", True): _BY_REFERENCE.with_for_update(of=table_of(Placement)),
+    ("token", False): _BY_TOKEN,
+    ("token", True): _BY_TOKEN.with_for_update(of=table_of(Placement)),
+}
 _STEP_STATEMENTS: Mapping[str, tuple[type[Record], Select[Any]]] = {
     step.collection: (
         STEP_RECORDS[step.model],
@@ -120,34 +145,61 @@ _STEP_STATEMENTS: Mapping[str, tuple[type[Record], Select[Any]]] = {
 }
 
 
-def _split(row: Sequence[Any]) -> PlacementRecord:
+def _split(row: Sequence[Any], keys: Any) -> dict[str, Record]:
     records: dict[str, Record] = {}
     start = 0
-    for name, keys in _PARTS:
-        records[name] = Record(dict(zip(keys, row[start : start + len(keys)], strict=True)))
-        start += len(keys)
+    for name, names in keys:
+        records[name] = Record(dict(zip(names, row[start : start + len(names)], strict=True)))
+        start += len(names)
     placement = PlacementRecord(vars(records.pop("placement")))
     programme = records.pop("programme")
     programme.coordinator = records.pop("coordinator")
     placement.programme = programme
+    token = records.pop("token", None)
     placement.__dict__.update(records)
-    return placement
+    return {"placement": placement, **({"token": token} if token is not None else {})}
+
+
+def _lock(connection: Connection, lock: bool) -> bool:
+    """Lock the placement's row on PostgreSQL; SQLite's BEGIN IMMEDIATE holds the write lock
+    already."""
+    return lock and connection.dialect.name != "sqlite"
 
 
 def load_record(
     connection: Connection, reference: str, *, lock: bool, collections: Iterable[str]
 ) -> Placement:
-    """The placement ``reference`` as records, with the step rows of ``collections``; its row
-    locked on PostgreSQL when ``lock`` (SQLite's BEGIN IMMEDIATE holds the write lock already).
+    """The placement ``reference`` as records, with the step rows of ``collections``.
 
     Typed as the model: the records answer every attribute the hot path reads of it."""
-    lock = lock and connection.dialect.name != "sqlite"
-    row = connection.execute(_LOCKED if lock else _STATEMENT, {"reference": reference}).first()
+    statement = _STATEMENTS["reference", _lock(connection, lock)]
+    row = connection.execute(statement, {"reference": reference}).first()
     if row is None:
         raise NotFound(f"no placement with reference {reference}")
-    placement = _split(row)
+    placement = _split(row, _REFERENCE_KEYS)["placement"]
     load_step_records(connection, placement, collections)
     return cast(Placement, placement)
+
+
+def load_by_token(
+    connection: Connection, token_hash: str, *, lock: bool, collections: Iterable[str]
+) -> tuple[Any, Placement] | None:
+    """The token with this hash and its placement as records (as ``load_record``), or None."""
+    statement = _STATEMENTS["token", _lock(connection, lock)]
+    row = connection.execute(statement, {"token_hash": token_hash}).first()
+    if row is None:
+        return None
+    records = _split(row, _TOKEN_KEYS)
+    load_step_records(connection, records["placement"], collections)
+    return records["token"], cast(Placement, records["placement"])
+
+
+def person_of(connection: Connection, placement: Any, person_id: int) -> Any:
+    """The person ``person_id`` as a record: one of the placement's people, or read by id."""
+    people = _people(placement)
+    if person_id not in people:
+        _read_people(connection, people, {person_id})
+    return people[person_id]
 
 
 def _people(placement: Any) -> dict[int, Any]:
@@ -174,14 +226,18 @@ def load_step_records(connection: Connection, placement: Any, collections: Itera
         setattr(placement, name, rows)
 
 
+def _read_people(connection: Connection, people: dict[int, Any], ids: set[int]) -> None:
+    persons: Table = table_of(Person)
+    for found in connection.execute(select(persons).where(persons.c.id.in_(ids))):
+        people[found.id] = Record(found._mapping)
+
+
 def _attach_people(connection: Connection, rows: list[Record], people: dict[int, Any]) -> None:
     """Each step row's ``person``: one of the placement's people, or (a person replaced since
     the row was asked) read by id."""
     missing = {row.person_id for row in rows if row.person_id not in people}
     if missing:
-        persons: Table = table_of(Person)
-        for found in connection.execute(select(persons).where(persons.c.id.in_(missing))):
-            people[found.id] = Record(found._mapping)
+        _read_people(connection, people, missing)
     for row in rows:
         row.person = people[row.person_id]
 
