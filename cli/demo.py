@@ -10,8 +10,6 @@ subject and every state change as it happens, and ends with the programmes' repo
 Nothing here uses Prefect: the same service functions the flows call run in-process.
 """
 
-from __future__ import annotations
-
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +25,7 @@ DEMO_FILES = ("demo.db", "demo.db-wal", "demo.db-shm")
 
 
 @contextmanager
-def demo_stack(var_dir: Path) -> Iterator[Demo]:
+def demo_stack(var_dir: Path) -> "Iterator[Demo]":
     """A fresh demo database, the catcher and the web app on free ports."""
     from cli.demo_story import Demo
     from config import Settings
@@ -63,7 +61,7 @@ def demo_stack(var_dir: Path) -> Iterator[Demo]:
         app.engine.dispose()
 
 
-def print_follow_up(walk: Demo, programme: str) -> None:
+def print_follow_up(walk: "Demo", programme: str) -> None:
     """A few figures of the follow-up report (``mobility report`` has them all)."""
     from reporting.tables import report_summary
     from states.followup.figures import build_report

@@ -13,13 +13,10 @@ Ctrl-C or SIGTERM stops them in reverse order: SIGTERM to each group, SIGKILL af
 period. If a child dies on its own, the others are stopped too and ``up`` exits non-zero.
 """
 
-from __future__ import annotations
-
 import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -60,6 +57,8 @@ class Child:
 
 
 def port_free(host: str, port: int) -> bool:
+    import socket  # not at import: every `mobility --help` would pay for it
+
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -197,7 +196,7 @@ def _prefect_server(env: dict[str, str], host: str, prefect_port: int) -> Child:
 
 
 def _announcement(
-    settings: Settings,
+    settings: "Settings",
     *,
     host: str,
     web_port: int,
