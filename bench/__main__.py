@@ -28,7 +28,7 @@ BENCHMARKS = (
 BACKEND_FREE = {"startup", "link_pages_static"}
 
 
-def _format(results: list[Result]) -> str:
+def _format(results: list[Result], failed: list[tuple[str, str, str]]) -> str:
     header = "| benchmark | db | project | baseline (same run) | ratio | target | met |"
     lines = [header, "|---|---|---|---|---|---|---|"]
     for r in results:
@@ -37,6 +37,8 @@ def _format(results: list[Result]) -> str:
             f"{r.baseline:,.1f} {r.unit} | {r.ratio:.2f} | {r.target} | "
             f"{'yes' if r.ok else 'NO'} |" + (f" {r.note}" if r.note else "")
         )
+    for name, backend, reason in failed:  # a benchmark that could not run still has its row
+        lines.append(f"| {name} | {backend} | – | – | – | – | NO | could not run: {reason} |")
     return "\n".join(lines)
 
 
@@ -47,26 +49,27 @@ def main() -> int:
     args = parser.parse_args()
     selected = args.only or list(BENCHMARKS)
     results: list[Result] = []
-    failures = 0
+    failed: list[tuple[str, str, str]] = []
     for name in selected:
         module = importlib.import_module(f"bench.{name}")
         for backend in ["-"] if name in BACKEND_FREE else backends():
             print(f"… {name} ({backend})", file=sys.stderr, flush=True)
             try:
                 outcome = module.run(backend)
-            except Exception:
+            except Exception as error:
                 traceback.print_exc()
-                failures += 1
+                reason = " ".join(str(error).split()) or type(error).__name__
+                failed.append((name, backend, reason.replace("|", "/")))
                 continue
             results.extend(outcome if isinstance(outcome, list) else [outcome])
-    table = _format(results)
+    table = _format(results, failed)
     print(table)
     if args.record:
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         machine = f"{platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}"
         with open(args.record, "a", encoding="utf-8") as handle:
             handle.write(f"\n## Run of {stamp} on {machine}\n\n{table}\n")
-    return 1 if failures else 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ def run(backend: str) -> Result:
         project=project * 1000,
         baseline=baseline * 1000,
         unit="ms",
-        target="≤ 3×",
+        target="≤ 1.5×",
         higher_is_better=False,
-        met=lambda ratio: ratio <= 3,
+        met=lambda ratio: ratio <= 1.5,
     )

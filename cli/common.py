@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
-import json
 import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -34,6 +32,8 @@ def announce_queued_mail() -> None:
 
 
 def actor() -> str:
+    import getpass  # these imports wait for the commands that use them: `--help` stays fast
+
     from models.text import single_line
 
     return single_line(os.environ.get("MOBILITY_ACTOR") or getpass.getuser())
@@ -69,6 +69,8 @@ def parse_report_as_of(value: str | None) -> datetime | None:
 
 
 def print_json(data: Any) -> None:
+    import json
+
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 

@@ -1,5 +1,3 @@
-from __future__ import annotations
-
 import typer
 
 db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)

@@ -10,24 +10,24 @@ subject and every state change as it happens, and ends with the programmes' repo
 Nothing here uses Prefect: the same service functions the flows call run in-process.
 """
 
-from __future__ import annotations
-
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.demo_story import Demo, story
+if TYPE_CHECKING:  # the story imports urllib.request (~20 ms): only `mobility demo` pays it
+    from cli.demo_story import Demo
 
 DEMO_FILES = ("demo.db", "demo.db-wal", "demo.db-shm")
 
 
 @contextmanager
-def demo_stack(var_dir: Path) -> Iterator[Demo]:
+def demo_stack(var_dir: Path) -> "Iterator[Demo]":
     """A fresh demo database, the catcher and the web app on free ports."""
+    from cli.demo_story import Demo
     from config import Settings
     from models.migrate import upgrade
     from notifications.catcher import start_catcher
@@ -61,7 +61,7 @@ def demo_stack(var_dir: Path) -> Iterator[Demo]:
         app.engine.dispose()
 
 
-def print_follow_up(walk: Demo, programme: str) -> None:
+def print_follow_up(walk: "Demo", programme: str) -> None:
     """A few figures of the follow-up report (``mobility report`` has them all)."""
     from reporting.tables import report_summary
     from states.followup.figures import build_report
@@ -88,6 +88,7 @@ def demo(
     import time
 
     from cli.common import print_overview
+    from cli.demo_story import story
     from config import get_settings
     from reporting.overview import overview
 

@@ -1,8 +1,6 @@
 """Follow-up commands: the programme report, the agreement document, amendments of terms, and
 personal data (export, purge). Heavy imports happen inside the commands."""
 
-from __future__ import annotations
-
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -229,7 +227,7 @@ def purge(
         )
 
 
-def _say_purged(result: PurgeResult, caught: int, *, dry_run: bool) -> None:
+def _say_purged(result: "PurgeResult", caught: int, *, dry_run: bool) -> None:
     verb = "would anonymise" if dry_run else "anonymised"
     typer.echo(
         f"{result.placements} placements finished before {result.finished_before}: {verb} "

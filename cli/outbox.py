@@ -1,7 +1,5 @@
 """``mobility outbox``: the email queue — show it, deliver what is due, re-queue a dead one."""
 
-from __future__ import annotations
-
 import typer
 
 from cli.common import announce_queued_mail, get_app, parse_as_of, print_json, print_table

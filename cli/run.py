@@ -5,8 +5,6 @@ it, the same service function runs directly: a temporary Prefect server per call
 seconds and show nothing to anyone. Prefect is imported only inside the commands.
 """
 
-from __future__ import annotations
-
 import os
 
 import typer

@@ -13,17 +13,13 @@ Ctrl-C or SIGTERM stops them in reverse order: SIGTERM to each group, SIGKILL af
 period. If a child dies on its own, the others are stopped too and ``up`` exits non-zero.
 """
 
-from __future__ import annotations
-
 import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +57,8 @@ class Child:
 
 
 def port_free(host: str, port: int) -> bool:
+    import socket  # not at import: every `mobility --help` would pay for it
+
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -71,6 +69,8 @@ def port_free(host: str, port: int) -> bool:
 
 
 def answers(url: str) -> bool:
+    import urllib.request  # not at import: `mobility --help` would pay for http.client and ssl
+
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return bool(200 <= response.status < 300)
@@ -199,7 +199,7 @@ def _prefect_server(env: dict[str, str], host: str, prefect_port: int) -> Child:
 
 
 def _announcement(
-    settings: Settings,
+    settings: "Settings",
     *,
     host: str,
     web_port: int,

@@ -1,5 +1,3 @@
-from __future__ import annotations
-
 import typer
 
 from cli.common import actor, announce_queued_mail, get_app, parse_as_of

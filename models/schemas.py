@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from functools import lru_cache
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -48,7 +49,26 @@ RequiredText = Annotated[
     BeforeValidator(clean_free_text),
     StringConstraints(strip_whitespace=True, min_length=1, max_length=5000),
 ]
-Email = Annotated[EmailStr, BeforeValidator(_lower), OneLine]
+if TYPE_CHECKING:
+    CheckedOnce = EmailStr
+else:
+
+    class CheckedOnce(EmailStr):
+        """``EmailStr``, each distinct address checked once per process: a file names the same
+        managers and hosts on many rows, and the check (syntax, IDNA) cost a third of
+        registering a file. A refused address is not remembered: it is checked again."""
+
+        @classmethod
+        def _validate(cls, input_value: str, /) -> str:
+            return _checked_email(input_value)
+
+
+@lru_cache(maxsize=65536)
+def _checked_email(value: str) -> str:
+    return str(EmailStr._validate(value))  # type: ignore[attr-defined]
+
+
+Email = Annotated[CheckedOnce, BeforeValidator(_lower), OneLine]
 _EMAIL = TypeAdapter(Email)
 
 

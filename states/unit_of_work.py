@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +29,14 @@ class ServiceConfig:
         return cls(minter=TokenMinter(secret=b"test-secret", valid_for=timedelta(days=30)))
 
 
+@lru_cache(maxsize=32)
+def _session_factory(engine: Engine, read_only: bool) -> sessionmaker[Session]:
+    """One factory per engine and mode: a sessionmaker builds a Session class of its own, and
+    building it (its event dispatch) cost more per transaction than the transaction's commit."""
+    bind = engine.execution_options(sqlite_begin="DEFERRED") if read_only else engine
+    return sessionmaker(bind=bind, expire_on_commit=False)
+
+
 class UnitOfWork:
     """``with uow:`` opens a transaction; ``uow.commit()`` ends it; leaving the block without
     a commit rolls back. Services receive a unit of work and never commit in helpers.
@@ -40,8 +49,7 @@ class UnitOfWork:
         self.engine = engine
         self.config = config
         self.read_only = read_only
-        bind = engine.execution_options(sqlite_begin="DEFERRED") if read_only else engine
-        self._factory = sessionmaker(bind=bind, expire_on_commit=False)
+        self._factory = _session_factory(engine, read_only)
         self._session: Session | None = None
 
     @property

@@ -89,6 +89,9 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Compiled once per process: no stat of the file on every page (a release replaces
+        # the templates and restarts the server).
+        auto_reload=False,
     )
 
 

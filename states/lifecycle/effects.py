@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import Table, Update, bindparam, insert, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from models import (
     AgreementDocument,
@@ -23,6 +22,7 @@ from models import (
 from states.business_days import add_business_days
 from states.documents.agreement import render_agreement
 from states.errors import AlreadyDecided, NotPermitted
+from states.lifecycle.records import assign
 from states.lifecycle.steps import AGREEMENT, APPROVAL, EVALUATION, MACHINE_DECISIONS, Step
 from states.unit_of_work import UnitOfWork
 
@@ -52,7 +52,7 @@ class EventContext:
         """Change the placement's columns: the loaded object shows them at once (without
         becoming dirty: no second UPDATE at flush), the compare-and-set UPDATE writes them."""
         for key, value in values.items():
-            set_committed_value(self.placement, key, value)
+            assign(self.placement, key, value)
         self.changes.update(values)
 
 
@@ -120,7 +120,7 @@ def _update_rows(ctx: EventContext, rows: Sequence[Any], **values: Any) -> None:
         ctx.session.execute(_by_key(table), params)
     for row in rows:
         for key, value in values.items():
-            set_committed_value(row, key, value)
+            assign(row, key, value)
 
 
 def _record_decision(ctx: EventContext) -> None:

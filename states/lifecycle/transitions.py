@@ -32,9 +32,9 @@ from states.lifecycle.loading import (
     COLLECTIONS_FOR_ENTERING,
     COLLECTIONS_FOR_EVENT,
     load_collections,
-    load_for_update,
 )
 from states.lifecycle.machine import STATES, events_from
+from states.lifecycle.records import is_record, load_record, load_step_records
 from states.lifecycle.refusals import decided_by_someone_else, reason_required, refusal
 from states.lifecycle.writing import Applied, TransitionResult, write
 from states.unit_of_work import UnitOfWork
@@ -122,15 +122,19 @@ def apply_event_in(
 ) -> TransitionResult:
     """``apply_event`` inside a transaction the caller owns (for batches and link tokens).
 
-    A ``placement`` the caller passes must be loaded as ``load_for_update`` loads it."""
+    A ``placement`` the caller passes must be loaded as ``load_for_update`` or
+    ``load_record`` loads it."""
     comment = _checked_comment(event, via, comment)
     now = _now(as_of)
     session = uow.session
     if placement is None and expected_version is not None:
         _check_version(session, reference, expected_version)
-    if placement is None:
-        placement = load_for_update(
-            session, reference, collections=COLLECTIONS_FOR_EVENT.get(event, COLLECTIONS)
+    if placement is None:  # the hot path: records read with Core (states.lifecycle.records)
+        placement = load_record(
+            session.connection(),
+            reference,
+            lock=True,
+            collections=COLLECTIONS_FOR_EVENT.get(event, COLLECTIONS),
         )
     ctx = EventContext(
         session=session,
@@ -197,9 +201,18 @@ _PLACEMENT_COLUMNS: Mapping[str, str] = {
 }
 
 
+def _load_entering(session: Session, placement: Placement, collections: tuple[str, ...]) -> None:
+    if is_record(placement):
+        load_step_records(session.connection(), placement, collections)
+    else:
+        load_collections(session, placement, collections)
+
+
 def _changed_columns(placement: Placement) -> dict[str, Any]:
-    """Columns of the placement the caller changed and did not flush (an amendment): they go
-    into the one compare-and-set UPDATE too."""
+    """Columns of an ORM placement the caller changed and did not flush (an amendment): they go
+    into the one compare-and-set UPDATE too. A record changes only through the effects."""
+    if is_record(placement):
+        return {}
     changed = inspect(placement).committed_state
     return {
         _PLACEMENT_COLUMNS[key]: getattr(placement, key)
@@ -223,7 +236,7 @@ def _decide_and_record(ctx: EventContext, expected_version: int | None) -> Appli
     if to_state is None:
         raise refusal(placement, event, now)
     if to_state != from_state and to_state in COLLECTIONS_FOR_ENTERING:
-        load_collections(ctx.session, placement, COLLECTIONS_FOR_ENTERING[to_state])
+        _load_entering(ctx.session, placement, COLLECTIONS_FOR_ENTERING[to_state])
     ctx.change(state=to_state)  # as the machine leaves it: effects read the state entered
 
     effect = ON_EVENT.get(event)

@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from models import (
     AgreementAcceptance,
@@ -27,6 +26,7 @@ from models import (
 from states.errors import AlreadyDecided
 from states.lifecycle.effects import EventContext, one_or_many
 from states.lifecycle.outbox import Caused, queue_for_transitions
+from states.lifecycle.records import STEP_RECORDS, assign, is_record
 from states.unit_of_work import UnitOfWork
 
 
@@ -86,7 +86,7 @@ def _compare_and_set(session: Session, applied: Sequence[Applied]) -> None:
         # The row now holds these values: the flush must not write them a second time.
         for key, value in item.values.items():
             if key not in item.ctx.changes:  # those the object holds already
-                set_committed_value(item.ctx.placement, key, value)
+                assign(item.ctx.placement, key, value)
 
 
 # What tells the step rows of one INSERT apart (their unique constraints): RETURNING rows are
@@ -103,31 +103,46 @@ def _insert_returning(model: type[Base]) -> Any:
     return insert(model).returning(model)
 
 
+@lru_cache(maxsize=16)
+def _insert_returning_rows(model: type[Base]) -> Any:
+    return insert(table_of(model)).returning(*table_of(model).c)
+
+
+def _inserted(
+    session: Session, model: type[Base], rows: list[dict[str, Any]], records: bool
+) -> Any:
+    """The inserted rows as the placements hold them: records for records (Core), persistent
+    objects for ORM objects."""
+    if records:
+        returned = session.connection().execute(_insert_returning_rows(model), rows)
+        return [STEP_RECORDS[model](row._mapping) for row in returned]
+    return session.scalars(_insert_returning(model), one_or_many(rows))
+
+
 def _insert_new_steps(session: Session, applied: Sequence[Applied]) -> None:
-    """One INSERT … RETURNING per kind of step row for the whole batch; the returned objects
-    are persistent and join their placement's loaded collection."""
+    """One INSERT … RETURNING per kind of step row for the whole batch; the returned rows join
+    their placement's loaded collection (records, or persistent objects for ORM placements)."""
     by_model: dict[type[Base], list[tuple[Placement, str, dict[str, Any], Person]]] = {}
     for item in applied:
         for model, collection, row, person in item.ctx.new_steps:
             by_model.setdefault(model, []).append((item.ctx.placement, collection, row, person))
     for model, wanted in by_model.items():
         names = STEP_KEYS[model]
+        records = is_record(wanted[0][0])
         created = {
             tuple(getattr(step, name) for name in names): step
-            for step in session.scalars(
-                _insert_returning(model), one_or_many([row for _, _, row, _ in wanted])
-            )
+            for step in _inserted(session, model, [row for _, _, row, _ in wanted], records)
         }
         grown: dict[tuple[int, str], tuple[Placement, list[Any]]] = {}
         for placement, collection, row, person in wanted:
             step = created[tuple(row[name] for name in names)]
-            set_committed_value(step, "person", person)
+            assign(step, "person", person)
             key = (id(placement), collection)
             if key not in grown:
                 grown[key] = (placement, list(getattr(placement, collection)))
             grown[key][1].append(step)
         for (_, collection), (placement, steps) in grown.items():
-            set_committed_value(placement, collection, steps)
+            assign(placement, collection, steps)
 
 
 def write(uow: UnitOfWork, applied: Sequence[Applied]) -> list[TransitionResult]:

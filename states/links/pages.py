@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from models import (
@@ -17,18 +17,18 @@ from models import (
     AgreementDocument,
     Approval,
     EvaluationResponse,
-    Person,
     Placement,
+    table_of,
 )
 from models.text import free_text
 from states.documents.document import agreement_body
 from states.errors import FieldError, NotFound, TransitionRefused
 from states.lifecycle.evaluation import Question, questions_for, validate_answers
-from states.lifecycle.loading import load_for_update
 from states.lifecycle.outbox import language_for
+from states.lifecycle.records import load_by_token, load_step_records, person_of
 from states.lifecycle.steps import APPROVAL, BY_PURPOSE
 from states.lifecycle.transitions import apply_event_in
-from states.links.status import LinkStatus, link_status
+from states.links.status import LinkStatus, status_of
 from states.tokens import hash_token
 from states.unit_of_work import UnitOfWork
 
@@ -116,29 +116,22 @@ class LinkOutcome:
     errors: tuple[FieldError, ...] = ()
 
 
-def _find_token(session: Session, raw_token: str) -> ActionToken:
+def _token_hash(raw_token: str) -> str:
     # A malformed token cannot match a stored hash; it is answered exactly like an unknown one.
     if not raw_token or len(raw_token) > 100 or not raw_token.isascii():
         raise NotFound("no such link")
-    token = session.scalars(
-        select(ActionToken)
-        .where(ActionToken.token_hash == hash_token(raw_token))
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-    if token is None:
-        raise NotFound("no such link")
-    return token
+    return hash_token(raw_token)
 
 
-def _reference_of(session: Session, token: ActionToken) -> str:
-    # Only the column: loading the Placement entity before load_for_update would keep the
-    # unlocked copy in the identity map.
-    reference = session.scalar(
-        select(Placement.reference).where(Placement.id == token.placement_id)
-    )
-    if reference is None:
+def _load(connection: Connection, raw_token: str, *, lock: bool) -> tuple[Any, Placement]:
+    """The token, its placement with its people, and the rows of the token's step: one Core
+    statement from the token's hash to the people, one for the step rows (after the lock)."""
+    found = load_by_token(connection, _token_hash(raw_token), lock=lock, collections=())
+    if found is None:
         raise NotFound("no such link")
-    return reference
+    token, placement = found
+    load_step_records(connection, placement, (BY_PURPOSE[token.purpose].collection,))
+    return token, placement
 
 
 def _facts(placement: Placement) -> PlacementFacts:
@@ -191,30 +184,47 @@ def _subject(session: Session, token: ActionToken) -> Subject | None:
     return subject
 
 
+def _subject_row(token: Any, placement: Placement) -> Any:
+    """The step row the token acts on, among the placement's loaded rows (None: gone)."""
+    rows = BY_PURPOSE[token.purpose].rows(placement)
+    return next((row for row in rows if row.id == token.subject_id), None)
+
+
+_DOCUMENT = select(
+    table_of(AgreementDocument).c.version,
+    table_of(AgreementDocument).c.sha256,
+    table_of(AgreementDocument).c.content_html,
+).where(table_of(AgreementDocument).c.id == bindparam("document_id"))
+
+
+def _agreement(connection: Connection, document_id: int) -> AgreementView | None:
+    document = connection.execute(_DOCUMENT, {"document_id": document_id}).first()
+    if document is None:
+        return None
+    return AgreementView(document.version, document.sha256, agreement_body(document.content_html))
+
+
 def _build_view(
-    session: Session, token: ActionToken, placement: Placement, *, now: datetime
+    connection: Connection, token: Any, placement: Placement, *, now: datetime
 ) -> LinkView:
-    person = session.get(Person, token.person_id)
-    assert person is not None  # a foreign key
+    person = person_of(connection, placement, token.person_id)
     language = language_for(person, placement)
-    subject = _subject(session, token)
+    step = BY_PURPOSE[token.purpose]
+    subject = _subject_row(token, placement)
     role = getattr(subject, "role", "") or ""
     agreement = None
     questions: tuple[Question, ...] = ()
     answers = None
     comment = None
     co_approvers: tuple[CoApprover, ...] = ()
-    if isinstance(subject, AgreementAcceptance):
-        document = session.get(AgreementDocument, subject.document_id)
-        if document is not None:
-            body = agreement_body(document.content_html)
-            agreement = AgreementView(document.version, document.sha256, body)
-    elif isinstance(subject, EvaluationResponse):
+    if subject is not None and step.model is AgreementAcceptance:
+        agreement = _agreement(connection, subject.document_id)
+    elif subject is not None and step.model is EvaluationResponse:
         questions = tuple(
             questions_for(placement.programme, role=role, language=language, kind=subject.kind)
         )
         answers = subject.answers if subject.submitted_at is not None else None
-    elif isinstance(subject, Approval):
+    elif subject is not None and step.model is Approval:
         comment = subject.comment
         co_approvers = _co_approvers(placement, subject)
     return LinkView(
@@ -224,7 +234,7 @@ def _build_view(
         person_name=person.name,
         language=language,
         placement=_facts(placement),
-        status=link_status(session, token, now=now),
+        status=status_of(token, placement, subject, now=now),
         agreement=agreement,
         questions=questions,
         answers=answers,
@@ -236,10 +246,9 @@ def _build_view(
 def open_link(uow: UnitOfWork, *, raw_token: str, now: datetime) -> LinkView:
     """What the page behind a link shows. Reads only: scanners open every link."""
     with uow:
-        session = uow.session
-        token = _find_token(session, raw_token)
-        placement = load_for_update(session, _reference_of(session, token), lock=False)
-        return _build_view(session, token, placement, now=now)
+        connection = uow.session.connection()
+        token, placement = _load(connection, raw_token, lock=False)
+        return _build_view(connection, token, placement, now=now)
 
 
 def _validate(
@@ -268,7 +277,7 @@ def _validate(
     return decision, None, errors
 
 
-def _claim(session: Session, token: ActionToken, now: datetime) -> bool:
+def _claim(session: Session, token: Any, now: datetime) -> bool:
     """Compare-and-set: the one request that flips ``used_at`` from NULL may act."""
     won = session.execute(
         update(ActionToken)
@@ -283,9 +292,7 @@ def _claim(session: Session, token: ActionToken, now: datetime) -> bool:
     return bool(won.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def _record_checkin(
-    session: Session, token: ActionToken, answers: dict[str, Any], now: datetime
-) -> None:
+def _record_checkin(session: Session, token: Any, answers: dict[str, Any], now: datetime) -> None:
     # A check-in is no step of the state machine: its answers are stored, the state stays.
     response = session.get(EvaluationResponse, token.subject_id)
     assert response is not None
@@ -315,10 +322,11 @@ def act_on_link(
     compare-and-set and the step changes through ``apply_event_in``, or neither happens."""
     with uow:
         session = uow.session
-        token = _find_token(session, raw_token)
-        placement = load_for_update(session, _reference_of(session, token))
-        session.refresh(token)  # read again under the lock: another request may have won
-        view = _build_view(session, token, placement, now=now)
+        connection = session.connection()
+        # Step rows are read after the placement's lock; a token another request used since is
+        # told apart by the claim below (compare-and-set), whatever this read saw.
+        token, placement = _load(connection, raw_token, lock=True)
+        view = _build_view(connection, token, placement, now=now)
         if not view.status.live:
             return LinkOutcome("gone", view)
         event, answers, errors = _validate(
@@ -329,8 +337,7 @@ def act_on_link(
         if not _claim(session, token, now):
             uow.rollback()
             return _gone(uow, raw_token, now)
-        person = session.get(Person, token.person_id)
-        assert person is not None
+        person = person_of(connection, placement, token.person_id)
         to_state = placement.state
         try:
             if not BY_PURPOSE[token.purpose].holds_placement:

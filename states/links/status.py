@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -33,10 +34,9 @@ class LinkStatus:
 LIVE = LinkStatus(None)
 
 
-def _step_status(session: Session, token: ActionToken, placement: Placement) -> LinkStatus:
+def _step_status(token: Any, placement: Any, row: Any) -> LinkStatus:
     """Where the step of the link stands for its person: done by them, over, or open."""
     step = BY_PURPOSE[token.purpose]
-    row = session.get(step.model, token.subject_id)
     if row is None or row.placement_id != placement.id:
         return LinkStatus("step_over")
     if not step.is_open(row):
@@ -50,13 +50,12 @@ def _step_status(session: Session, token: ActionToken, placement: Placement) -> 
     return LIVE
 
 
-def link_status(session: Session, token: ActionToken, *, now: datetime) -> LinkStatus:
-    """Why the link of ``token`` can no longer act, or ``LIVE``. Order matters: what the person
-    did themselves is told before what happened to the placement."""
-    placement = session.get(Placement, token.placement_id)
-    if placement is None:
-        return LinkStatus("step_over")
-    step = _step_status(session, token, placement)
+def status_of(token: Any, placement: Any, row: Any, *, now: datetime) -> LinkStatus:
+    """Why the link of ``token`` can no longer act, or ``LIVE``, from what is read already:
+    its placement and the step row it acts on (None: gone). Records or ORM objects alike.
+    Order matters: what the person did themselves is told before what happened to the
+    placement."""
+    step = _step_status(token, placement, row)
     if step.reason == "decided_by_you":
         return step
     if token.used_at is not None:
@@ -70,3 +69,12 @@ def link_status(session: Session, token: ActionToken, *, now: datetime) -> LinkS
     if token.expires_at <= now:
         return LinkStatus("expired", token.expires_at)
     return LIVE
+
+
+def link_status(session: Session, token: ActionToken, *, now: datetime) -> LinkStatus:
+    """``status_of`` for a token row of the session (its placement and step row read by id)."""
+    placement = session.get(Placement, token.placement_id)
+    if placement is None:
+        return LinkStatus("step_over")
+    row = session.get(BY_PURPOSE[token.purpose].model, token.subject_id)
+    return status_of(token, placement, row, now=now)
