@@ -33,8 +33,8 @@ def run(backend: str) -> Result:
         project=large,
         baseline=small,
         unit="s",
-        target="≤ 1.5",
+        target="≤ 1.2",
         higher_is_better=False,
-        met=lambda ratio: ratio <= 1.5,
+        met=lambda ratio: ratio <= 1.2,
         note=note or f"due work: {large_counts}",
     )
