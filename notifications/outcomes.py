@@ -76,6 +76,9 @@ class Prepared(Claimed):
     subject: str
     smtputf8: tuple[str, ...] = ()
     """The addresses with a non-ASCII local part: the message needs SMTPUTF8 (RFC 6531)."""
+    rendered: bytes | None = None
+    """The message with the placeholder for its link, kept for a retry (None: nothing to keep,
+    or it could not be kept without the raw token)."""
 
 
 def _record(engine: Engine, row_id: int, worker_id: str, **values: Any) -> bool:
@@ -142,17 +145,20 @@ class Outcomes:
             subject=item.subject[:300],
             last_error=None,
             claimed_by=None,
+            rendered=None,
         ):
             self.report.sent += 1
             self.report.sent_ids.append(item.id)
 
     def dead(self, row_id: int, attempts: int, error: str) -> None:
-        if self._record(row_id, status="dead", attempts=attempts, last_error=error[:2000]):
+        if self._record(
+            row_id, status="dead", attempts=attempts, last_error=error[:2000], rendered=None
+        ):
             self.report.dead += 1
             self.report.dead_ids.append(row_id)
 
     def cancelled(self, row_id: int, reason: str) -> None:
-        if self._record(row_id, status="cancelled", last_error=reason[:2000]):
+        if self._record(row_id, status="cancelled", last_error=reason[:2000], rendered=None):
             self.report.cancelled += 1
             self.report.cancelled_ids.append(row_id)
 
@@ -163,6 +169,8 @@ class Outcomes:
             self.dead(item.id, attempts, f"gave up after {attempts} attempts: {error}")
             return
         next_at = min(self.now + backoff(attempts), deadline)
+        # The next attempt sends the message as rendered now, its link spliced in afresh.
+        kept = {"rendered": item.rendered} if isinstance(item, Prepared) and item.rendered else {}
         if self._record(
             item.id,
             status="pending",
@@ -170,6 +178,7 @@ class Outcomes:
             next_attempt_at=next_at,
             last_error=error[:2000],
             claimed_by=None,
+            **kept,
         ):
             self.report.retried += 1
             self.report.retried_ids.append(item.id)

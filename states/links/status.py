@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import (
@@ -36,7 +40,11 @@ LIVE = LinkStatus(None)
 def _step_status(session: Session, token: ActionToken, placement: Placement) -> LinkStatus:
     """Where the step of the link stands for its person: done by them, over, or open."""
     step = BY_PURPOSE[token.purpose]
-    row = session.get(step.model, token.subject_id)
+    return _step_row_status(token, placement, session.get(step.model, token.subject_id))
+
+
+def _step_row_status(token: ActionToken, placement: Placement, row: Any) -> LinkStatus:
+    step = BY_PURPOSE[token.purpose]
     if row is None or row.placement_id != placement.id:
         return LinkStatus("step_over")
     if not step.is_open(row):
@@ -56,7 +64,12 @@ def link_status(session: Session, token: ActionToken, *, now: datetime) -> LinkS
     placement = session.get(Placement, token.placement_id)
     if placement is None:
         return LinkStatus("step_over")
-    step = _step_status(session, token, placement)
+    return _decide(token, placement, _step_status(session, token, placement), now)
+
+
+def _decide(
+    token: ActionToken, placement: Placement, step: LinkStatus, now: datetime
+) -> LinkStatus:
     if step.reason == "decided_by_you":
         return step
     if token.used_at is not None:
@@ -70,3 +83,32 @@ def link_status(session: Session, token: ActionToken, *, now: datetime) -> LinkS
     if token.expires_at <= now:
         return LinkStatus("expired", token.expires_at)
     return LIVE
+
+
+def link_statuses(
+    session: Session, token_ids: Iterable[int], *, now: datetime
+) -> Mapping[int, LinkStatus]:
+    """``link_status`` of many tokens at once (a delivery batch): the tokens with their
+    placements in one query, then each step's rows in one query; a token that no longer exists
+    is missing from the answer. The tokens stay in the session for the caller."""
+    rows = session.execute(
+        select(ActionToken, Placement)
+        .outerjoin(Placement, Placement.id == ActionToken.placement_id)
+        .where(ActionToken.id.in_(sorted(set(token_ids))))
+    ).all()
+    wanted: dict[Any, set[int]] = defaultdict(set)
+    for token, _placement in rows:
+        wanted[BY_PURPOSE[token.purpose].model].add(token.subject_id)
+    step_rows = {
+        (model, row.id): row
+        for model, ids in wanted.items()
+        for row in session.scalars(select(model).where(model.id.in_(sorted(ids))))
+    }
+    statuses: dict[int, LinkStatus] = {}
+    for token, placement in rows:
+        if placement is None:
+            statuses[token.id] = LinkStatus("step_over")
+            continue
+        row = step_rows.get((BY_PURPOSE[token.purpose].model, token.subject_id))
+        statuses[token.id] = _decide(token, placement, _step_row_status(token, placement, row), now)
+    return statuses

@@ -1,4 +1,5 @@
-"""the sweep's date bounds indexed behind the placement's state
+"""the sweep's date bounds indexed behind the placement's state; an outbox row keeps the
+message as first rendered while it waits for a retry
 
 Revision ID: 0005
 Revises: 0004
@@ -31,6 +32,8 @@ PERIOD_INDEXES = {
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("rendered", sa.LargeBinary(), nullable=True))
     for name, columns in INDEXES.items():
         op.create_index(name, "placement", columns)
     period = PERIOD_INDEXES.get(op.get_bind().dialect.name)
@@ -45,3 +48,5 @@ def downgrade() -> None:
         op.drop_index(period[0], table_name="placement")
     for name in INDEXES:
         op.drop_index(name, table_name="placement")
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("rendered")
