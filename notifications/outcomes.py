@@ -14,9 +14,10 @@ import logging
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Engine, Table, Update, update
+from sqlalchemy import Engine, Table, Update, bindparam, update
 from sqlalchemy.exc import DBAPIError
 
 from models import OutboxMessage
@@ -87,27 +88,34 @@ def _record(engine: Engine, row_id: int, worker_id: str, **values: Any) -> bool:
     A connection the database dropped (a restart, ``pg_terminate_backend``) is replaced and
     the write made once more: the server has already accepted a message marked sent here,
     and a lost mark would send it again."""
-    statement = (
-        update(OUTBOX)
-        .where(
-            OUTBOX.c.id == row_id,
-            OUTBOX.c.status == "sending",
-            OUTBOX.c.claimed_by == worker_id,
-        )
-        .values(lease_expires_at=None, **values)
-    )
+    statement = _outcome_statement(tuple(sorted(values)))
+    parameters = {"row_id": row_id, "worker_id": worker_id, **values}
     try:
-        return _write_outcome(engine, statement)
+        return _write_outcome(engine, statement, parameters)
     except DBAPIError as error:
         if not error.connection_invalidated:
             raise
         log.warning("outbox %s: the database connection was lost; recording again", row_id)
-    return _write_outcome(engine, statement)
+    return _write_outcome(engine, statement, parameters)
 
 
-def _write_outcome(engine: Engine, statement: Update) -> bool:
+@lru_cache(maxsize=32)
+def _outcome_statement(columns: tuple[str, ...]) -> Update:
+    """One statement per kind of outcome, built once (building it cost more than running it)."""
+    return (
+        update(OUTBOX)
+        .where(
+            OUTBOX.c.id == bindparam("row_id"),
+            OUTBOX.c.status == "sending",
+            OUTBOX.c.claimed_by == bindparam("worker_id"),
+        )
+        .values(lease_expires_at=None, **{column: bindparam(column) for column in columns})
+    )
+
+
+def _write_outcome(engine: Engine, statement: Update, parameters: dict[str, Any]) -> bool:
     with ConnectionUnitOfWork(engine) as uow:
-        won = uow.connection.execute(statement).rowcount == 1
+        won = uow.connection.execute(statement, parameters).rowcount == 1
         uow.commit()
         return won
 

@@ -20,6 +20,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 
 TOKEN_LENGTH = 43
 """A raw link token: 32 bytes in base64url without padding (``states.tokens``)."""
@@ -36,6 +37,11 @@ def new_placeholder() -> str:
     placeholder = secrets.token_urlsafe(32)
     assert len(placeholder) == TOKEN_LENGTH
     return placeholder
+
+
+PROCESS_PLACEHOLDER = new_placeholder()
+"""The placeholder of the messages this process renders: one per process, so its pattern is
+compiled once; secret all the same (it never leaves the outbox row and this process)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,7 @@ class PreRendered:
         )
 
 
+@lru_cache(maxsize=64)
 def _pattern(placeholder: str) -> re.Pattern[bytes]:
     return re.compile(SOFT_BREAK.join(re.escape(bytes([c])) for c in placeholder.encode("ascii")))
 

@@ -34,7 +34,7 @@ from notifications.attachments import ATTACHMENTS
 from notifications.context import forget_batch, preload, template_context
 from notifications.headers import RenderError, clean, safe_address, sender_address
 from notifications.outcomes import Claimed, Outcomes, Prepared
-from notifications.prerendered import PreRendered, new_placeholder
+from notifications.prerendered import PROCESS_PLACEHOLDER, PreRendered
 from states.errors import MobilityError
 from states.glossary import LANGUAGES
 from states.links.status import LinkStatus, link_statuses
@@ -187,6 +187,8 @@ class Renderer:
         self.sender = sender_address(settings.mail_from).addr_spec
         self.rows: dict[int, OutboxMessage] = {}
         self.links: Mapping[int, LinkStatus] = {}
+        self.tokens: dict[int, ActionToken] = {}
+        """Held here: the session keeps what it loaded only while someone refers to it."""
 
     def load(self, ids: Sequence[int]) -> list[Claimed]:
         """The claimed rows, whether each link is still live (one check for the batch), and
@@ -195,8 +197,15 @@ class Renderer:
             select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
         ).all()
         self.rows.update((row.id, row) for row in rows)
-        tokens = [row.token_id for row in rows if row.token_id is not None]
-        self.links = link_statuses(self.session, tokens, now=self.now) if tokens else {}
+        tokens = sorted({row.token_id for row in rows if row.token_id is not None})
+        if tokens:
+            self.tokens = {
+                token.id: token
+                for token in self.session.scalars(
+                    select(ActionToken).where(ActionToken.id.in_(tokens))
+                )
+            }
+            self.links = link_statuses(self.session, tokens, now=self.now)
         preload(self.session, [row for row in rows if row.rendered is None])
         return [Claimed(row.id, row.attempts, row.created_at) for row in rows]
 
@@ -253,7 +262,7 @@ class Renderer:
         )
 
     def _raw_token(self, token_id: int) -> str:
-        token = self.session.get(ActionToken, token_id)
+        token = self.tokens.get(token_id) or self.session.get(ActionToken, token_id)
         if token is None:
             raise RenderError(f"link token {token_id} no longer exists")
         try:
@@ -265,7 +274,7 @@ class Renderer:
         """The message with a placeholder for the link's token; False if an encoding could
         hide it (base64 changes every byte), and then rendered
         with the token itself, to be kept nowhere."""
-        placeholder = new_placeholder() if raw is not None else ""
+        placeholder = PROCESS_PLACEHOLDER if raw is not None else ""
         email = self._render_message(row, placeholder or None)
         if placeholder and not _spliceable(email):
             return _flatten(self._render_message(row, raw), ""), False
