@@ -1,9 +1,11 @@
-"""Peak RSS of a sweep over 100,000 placements against `python -c "import prefect"`.
+"""Peak RSS of a sweep over 100,000 placements against the same process doing nothing.
 
-Measured three ways, each in a fresh process: the ``sweep`` flow run, as a worker's flow-run
-process runs it (Prefect's temporary API server runs in a process of its own and is not
-counted); the sweep service alone, as ``mobility run sweep`` runs it without a Prefect server;
-and, for scale, a flow run that does nothing, which is the floor of any flow run.
+Measured in fresh processes, each against its own floor: the ``sweep`` flow run, as a
+worker's flow-run process runs it (Prefect's temporary API server runs in a process of its own
+and is not counted), against a flow run that does nothing — the floor of any flow run (a bare
+``import prefect`` is below what any flow run can reach); and the sweep service alone, as
+``mobility run sweep`` runs it without a Prefect server, against the same imports and
+bootstrap without the sweep. What the sweep adds must stay small whatever the placements held.
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ from datetime import datetime
 from states.bootstrap import bootstrap
 from states.calendar.sweep import run_sweep
 run_sweep(bootstrap().uow, as_of=datetime.fromisoformat({AS_OF.isoformat()!r}))
+"""
+SERVICE_FLOOR = """
+from states.bootstrap import bootstrap
+from states.calendar.sweep import run_sweep
+bootstrap()
 """
 NOOP_FLOW = """
 import asyncio
@@ -73,10 +80,13 @@ def run(backend: str) -> list[Result]:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1",
         "PREFECT_LOGGING_LEVEL": "WARNING",
+        # The temporary API server (a process of its own) starts slowly on a loaded machine;
+        # its 20-second default failed the run there. Its start is not what is measured.
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
         "PYTHONPATH": str(ROOT),
     }
     env.pop("PREFECT_API_URL", None)
-    baseline = peak_rss_mib("import prefect", env)
+    bare = peak_rss_mib("import prefect", env)
     floor = peak_rss_mib(NOOP_FLOW, env)
     with fresh_database(backend) as url:
         build(url, total=PLACEMENTS)
@@ -88,27 +98,28 @@ def run(backend: str) -> list[Result]:
         }
         flow_run = peak_rss_mib(SWEEP, app_env)
         service = peak_rss_mib(SERVICE, app_env)
+        service_floor = peak_rss_mib(SERVICE_FLOOR, app_env)
     return [
         Result(
             "memory: sweep flow run",
             backend,
             flow_run,
-            baseline,
+            floor,
             "MiB",
-            "≤ 1.5×",
+            "≤ 1.2× an empty flow run",
             False,
-            lambda ratio: ratio <= 1.5,
-            note=f"an empty flow run peaks at {floor:.0f} MiB ({floor / baseline:.2f}×)",
+            lambda ratio: ratio <= 1.2,
+            note=f"a bare `import prefect` peaks at {bare:.0f} MiB",
         ),
         Result(
             "memory: sweep service",
             backend,
             service,
-            baseline,
+            service_floor,
             "MiB",
-            "≤ 1.5×",
+            "≤ 1.2× bootstrap alone",
             False,
-            lambda ratio: ratio <= 1.5,
+            lambda ratio: ratio <= 1.2,
             note="`mobility run sweep` without a Prefect server",
         ),
     ]

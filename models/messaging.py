@@ -55,5 +55,9 @@ class OutboxMessage(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     last_error: Mapped[str | None] = mapped_column(Text)
     subject: Mapped[str | None] = mapped_column(String(300))
+    rendered: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """The message as first rendered for sending, its link a placeholder (never the raw
+    token), kept while it waits for a retry (``notifications.prerendered``); cleared once the
+    message is sent, dead or cancelled."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]

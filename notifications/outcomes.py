@@ -14,9 +14,10 @@ import logging
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Engine, Table, Update, update
+from sqlalchemy import Engine, Table, Update, bindparam, update
 from sqlalchemy.exc import DBAPIError
 
 from models import OutboxMessage
@@ -76,6 +77,9 @@ class Prepared(Claimed):
     subject: str
     smtputf8: tuple[str, ...] = ()
     """The addresses with a non-ASCII local part: the message needs SMTPUTF8 (RFC 6531)."""
+    rendered: bytes | None = None
+    """The message with the placeholder for its link, kept for a retry (None: nothing to keep,
+    or it could not be kept without the raw token)."""
 
 
 def _record(engine: Engine, row_id: int, worker_id: str, **values: Any) -> bool:
@@ -84,27 +88,34 @@ def _record(engine: Engine, row_id: int, worker_id: str, **values: Any) -> bool:
     A connection the database dropped (a restart, ``pg_terminate_backend``) is replaced and
     the write made once more: the server has already accepted a message marked sent here,
     and a lost mark would send it again."""
-    statement = (
-        update(OUTBOX)
-        .where(
-            OUTBOX.c.id == row_id,
-            OUTBOX.c.status == "sending",
-            OUTBOX.c.claimed_by == worker_id,
-        )
-        .values(lease_expires_at=None, **values)
-    )
+    statement = _outcome_statement(tuple(sorted(values)))
+    parameters = {"row_id": row_id, "worker_id": worker_id, **values}
     try:
-        return _write_outcome(engine, statement)
+        return _write_outcome(engine, statement, parameters)
     except DBAPIError as error:
         if not error.connection_invalidated:
             raise
         log.warning("outbox %s: the database connection was lost; recording again", row_id)
-    return _write_outcome(engine, statement)
+    return _write_outcome(engine, statement, parameters)
 
 
-def _write_outcome(engine: Engine, statement: Update) -> bool:
+@lru_cache(maxsize=32)
+def _outcome_statement(columns: tuple[str, ...]) -> Update:
+    """One statement per kind of outcome, built once (building it cost more than running it)."""
+    return (
+        update(OUTBOX)
+        .where(
+            OUTBOX.c.id == bindparam("row_id"),
+            OUTBOX.c.status == "sending",
+            OUTBOX.c.claimed_by == bindparam("worker_id"),
+        )
+        .values(lease_expires_at=None, **{column: bindparam(column) for column in columns})
+    )
+
+
+def _write_outcome(engine: Engine, statement: Update, parameters: dict[str, Any]) -> bool:
     with ConnectionUnitOfWork(engine) as uow:
-        won = uow.connection.execute(statement).rowcount == 1
+        won = uow.connection.execute(statement, parameters).rowcount == 1
         uow.commit()
         return won
 
@@ -142,17 +153,20 @@ class Outcomes:
             subject=item.subject[:300],
             last_error=None,
             claimed_by=None,
+            rendered=None,
         ):
             self.report.sent += 1
             self.report.sent_ids.append(item.id)
 
     def dead(self, row_id: int, attempts: int, error: str) -> None:
-        if self._record(row_id, status="dead", attempts=attempts, last_error=error[:2000]):
+        if self._record(
+            row_id, status="dead", attempts=attempts, last_error=error[:2000], rendered=None
+        ):
             self.report.dead += 1
             self.report.dead_ids.append(row_id)
 
     def cancelled(self, row_id: int, reason: str) -> None:
-        if self._record(row_id, status="cancelled", last_error=reason[:2000]):
+        if self._record(row_id, status="cancelled", last_error=reason[:2000], rendered=None):
             self.report.cancelled += 1
             self.report.cancelled_ids.append(row_id)
 
@@ -163,6 +177,8 @@ class Outcomes:
             self.dead(item.id, attempts, f"gave up after {attempts} attempts: {error}")
             return
         next_at = min(self.now + backoff(attempts), deadline)
+        # The next attempt sends the message as rendered now, its link spliced in afresh.
+        kept = {"rendered": item.rendered} if isinstance(item, Prepared) and item.rendered else {}
         if self._record(
             item.id,
             status="pending",
@@ -170,6 +186,7 @@ class Outcomes:
             next_attempt_at=next_at,
             last_error=error[:2000],
             claimed_by=None,
+            **kept,
         ):
             self.report.retried += 1
             self.report.retried_ids.append(item.id)

@@ -1,7 +1,9 @@
 """Render an outbox row into an email at delivery time, from the database and the row's context.
 
-Rows are rendered when they are sent, not when they are queued: a retry resends the same
-Message-ID with today's wording, and the raw link token never touches the database.
+Rows are rendered when they are first sent, not when they are queued, with a placeholder
+where the link's token goes; the sender splices the token in, and a row that must be retried
+keeps the rendered bytes, so a retry renders nothing and resends the same message
+(``notifications.prerendered``). The raw link token never touches the database.
 Headers are built only from ``Address`` objects and sanitised strings, so a name holding
 CR/LF or markup can neither add a header nor break the message.
 """
@@ -29,12 +31,13 @@ from sqlalchemy.orm import Session
 
 from models import ActionToken, OutboxMessage
 from notifications.attachments import ATTACHMENTS
-from notifications.context import forget_batch, template_context
+from notifications.context import forget_batch, preload, template_context
 from notifications.headers import RenderError, clean, safe_address, sender_address
 from notifications.outcomes import Claimed, Outcomes, Prepared
+from notifications.prerendered import PROCESS_PLACEHOLDER, PreRendered
 from states.errors import MobilityError
 from states.glossary import LANGUAGES
-from states.links.status import link_status
+from states.links.status import LinkStatus, link_statuses
 from states.tokens import TokenMinter
 
 if TYPE_CHECKING:
@@ -128,10 +131,12 @@ def render_message(
     base_url: str,
     mail_from: str,
     timezone: ZoneInfo,
+    link_token: str | None = None,
 ) -> EmailMessage:
-    """The email for ``message``: headers, text and HTML alternatives, attachments."""
+    """The email for ``message``: headers, text and HTML alternatives, attachments. The link
+    carries ``link_token`` instead of the raw token when given (a placeholder)."""
     context, placement, _token = template_context(
-        session, message, minter=minter, base_url=base_url, timezone=timezone
+        session, message, minter=minter, base_url=base_url, timezone=timezone, link_token=link_token
     )
     parts = render_parts(message.kind, context["lang"], context)
 
@@ -161,7 +166,8 @@ def render_message(
 
 class Renderer:
     """Renders claimed rows just before they are sent (so nothing is rendered while the relay
-    is unreachable); a row whose link died is cancelled, one that cannot be rendered is dead."""
+    is unreachable), or splices the link into the message kept from an earlier attempt; a row
+    whose link died is cancelled, one that cannot be rendered is dead."""
 
     def __init__(
         self,
@@ -180,12 +186,27 @@ class Renderer:
         self.outcomes = outcomes
         self.sender = sender_address(settings.mail_from).addr_spec
         self.rows: dict[int, OutboxMessage] = {}
+        self.links: Mapping[int, LinkStatus] = {}
+        self.tokens: dict[int, ActionToken] = {}
+        """Held here: the session keeps what it loaded only while someone refers to it."""
 
     def load(self, ids: Sequence[int]) -> list[Claimed]:
+        """The claimed rows, whether each link is still live (one check for the batch), and
+        what the rows to render need (the placements and documents in two queries)."""
         rows = self.session.scalars(
             select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
         ).all()
         self.rows.update((row.id, row) for row in rows)
+        tokens = sorted({row.token_id for row in rows if row.token_id is not None})
+        if tokens:
+            self.tokens = {
+                token.id: token
+                for token in self.session.scalars(
+                    select(ActionToken).where(ActionToken.id.in_(tokens))
+                )
+            }
+            self.links = link_statuses(self.session, tokens, now=self.now)
+        preload(self.session, [row for row in rows if row.rendered is None])
         return [Claimed(row.id, row.attempts, row.created_at) for row in rows]
 
     def prepare(self, claimed: Claimed) -> Prepared | None:
@@ -216,37 +237,85 @@ class Renderer:
         return self._prepare(row)
 
     def _prepare(self, row: OutboxMessage) -> Prepared | None:
+        raw = None
         if row.token_id is not None:
-            token = self.session.get(ActionToken, row.token_id)
-            reason = (
-                link_status(self.session, token, now=self.now).reason
-                if token is not None
-                else "token missing"
-            )
+            status = self.links.get(row.token_id)
+            reason = status.reason if status is not None else "token missing"
             if reason is not None:
                 self.outcomes.cancelled(row.id, f"link no longer live: {reason}")
                 return None
-        email = render_message(
+            raw = self._raw_token(row.token_id)
+        if row.rendered is not None:
+            message, keep = PreRendered.from_blob(row.rendered), True
+        else:
+            message, keep = self._render(row, raw)
+        return Prepared(
+            id=row.id,
+            attempts=row.attempts,
+            created_at=row.created_at,
+            sender=self.sender,
+            recipient=message.recipient,
+            data=message.splice(raw),
+            subject=message.subject,
+            smtputf8=message.smtputf8,
+            rendered=message.to_blob() if keep else None,
+        )
+
+    def _raw_token(self, token_id: int) -> str:
+        token = self.tokens.get(token_id) or self.session.get(ActionToken, token_id)
+        if token is None:
+            raise RenderError(f"link token {token_id} no longer exists")
+        try:
+            return self.config.minter.raw_for(token)
+        except ValueError as error:
+            raise RenderError(str(error)) from None
+
+    def _render(self, row: OutboxMessage, raw: str | None) -> tuple[PreRendered, bool]:
+        """The message with a placeholder for the link's token; False if an encoding could
+        hide it (base64 changes every byte), and then rendered
+        with the token itself, to be kept nowhere."""
+        placeholder = PROCESS_PLACEHOLDER if raw is not None else ""
+        email = self._render_message(row, placeholder or None)
+        if placeholder and not _spliceable(email):
+            return _flatten(self._render_message(row, raw), ""), False
+        return _flatten(email, placeholder), True
+
+    def _render_message(self, row: OutboxMessage, link_token: str | None) -> EmailMessage:
+        return render_message(
             self.session,
             row,
             minter=self.config.minter,
             base_url=self.settings.base_url,
             mail_from=self.settings.mail_from,
             timezone=self.config.timezone,
+            link_token=link_token,
         )
-        utf8 = smtputf8_addresses(email)
-        return Prepared(
-            id=row.id,
-            attempts=row.attempts,
-            created_at=row.created_at,
-            sender=self.sender,
-            # The envelope says what the header says: the domain in its ASCII form.
-            recipient=email["To"].addresses[0].addr_spec,
-            # UTF-8 headers (RFC 6532) only when an address needs them; else plain ASCII.
-            data=email.as_bytes(policy=SMTPUTF8_POLICY if utf8 else SMTP_POLICY),
-            subject=str(email["Subject"]),
-            smtputf8=utf8,
-        )
+
+
+def _spliceable(email: EmailMessage) -> bool:
+    """The text and HTML parts travel as written or quoted-printable, so the placeholder in
+    them can be found in the flattened bytes (``notifications.prerendered``)."""
+    return all(
+        str(part.get("Content-Transfer-Encoding", "7bit")).lower() in SPLICEABLE
+        for part in email.walk()
+        if part.get_content_type() in {"text/plain", "text/html"}
+    )
+
+
+SPLICEABLE = frozenset({"7bit", "8bit", "quoted-printable"})
+
+
+def _flatten(email: EmailMessage, placeholder: str) -> PreRendered:
+    utf8 = smtputf8_addresses(email)
+    return PreRendered(
+        # UTF-8 headers (RFC 6532) only when an address needs them; else plain ASCII.
+        data=email.as_bytes(policy=SMTPUTF8_POLICY if utf8 else SMTP_POLICY),
+        placeholder=placeholder,
+        # The envelope says what the header says: the domain in its ASCII form.
+        recipient=email["To"].addresses[0].addr_spec,
+        subject=str(email["Subject"]),
+        smtputf8=utf8,
+    )
 
 
 def smtputf8_addresses(email: EmailMessage) -> tuple[str, ...]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import partial
 
-from sqlalchemy import ColumnElement, Date, cast, exists, func, literal, select
+from sqlalchemy import ColumnElement, exists, func, literal, select
 
 from models import (
     EvaluationResponse,
     Placement,
 )
+from models.placement import DAY_ZERO, period_days
 from states.business_days import Moment
 from states.calendar.batches import (
     SweepReport,
@@ -31,13 +32,11 @@ def midpoint(start: date, end: date) -> date:
 
 
 def _past_midpoint(dialect: str, today: date) -> ColumnElement[bool]:
-    """start + end <= 2 × today, in each dialect's date arithmetic (days, not timestamps)."""
+    """start + end <= 2 × today in day numbers (each dialect's own, so that the expression is
+    the indexed one of ``period_days``)."""
     if dialect == "sqlite":
-        return func.julianday(Placement.start_date) + func.julianday(
-            Placement.end_date
-        ) <= 2 * func.julianday(literal(today.isoformat()))
-    day = cast(literal(today), Date)
-    return (Placement.start_date - day) + (Placement.end_date - day) <= 0
+        return period_days(dialect) <= 2 * func.julianday(literal(today.isoformat()))
+    return period_days(dialect) <= 2 * (today - DAY_ZERO).days
 
 
 def ask_for_checkins(uow_factory: UowFactory, moment: Moment, report: SweepReport) -> None:

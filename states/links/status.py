@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import (
@@ -78,3 +81,32 @@ def link_status(session: Session, token: ActionToken, *, now: datetime) -> LinkS
         return LinkStatus("step_over")
     row = session.get(BY_PURPOSE[token.purpose].model, token.subject_id)
     return status_of(token, placement, row, now=now)
+
+
+def link_statuses(
+    session: Session, token_ids: Iterable[int], *, now: datetime
+) -> Mapping[int, LinkStatus]:
+    """``link_status`` of many tokens at once (a delivery batch): the tokens with their
+    placements in one query, then each step's rows in one query; a token that no longer exists
+    is missing from the answer. The tokens stay in the session for the caller."""
+    rows = session.execute(
+        select(ActionToken, Placement)
+        .outerjoin(Placement, Placement.id == ActionToken.placement_id)
+        .where(ActionToken.id.in_(sorted(set(token_ids))))
+    ).all()
+    wanted: dict[Any, set[int]] = defaultdict(set)
+    for token, _placement in rows:
+        wanted[BY_PURPOSE[token.purpose].model].add(token.subject_id)
+    step_rows = {
+        (model, row.id): row
+        for model, ids in wanted.items()
+        for row in session.scalars(select(model).where(model.id.in_(sorted(ids))))
+    }
+    statuses: dict[int, LinkStatus] = {}
+    for token, placement in rows:
+        if placement is None:
+            statuses[token.id] = LinkStatus("step_over")
+            continue
+        row = step_rows.get((BY_PURPOSE[token.purpose].model, token.subject_id))
+        statuses[token.id] = status_of(token, placement, row, now=now)
+    return statuses

@@ -261,7 +261,7 @@ def _anonymise(session: Session, ids: Sequence[int], now: datetime, result: Purg
     result.emails_scrubbed = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.person_id.in_(ids))
-        .values(context={}, subject=None, last_error=None)
+        .values(context={}, subject=None, last_error=None, rendered=None)
     ).rowcount  # type: ignore[attr-defined]
     for pid in ids:
         session.execute(
