@@ -87,7 +87,7 @@ def list_(
     )
 
 
-def _days(p: PlacementSummary) -> str:
+def _days(p: "PlacementSummary") -> str:
     """Business days waited, marked past the reminder (!) and escalation (!!) thresholds."""
     marks = "!!" if p.past_escalation else "!" if p.overdue else ""
     return f"{p.business_days_waiting}{marks}"
