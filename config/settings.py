@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     delivery_batch_size: int = Field(default=200, ge=1)
     delivery_parallel_connections: int = Field(default=3, ge=1, le=20)
     delivery_lease_seconds: int = Field(default=300, ge=10)
+    # A delivery run claims no new batch after this long: runs stay short and visible, and a
+    # run that stopped with mail left announces it, so the trigger starts the next at once.
+    delivery_run_seconds: float = Field(default=240.0, gt=0)
     delivery_give_up_hours: float = Field(default=48.0, gt=0)
     agreement_templates_dir: Path | None = None
     """Where programmes' own agreement templates live (default: ``<var_dir>/agreement-templates``);

@@ -18,7 +18,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 
 from flows.context import aware, current_app
-from flows.events import publish_delivery, publish_events
+from flows.events import announce_queued_mail, publish_delivery, publish_events
 from flows.forms import ask, moment_field
 
 
@@ -30,7 +30,11 @@ async def deliver_batch(limit: int | None = None, as_of: datetime | None = None)
     report = await deliver_due(
         engine=app.engine, settings=app.settings, config=app.config, now=as_of, limit=limit
     )
-    return {"counts": report.counts(), "dead_ids": list(report.dead_ids)}
+    return {
+        "counts": report.counts(),
+        "dead_ids": list(report.dead_ids),
+        "stopped_early": report.stopped_early,
+    }
 
 
 @flow(name="deliver-notifications", log_prints=False, retries=0)
@@ -56,7 +60,13 @@ async def deliver_notifications(
             "%d message(s) given up; see `mobility outbox show --state dead`", counts["dead"]
         )
     app = current_app()
-    # Delivery queues nothing new, so it never announces mail (which would trigger itself).
+    # Delivery queues nothing new, so it announces mail only when its time ran out with mail
+    # left: the trigger then starts the next run at once (never a loop: a run that found the
+    # outbox empty has nothing to announce).
     published = await publish_events(app, announce=False)
+    if done["stopped_early"]:
+        logger.info(
+            "time is up for this run; mail left: %d", await announce_queued_mail(app, now=moment)
+        )
     await publish_delivery(app, counts=counts, dead_ids=done["dead_ids"])
     return {**counts, "events_published": published}

@@ -84,7 +84,9 @@ async def deliver_due(
     worker_id: str | None = None,
     target: SmtpTarget | None = None,
 ) -> DeliveryReport:
-    """Send what is due at ``now``, batch after batch, up to ``limit`` rows in all.
+    """Send what is due at ``now``, batch after batch, up to ``limit`` rows in all, and no new
+    batch once ``delivery_run_seconds`` have passed (``report.stopped_early``: the caller says
+    more is due, and the next run goes on).
 
     Without ``now`` each batch reads the clock afresh, so a long run never claims rows with a
     lease that already ran out; tests pass ``now`` and move it forward instead of sleeping.
@@ -97,6 +99,7 @@ async def deliver_due(
     report = DeliveryReport()
     outcomes = Outcomes(engine, settings, worker_id, now or datetime.now(UTC), report)
     remaining = limit
+    ends = time.monotonic() + settings.delivery_run_seconds
     while remaining is None or remaining > 0:
         batch_now = now or datetime.now(UTC)
         outcomes.now = batch_now
@@ -120,6 +123,9 @@ async def deliver_due(
             target=target,
             lease=lease,
         )
+        if time.monotonic() > ends:  # at least one batch per run, however slow
+            report.stopped_early = True
+            break
     return report
 
 

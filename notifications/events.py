@@ -149,9 +149,9 @@ def fresh_mail_due(app: App, *, now: datetime | None = None) -> int:
     return int(count or 0)
 
 
-async def announce_queued_mail(app: App) -> int:
+async def announce_queued_mail(app: App, *, now: datetime | None = None) -> int:
     """Tell Prefect fresh mail is due (the delivery trigger's event); return how many."""
-    due = fresh_mail_due(app)
+    due = fresh_mail_due(app, now=now)
     if due:
         try:
             await _emit(

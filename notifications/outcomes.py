@@ -47,6 +47,8 @@ class DeliveryReport:
     cancelled_ids: list[int] = field(default_factory=list)
     lost_claims: int = 0
     """Rows whose lease ran out and that another sender took over before we recorded them."""
+    stopped_early: bool = False
+    """The run's time was up before the outbox was: more may be due."""
 
     def counts(self) -> dict[str, int]:
         return {

@@ -369,3 +369,17 @@ def test_a_live_sender_renews_its_lease_so_a_slow_batch_is_not_taken_over(queued
     assert all(until is not None and until > DAY + lease for until in leases)
     # Another sender at the first lease's end finds nothing to take.
     assert claim_due(queued.engine, now=DAY + lease, limit=10, worker_id="other", lease=lease) == []
+
+
+def test_a_run_whose_time_is_up_claims_no_new_batch_and_says_more_is_due(queued: App) -> None:
+    """A run stops claiming once ``delivery_run_seconds`` have passed (it finishes the batch it
+    holds): runs stay short, and the flow announces the rest so the next run goes on."""
+    app = queued
+    queue_rows(app, 30)
+    with smtp_server() as server:
+        first = deliver(app, server, delivery_batch_size=10, delivery_run_seconds=0.001)
+        assert (first.sent, first.stopped_early) == (10, True)
+        rest = deliver(app, server, delivery_batch_size=10)
+        assert (rest.sent, rest.stopped_early) == (20, False)
+        assert server.duplicates() == 0
+    assert statuses(app) == {"sent": 30}

@@ -17,6 +17,7 @@ imported on first use.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -87,6 +88,10 @@ def _render(
     html: str, reference: str, version: int, language: str, created: datetime
 ) -> AgreementPdf:
     from weasyprint import CSS, HTML, Attachment
+
+    # The document's screen-only rule (a media query WeasyPrint does not read) is meant to be
+    # ignored in print; its warning for every PDF would flood the delivery's log.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
 
     sha256 = hashlib.sha256(html.encode("utf-8")).hexdigest()
     # A fragment stored before documents were complete is shown in the document's frame; the
