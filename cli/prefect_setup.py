@@ -3,9 +3,6 @@
 Idempotent (found by name, updated in place); ``mobility up`` runs it at every start.
 """
 
-from __future__ import annotations
-
-import asyncio
 import os
 
 import typer
@@ -29,6 +26,8 @@ def run_setup(*, echo: bool = True) -> None:
                 "PREFECT_API_URL is not set; point it at your Prefect server "
                 "(e.g. http://127.0.0.1:4200/api) and run this again"
             )
+    import asyncio  # here, not at the top: `mobility --help` does not pay for it
+
     from cli.common import get_app
     from flows.automations import set_up
 
