@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     """Comma-separated emails and IdP group values that see every programme."""
     board_idle_minutes: int = Field(default=30, ge=1)
     board_absolute_hours: float = Field(default=8.0, gt=0)
+    board_page_size: int = Field(default=100, ge=1)
+    """Rows per page of a programme's placements on the board."""
     dev_coordinator: str | None = None
     """Development sign-in only: the one coordinator offered (default: a choice among all)."""
 

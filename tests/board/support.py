@@ -73,10 +73,12 @@ def board_server(
     provider: Provider | None = None,
     admins: str = "mobility-admins",
     public_url: str | None = None,
+    dev_mail: bool = False,
     **settings: Any,
 ) -> Iterator[BoardServer]:
     """The whole web app on a free port, with OpenID Connect against ``provider`` if given;
-    ``public_url``: the base URL it believes it has (default: where it listens)."""
+    ``public_url``: the base URL it believes it has (default: where it listens); ``dev_mail``
+    adds the catcher's pages (/dev/mail)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     oidc: dict[str, Any] = {}
@@ -96,7 +98,8 @@ def board_server(
         )
     )
     clock = Clock()
-    with serving(create_app(app, dev_mail=False, clock=clock), port=port, log_level="warning"):
+    web = create_app(app, dev_mail=dev_mail, clock=clock)
+    with serving(web, port=port, log_level="warning"):
         yield BoardServer(app=app, base=base, clock=clock)
 
 

@@ -8,6 +8,7 @@ import contextlib
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from html import unescape
 from pathlib import Path
 
 import httpx
@@ -146,11 +147,16 @@ def test_programmes_show_the_funnel_the_budget_and_how_many_are_overdue(
 
 
 def _board_rows(client: httpx.Client, query: str) -> list[list[str]]:
+    """The rows of every page of the list, following its "next" links."""
     html = page(client, f"/board/programmes/{PAUS}?{query}")
     if 'class="board-table placements"' not in html:
         assert "Inga placeringar stämmer med urvalet." in visible_text(html)
         return []
-    return table_rows(html, "placements")
+    rows = table_rows(html, "placements")
+    while following := re.search(r'<a rel="next" href="\?([^"]*)"', html):
+        html = page(client, f"/board/programmes/{PAUS}?{unescape(following.group(1))}")
+        rows += table_rows(html, "placements")
+    return rows
 
 
 def _as_board_shows(row: dict[str, object]) -> list[str]:

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, tzinfo
 from functools import lru_cache
 from typing import Any
 
+from babel.numbers import format_decimal
 from fastapi.responses import HTMLResponse
 from starlette.requests import Request
 
@@ -51,6 +52,10 @@ class BoardTexts:
             return ""
         local = at.astimezone(self.zone)
         return f"{long_date(local.date(), self.language)} {local:%H:%M}"
+
+    def number(self, value: int) -> str:
+        """A count as the language writes it: "2 000", "2,000"."""
+        return format_decimal(value, locale=self.language)
 
     def amount(self, value: int) -> str:
         return amount_sek(value, self.language)

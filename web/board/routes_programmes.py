@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -66,6 +67,7 @@ class Selection:
     direction: str | None
     overdue: bool
     order: ListOrder
+    page: int = 1
 
     @classmethod
     def of(cls, request: Request) -> Selection:
@@ -74,14 +76,46 @@ class Selection:
         direction = query.get("direction") or None
         orders: dict[str, ListOrder] = {order: order for order in ORDERS}
         order = orders.get(query.get("sort") or "reference")
+        page = query.get("page") or "1"
         if (
             order is None
             or (stage is not None and stage not in STATES)
             or (direction is not None and direction not in DIRECTIONS)
             or query.get("overdue", "1") != "1"
+            or not (page.isascii() and page.isdigit() and 0 < int(page) < 10**6)
         ):
             raise BoardRefusal(400, "invalid_title", "bad_selection_body")
-        return cls(stage, direction, query.get("overdue") == "1", order)
+        return cls(stage, direction, query.get("overdue") == "1", order, int(page))
+
+    def query(self, page: int) -> str:
+        """This selection's query string at ``page`` (the paging links keep the filters)."""
+        chosen = {"stage": self.stage, "direction": self.direction, "sort": self.order}
+        chosen |= {"overdue": "1" if self.overdue else None, "page": str(page)}
+        return urlencode({k: v for k, v in chosen.items() if v})
+
+
+@dataclass(frozen=True)
+class Paging:
+    """One page of the list: which rows of how many, and the pages either side."""
+
+    page: int
+    pages: int
+    first: int
+    last: int
+    total: int
+    size: int
+
+    @classmethod
+    def of(cls, selection: Selection, *, total: int, size: int) -> Paging:
+        pages = max(1, -(-total // size))
+        if selection.page > pages:
+            raise BoardRefusal(404, "not_found_title", "not_found_body")
+        first = (selection.page - 1) * size
+        return cls(selection.page, pages, first + 1, min(first + size, total), total, size)
+
+    @property
+    def next_size(self) -> int:
+        return min(self.size, self.total - self.last)
 
 
 @router.get("/programmes/{programme}")
@@ -100,12 +134,15 @@ def programme_page(request: Request, access: AllowedProgramme, user: SignedIn) -
         order=selection.order,
         limit=None,
     )
+    size = board.app.settings.board_page_size
+    paging = Paging.of(selection, total=len(placements), size=size)
     return render(
         request,
         "board/programme.html",
         user=user,
         programme=found[0],
-        placements=placements,
+        placements=placements[paging.first - 1 : paging.last],
+        paging=paging,
         selection=selection,
         stages=STATES,
         directions=DIRECTIONS,

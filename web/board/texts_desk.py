@@ -21,6 +21,13 @@ DESK_TEXTS: Mapping[str, Mapping[str, str]] = {
         "sv": "{count} placeringar visas.",
         "en": "{count} placements shown.",
     },
+    "placements_page": {
+        "sv": "Placering {first}–{last} av {total} visas (sida {page} av {pages}).",
+        "en": "Placements {first}–{last} of {total} shown (page {page} of {pages}).",
+    },
+    "paging_label": {"sv": "Sidor", "en": "Pages"},
+    "paging_previous": {"sv": "Föregående {size}", "en": "Previous {size}"},
+    "paging_next": {"sv": "Nästa {size}", "en": "Next {size}"},
     "placements_none": {
         "sv": "Inga placeringar stämmer med urvalet.",
         "en": "No placements match the selection.",
