@@ -32,9 +32,18 @@ class ServiceConfig:
 @lru_cache(maxsize=32)
 def _session_factory(engine: Engine, read_only: bool) -> sessionmaker[Session]:
     """One factory per engine and mode: a sessionmaker builds a Session class of its own, and
-    building it (its event dispatch) cost more per transaction than the transaction's commit."""
-    bind = engine.execution_options(sqlite_begin="DEFERRED") if read_only else engine
-    return sessionmaker(bind=bind, expire_on_commit=False)
+    building it (its event dispatch) cost more per transaction than the transaction's commit.
+
+    A read-only unit begins ``BEGIN DEFERRED`` on SQLite and ``BEGIN READ ONLY`` on PostgreSQL
+    (no round trip of its own: psycopg puts it in the BEGIN it sends)."""
+    if not read_only:
+        return sessionmaker(bind=engine, expire_on_commit=False)
+    options = (
+        {"postgresql_readonly": True}
+        if engine.dialect.name == "postgresql"
+        else {"sqlite_begin": "DEFERRED"}
+    )
+    return sessionmaker(bind=engine.execution_options(**options), expire_on_commit=False)
 
 
 class UnitOfWork:
@@ -71,16 +80,25 @@ class UnitOfWork:
         self._session.begin()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         session = self.session
         try:
             # Closing ends the transaction without expiring what was read, so a read-only unit
             # hands out usable objects; a writer that did not commit rolls back and expires.
             if not self.read_only and session.in_transaction():
                 session.rollback()
+            elif exc_type is None and self._ends_reading_with_commit():
+                session.commit()
         finally:
             session.close()
             self._session = None
+
+    def _ends_reading_with_commit(self) -> bool:
+        """On PostgreSQL a read-only unit that ended well commits its READ ONLY transaction (it
+        cannot have written): psycopg forgets every prepared statement of a connection on
+        ROLLBACK, so reads ending in one planned their statements afresh every time (the link
+        page's nine-table join: 4 ms of planning each GET against 0.3 ms prepared)."""
+        return self.read_only and self.dialect == "postgresql" and self.session.in_transaction()
 
     def commit(self) -> None:
         self.session.commit()
