@@ -3,8 +3,10 @@ for states, roles and decisions come from the glossary (``states.glossary``)."""
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Mapping
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from states.dates import amount_sek, long_date
@@ -240,6 +242,17 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
 }
 
 
+@lru_cache(maxsize=len(LANGUAGES) + 1)
+def _role_words(language: str) -> dict[str, str]:
+    """Every role's word, bare and definite ("samordnare", "the_coordinator": "samordnaren"):
+    the glossary is fixed for the process, and a page asks for texts some fifty times."""
+    glossary = words(language)
+    return {
+        **{role: glossary.role(role) for role in glossary.roles},
+        **{f"the_{role}": glossary.role_definite(role) for role in glossary.roles},
+    }
+
+
 class Texts:
     """``t("key", name=...)`` in one language, for the templates."""
 
@@ -250,12 +263,10 @@ class Texts:
     def __call__(self, key: str, **values: object) -> str:
         """The text of ``key``; ``{coordinator}`` and ``{the_coordinator}`` (and so for every
         role) are the glossary's words, as in "programmets samordnare", "till samordnaren"."""
-        glossary = words(self.language)
-        roles = {
-            **{role: glossary.role(role) for role in glossary.roles},
-            **{f"the_{role}": glossary.role_definite(role) for role in glossary.roles},
-        }
-        return TEXTS[key][self.language].format(**{**roles, **values})
+        text = TEXTS[key][self.language]
+        if "{" not in text:  # most texts: nothing to fill in
+            return text
+        return text.format_map(ChainMap(values, _role_words(self.language)))
 
     def extent(self, percent: int) -> str:
         return words(self.language).term("extent", percent=percent)
