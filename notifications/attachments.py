@@ -4,42 +4,39 @@ party accepted (as PDF/A, with the accepted HTML inside it) go with the confirma
 from __future__ import annotations
 
 from collections.abc import Callable
-from email.message import EmailMessage
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import AgreementDocument, OutboxMessage, Placement
 from notifications.ics import placement_event
+from notifications.mime import Attachment
 from states.addresses import ascii_email
 
-Attach = Callable[
-    [Session, EmailMessage, Placement | None, dict[str, Any], OutboxMessage, ZoneInfo], None
-]
-"""Adds a kind's attachments to the message."""
+Attach = Callable[[Session, Placement | None, dict[str, Any], OutboxMessage], list[Attachment]]
+"""A kind's attachments to the message."""
 
 
 def _confirmed_attachments(
     session: Session,
-    email: EmailMessage,
     placement: Placement | None,
     context: dict[str, Any],
     message: OutboxMessage,
-    timezone: ZoneInfo,
-) -> None:
+) -> list[Attachment]:
     """The period as a calendar event, and the agreement every party accepted."""
     if placement is None:
-        return
+        return []
     # base64 keeps the bytes exact: iCalendar's CRLF.
-    email.add_attachment(
-        _calendar_event(placement, context, message).encode("utf-8"),
-        maintype="text",
-        subtype="calendar",
-        filename=f"{placement.reference}.ics",
-        params={"charset": "utf-8", "method": "PUBLISH"},
-    )
+    attachments = [
+        Attachment(
+            _calendar_event(placement, context, message).encode("utf-8"),
+            maintype="text",
+            subtype="calendar",
+            filename=f"{placement.reference}.ics",
+            params=(("charset", "utf-8"), ("method", "PUBLISH")),
+        )
+    ]
     document = session.scalars(
         select(AgreementDocument)
         .where(
@@ -59,12 +56,10 @@ def _confirmed_attachments(
             created=document.created_at,
         )
         # PDF/A for the registry; the HTML the parties accepted travels inside it.
-        email.add_attachment(
-            pdf.content,
-            maintype="application",
-            subtype="pdf",
-            filename=pdf.filename,
+        attachments.append(
+            Attachment(pdf.content, maintype="application", subtype="pdf", filename=pdf.filename)
         )
+    return attachments
 
 
 def _calendar_event(placement: Placement, context: dict[str, Any], message: OutboxMessage) -> str:

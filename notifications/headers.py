@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from email.headerregistry import Address
 from email.utils import parseaddr
+from functools import lru_cache
 
 from models.text import single_line
 from states.addresses import AddressError, ascii_domain
@@ -34,6 +35,8 @@ def safe_address(name: str, email: str) -> Address:
         raise RenderError(f"not a usable email address: {email!r} ({error})") from None
 
 
+@lru_cache(maxsize=8)
 def sender_address(mail_from: str) -> Address:
+    """The configured sender (an ``Address`` is immutable: parsed once per process)."""
     name, email = parseaddr(mail_from)
     return safe_address(name, email or "mobility@localhost")

@@ -16,12 +16,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
-from email.policy import SMTPUTF8 as SMTPUTF8_POLICY
+from email.parser import BytesParser
+from email.policy import SMTPUTF8
+from email.policy import default as default_policy
 from email.utils import format_datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, Unpack, overload
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -33,6 +34,7 @@ from models import ActionToken, OutboxMessage
 from notifications.attachments import ATTACHMENTS
 from notifications.context import forget_batch, preload, template_context
 from notifications.headers import RenderError, clean, safe_address, sender_address
+from notifications.mime import Mail, wire_bytes
 from notifications.outcomes import Claimed, Outcomes, Prepared
 from notifications.prerendered import PROCESS_PLACEHOLDER, PreRendered
 from states.errors import MobilityError
@@ -123,7 +125,7 @@ def _tidy(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
-def render_message(
+def compose(
     session: Session,
     message: OutboxMessage,
     *,
@@ -132,33 +134,75 @@ def render_message(
     mail_from: str,
     timezone: ZoneInfo,
     link_token: str | None = None,
-) -> EmailMessage:
+) -> Mail:
     """The email for ``message``: headers, text and HTML alternatives, attachments. The link
     carries ``link_token`` instead of the raw token when given (a placeholder)."""
     context, placement, _token = template_context(
         session, message, minter=minter, base_url=base_url, timezone=timezone, link_token=link_token
     )
     parts = render_parts(message.kind, context["lang"], context)
-
-    email = EmailMessage()
-    email["From"] = sender_address(mail_from)
-    email["To"] = safe_address(message.to_name, message.to_email)
-    email["Subject"] = parts.subject
-    email["Message-ID"] = clean(message.message_id, limit=200)
-    email["Date"] = format_datetime(message.created_at.astimezone(timezone))
-    # Tell autoresponders and mail robots not to answer an automatic message.
-    email["Auto-Submitted"] = "auto-generated"
+    reply_to = None
     if placement is not None:
         coordinator = placement.programme.coordinator
-        email["Reply-To"] = safe_address(coordinator.name, coordinator.email)
-    email.set_content(parts.text, subtype="plain", charset="utf-8")
-    email.add_alternative(parts.html, subtype="html", charset="utf-8")
+        reply_to = safe_address(coordinator.name, coordinator.email)
     attach = ATTACHMENTS.get(message.kind)
-    if attach is not None:
-        attach(session, email, placement, context, message, timezone)
-    # Last: set_content and add_attachment move or drop Content-* headers set before them.
-    email["Content-Language"] = context["lang"]
-    return email
+    return Mail(
+        sender=sender_address(mail_from),
+        to=safe_address(message.to_name, message.to_email),
+        subject=parts.subject,
+        message_id=clean(message.message_id, limit=200),
+        date=format_datetime(message.created_at.astimezone(timezone)),
+        language=context["lang"],
+        text=parts.text,
+        html=parts.html,
+        reply_to=reply_to,
+        attachments=attach(session, placement, context, message) if attach is not None else (),
+    )
+
+
+class RenderOptions(TypedDict):
+    """What rendering needs besides the row (``compose``'s keyword arguments)."""
+
+    minter: TokenMinter
+    base_url: str
+    mail_from: str
+    timezone: ZoneInfo
+    link_token: NotRequired[str | None]
+
+
+@overload
+def render_message(
+    session: Session,
+    message: OutboxMessage,
+    *,
+    wire: Literal[False] = False,
+    **options: Unpack[RenderOptions],
+) -> EmailMessage: ...
+@overload
+def render_message(
+    session: Session,
+    message: OutboxMessage,
+    *,
+    wire: Literal[True],
+    **options: Unpack[RenderOptions],
+) -> Mail: ...
+def render_message(
+    session: Session,
+    message: OutboxMessage,
+    *,
+    wire: bool = False,
+    **options: Unpack[RenderOptions],
+) -> EmailMessage | Mail:
+    """The one way a row becomes an email, for delivery (``wire``: what goes on the wire,
+    ``notifications.mime``) and for whoever reads it: the message a mail client parses from
+    those same bytes, stored with its line ends as a client stores them."""
+    mail = compose(session, message, **options)
+    if wire:
+        return mail
+    data = wire_bytes(mail).replace(b"\r\n", b"\n")
+    parsed = BytesParser(policy=SMTPUTF8 if mail.smtputf8 else default_policy).parsebytes(data)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
 
 
 # --- rendering claimed rows for delivery ---------------------------------------------------
@@ -245,10 +289,11 @@ class Renderer:
                 self.outcomes.cancelled(row.id, f"link no longer live: {reason}")
                 return None
             raw = self._raw_token(row.token_id)
-        if row.rendered is not None:
-            message, keep = PreRendered.from_blob(row.rendered), True
-        else:
-            message, keep = self._render(row, raw)
+        message = (
+            PreRendered.from_blob(row.rendered)
+            if row.rendered is not None
+            else self._render(row, raw)
+        )
         return Prepared(
             id=row.id,
             attempts=row.attempts,
@@ -258,7 +303,7 @@ class Renderer:
             data=message.splice(raw),
             subject=message.subject,
             smtputf8=message.smtputf8,
-            rendered=message.to_blob() if keep else None,
+            rendered=message.to_blob(),
         )
 
     def _raw_token(self, token_id: int) -> str:
@@ -270,60 +315,31 @@ class Renderer:
         except ValueError as error:
             raise RenderError(str(error)) from None
 
-    def _render(self, row: OutboxMessage, raw: str | None) -> tuple[PreRendered, bool]:
-        """The message with a placeholder for the link's token; False if an encoding could
-        hide it (base64 changes every byte), and then rendered
-        with the token itself, to be kept nowhere."""
+    def _render(self, row: OutboxMessage, raw: str | None) -> PreRendered:
+        """The message with a placeholder for the link's token, to keep for a retry: its
+        text parts travel as 7bit or quoted-printable (``notifications.mime``), where the
+        placeholder can always be found and spliced."""
         placeholder = PROCESS_PLACEHOLDER if raw is not None else ""
-        email = self._render_message(row, placeholder or None)
-        if placeholder and not _spliceable(email):
-            return _flatten(self._render_message(row, raw), ""), False
-        return _flatten(email, placeholder), True
-
-    def _render_message(self, row: OutboxMessage, link_token: str | None) -> EmailMessage:
-        return render_message(
+        mail = render_message(
             self.session,
             row,
             minter=self.config.minter,
             base_url=self.settings.base_url,
             mail_from=self.settings.mail_from,
             timezone=self.config.timezone,
-            link_token=link_token,
+            link_token=placeholder or None,
+            wire=True,
         )
+        return _flatten(mail, placeholder)
 
 
-def _spliceable(email: EmailMessage) -> bool:
-    """The text and HTML parts travel as written or quoted-printable, so the placeholder in
-    them can be found in the flattened bytes (``notifications.prerendered``)."""
-    return all(
-        str(part.get("Content-Transfer-Encoding", "7bit")).lower() in SPLICEABLE
-        for part in email.walk()
-        if part.get_content_type() in {"text/plain", "text/html"}
-    )
-
-
-SPLICEABLE = frozenset({"7bit", "8bit", "quoted-printable"})
-
-
-def _flatten(email: EmailMessage, placeholder: str) -> PreRendered:
-    utf8 = smtputf8_addresses(email)
+def _flatten(mail: Mail, placeholder: str) -> PreRendered:
     return PreRendered(
         # UTF-8 headers (RFC 6532) only when an address needs them; else plain ASCII.
-        data=email.as_bytes(policy=SMTPUTF8_POLICY if utf8 else SMTP_POLICY),
+        data=wire_bytes(mail),
         placeholder=placeholder,
         # The envelope says what the header says: the domain in its ASCII form.
-        recipient=email["To"].addresses[0].addr_spec,
-        subject=str(email["Subject"]),
-        smtputf8=utf8,
-    )
-
-
-def smtputf8_addresses(email: EmailMessage) -> tuple[str, ...]:
-    """The addresses of the message's address headers whose local part is not ASCII."""
-    return tuple(
-        address.addr_spec
-        for name in ("From", "To", "Reply-To")
-        if email[name] is not None
-        for address in email[name].addresses
-        if not address.username.isascii()
+        recipient=mail.to.addr_spec,
+        subject=mail.subject,
+        smtputf8=mail.smtputf8,
     )
