@@ -95,9 +95,35 @@ async def deliver_due(
         raise ValueError("now must carry a time zone")
     worker_id = worker_id or default_worker_id()
     target = target or SmtpTarget.from_settings(settings)
-    lease = timedelta(seconds=settings.delivery_lease_seconds)
     report = DeliveryReport()
     outcomes = Outcomes(engine, settings, worker_id, now or datetime.now(UTC), report)
+    try:
+        await _deliver_batches(
+            engine=engine,
+            settings=settings,
+            config=config,
+            now=now,
+            limit=limit,
+            outcomes=outcomes,
+            target=target,
+        )
+    finally:
+        outcomes.close()
+    return report
+
+
+async def _deliver_batches(
+    *,
+    engine: Engine,
+    settings: Settings,
+    config: ServiceConfig,
+    now: datetime | None,
+    limit: int | None,
+    outcomes: Outcomes,
+    target: SmtpTarget,
+) -> None:
+    worker_id, report = outcomes.worker_id, outcomes.report
+    lease = timedelta(seconds=settings.delivery_lease_seconds)
     remaining = limit
     ends = time.monotonic() + settings.delivery_run_seconds
     while remaining is None or remaining > 0:
@@ -126,7 +152,6 @@ async def deliver_due(
         if time.monotonic() > ends:  # at least one batch per run, however slow
             report.stopped_early = True
             break
-    return report
 
 
 async def _send_batch(

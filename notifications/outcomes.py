@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Engine, Table, Update, bindparam, update
+from sqlalchemy import Connection, Engine, Table, Update, bindparam, update
 from sqlalchemy.exc import DBAPIError
 
 from models import OutboxMessage
@@ -84,7 +85,9 @@ class Prepared(Claimed):
     or it could not be kept without the raw token)."""
 
 
-def _record(engine: Engine, row_id: int, worker_id: str, **values: Any) -> bool:
+def _record(
+    units: Callable[[], ConnectionUnitOfWork], row_id: int, worker_id: str, **values: Any
+) -> bool:
     """Record an outcome if we still hold the claim; False if another sender took the row.
 
     A connection the database dropped (a restart, ``pg_terminate_backend``) is replaced and
@@ -93,12 +96,12 @@ def _record(engine: Engine, row_id: int, worker_id: str, **values: Any) -> bool:
     statement = _outcome_statement(tuple(sorted(values)))
     parameters = {"row_id": row_id, "worker_id": worker_id, **values}
     try:
-        return _write_outcome(engine, statement, parameters)
+        return _write_outcome(units(), statement, parameters)
     except DBAPIError as error:
         if not error.connection_invalidated:
             raise
         log.warning("outbox %s: the database connection was lost; recording again", row_id)
-    return _write_outcome(engine, statement, parameters)
+    return _write_outcome(units(), statement, parameters)
 
 
 @lru_cache(maxsize=32)
@@ -115,8 +118,10 @@ def _outcome_statement(columns: tuple[str, ...]) -> Update:
     )
 
 
-def _write_outcome(engine: Engine, statement: Update, parameters: dict[str, Any]) -> bool:
-    with ConnectionUnitOfWork(engine) as uow:
+def _write_outcome(
+    unit: ConnectionUnitOfWork, statement: Update, parameters: dict[str, Any]
+) -> bool:
+    with unit as uow:
         won = uow.connection.execute(statement, parameters).rowcount == 1
         uow.commit()
         return won
@@ -130,7 +135,9 @@ def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
 
 
 class Outcomes:
-    """Writes each row's outcome as soon as it is known, and counts them."""
+    """Writes each row's outcome as soon as it is known, each in a transaction of its own, and
+    counts them. It holds one connection for the run (``close()`` returns it): checking one
+    out of the pool for every outcome cost a ping and the pool's bookkeeping per message."""
 
     def __init__(
         self,
@@ -145,6 +152,20 @@ class Outcomes:
         self.now = now
         self.report = report
         self.give_up = timedelta(hours=settings.delivery_give_up_hours)
+        self._connection: Connection | None = None
+
+    def _unit(self) -> ConnectionUnitOfWork:
+        """A transaction on the held connection; a new connection if the last one was lost."""
+        if self._connection is not None and self._connection.invalidated:
+            self.close()
+        if self._connection is None:
+            self._connection = self.engine.connect()
+        return ConnectionUnitOfWork(self.engine, connection=self._connection)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     def sent(self, item: Prepared) -> None:
         if self._record(
@@ -203,7 +224,7 @@ class Outcomes:
         self.retry(item, reason)
 
     def _record(self, row_id: int, **values: Any) -> bool:
-        if _record(self.engine, row_id, self.worker_id, **values):
+        if _record(self._unit, row_id, self.worker_id, **values):
             return True
         self.report.lost_claims += 1
         log.warning("outbox %s: lease lost before its outcome was recorded", row_id)

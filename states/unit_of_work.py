@@ -116,10 +116,14 @@ class UnitOfWork:
 class ConnectionUnitOfWork:
     """One short transaction on a Core connection, for work that needs no ORM session (the
     outbox's claims, outcomes and lease renewals, each in a transaction of its own):
-    ``with`` opens it, ``commit()`` ends it, leaving the block without a commit rolls back."""
+    ``with`` opens it, ``commit()`` ends it, leaving the block without a commit rolls back.
 
-    def __init__(self, engine: Engine) -> None:
+    ``connection``: one the caller holds across many such units (a delivery run's outcomes),
+    left open afterwards; without it each unit checks one out of the pool and returns it."""
+
+    def __init__(self, engine: Engine, *, connection: Connection | None = None) -> None:
         self.engine = engine
+        self._held = connection
         self._connection: Connection | None = None
 
     @property
@@ -129,7 +133,7 @@ class ConnectionUnitOfWork:
         return self._connection
 
     def __enter__(self) -> ConnectionUnitOfWork:
-        self._connection = self.engine.connect()
+        self._connection = self._held or self.engine.connect()
         self._connection.begin()
         return self
 
@@ -139,7 +143,8 @@ class ConnectionUnitOfWork:
             if connection.in_transaction():
                 connection.rollback()
         finally:
-            connection.close()
+            if self._held is None:
+                connection.close()
             self._connection = None
 
     def commit(self) -> None:
