@@ -1,21 +1,25 @@
 """The placements a batch of proposals creates: references reserved in one counter update,
-the rows inserted with one statement, their 'register' history with another."""
+the rows inserted with one executemany, their 'register' history with another."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from models import HistoryEntry, Placement, Programme, ReferenceCounter, table_of
+from models.ids import complete_rows, reserve_ids
 from models.schemas import ProposalIn
 from states.intake.directory import Directory, insert_ignoring_conflicts
 from states.lifecycle.loading import COLLECTIONS
+from states.lifecycle.records import PlacementRecord
 from states.unit_of_work import UnitOfWork
+
+_INSERT_PLACEMENTS = insert(table_of(Placement))
 
 
 def _reserve_references(session: Session, years: Counter[int]) -> dict[int, Iterator[str]]:
@@ -43,11 +47,13 @@ def _placement_row(
     programme: Programme,
     directory: Directory,
     *,
+    id_: int,
     reference: str,
     now: datetime,
 ) -> dict[str, object]:
     """The columns of a new placement in ``proposal``."""
     return {
+        "id": id_,
         "reference": reference,
         "programme_id": programme.id,
         "direction": proposal.direction or programme.direction,
@@ -85,43 +91,57 @@ def insert_placements(
     via: str,
     now: datetime,
 ) -> list[Placement]:
-    """One INSERT … RETURNING for the placements (persistent objects come back, their people
-    and organisations attached without a query), one INSERT for their 'register' history."""
+    """The placements inserted with one executemany, their ids reserved first (``models.ids``),
+    and one INSERT for their 'register' history. They come back as records (as the hot path
+    loads a placement) built from the rows written, with their programme, people and
+    organisations and no step rows: nothing is read back, no ORM object is made per row."""
     if not proposals:
         return []
     session = uow.session
     references = _reserve_references(session, Counter(p.start.year for p in proposals))
-    rows = [
-        _placement_row(
-            proposal,
-            programmes[proposal.programme],
-            directory,
-            reference=next(references[proposal.start.year]),
-            now=now,
-        )
-        for proposal in proposals
+    connection = session.connection()
+    table = table_of(Placement)
+    ids = iter(reserve_ids(connection, table, len(proposals)))
+    rows = complete_rows(
+        table,
+        [
+            _placement_row(
+                proposal,
+                programmes[proposal.programme],
+                directory,
+                id_=next(ids),
+                reference=next(references[proposal.start.year]),
+                now=now,
+            )
+            for proposal in proposals
+        ],
+    )
+    connection.execute(_INSERT_PLACEMENTS, rows)
+    placements = [
+        _record(row, proposal, programmes, directory)
+        for row, proposal in zip(rows, proposals, strict=True)
     ]
-    # Matched back by reference: SQLite does not promise the order of RETURNING, and asking
-    # SQLAlchemy to sort makes it insert there one row per statement.
-    by_reference = {
-        p.reference: p for p in session.scalars(insert(Placement).returning(Placement), rows)
-    }
-    placements = [by_reference[str(row["reference"])] for row in rows]
-    for placement, proposal in zip(placements, proposals, strict=True):
-        related = {
-            "programme": programmes[proposal.programme],
-            "participant": directory.people[proposal.participant.email],
-            "home_manager": directory.people[proposal.home_manager.email],
-            "host_contact": directory.people[proposal.host_contact.email],
-            "home_organisation": directory.organisations[proposal.home_organisation],
-            "host_organisation": directory.organisations[proposal.host_organisation],
-        }
-        for name, value in related.items():
-            set_committed_value(placement, name, value)
-        for name in COLLECTIONS:
-            set_committed_value(placement, name, [])
     _history_of_registration(session, placements, actor=actor, via=via, now=now)
     return placements
+
+
+def _record(
+    row: dict[str, object],
+    proposal: ProposalIn,
+    programmes: dict[str, Programme],
+    directory: Directory,
+) -> Placement:
+    """A new placement as a record: its row, whom and what it names, its (empty) step rows."""
+    placement = PlacementRecord(row)
+    placement.programme = programmes[proposal.programme]
+    placement.participant = directory.people[proposal.participant.email]
+    placement.home_manager = directory.people[proposal.home_manager.email]
+    placement.host_contact = directory.people[proposal.host_contact.email]
+    placement.home_organisation = directory.organisations[proposal.home_organisation]
+    placement.host_organisation = directory.organisations[proposal.host_organisation]
+    for name in COLLECTIONS:
+        setattr(placement, name, [])
+    return cast(Placement, placement)
 
 
 def _history_of_registration(

@@ -23,6 +23,7 @@ from models import (
     Placement,
     table_of,
 )
+from models.ids import complete_rows, reserve_ids
 from states.errors import AlreadyDecided
 from states.lifecycle.effects import EventContext, one_or_many
 from states.lifecycle.outbox import Caused, queue_for_transitions
@@ -108,20 +109,37 @@ def _insert_returning_rows(model: type[Base]) -> Any:
     return insert(table_of(model)).returning(*table_of(model).c)
 
 
+@lru_cache(maxsize=16)
+def _insert_rows(model: type[Base]) -> Any:
+    return insert(table_of(model))
+
+
 def _inserted(
     session: Session, model: type[Base], rows: list[dict[str, Any]], records: bool
 ) -> Any:
     """The inserted rows as the placements hold them: records for records (Core), persistent
     objects for ORM objects."""
-    if records:
+    if records and len(rows) == 1:  # a link's transition: one statement, as it was
         returned = session.connection().execute(_insert_returning_rows(model), rows)
         return [STEP_RECORDS[model](row._mapping) for row in returned]
+    if records:
+        # Many (a file's batch): ids reserved and the complete rows inserted with a plain
+        # executemany (``models.ids``); the records are the rows as written, not read back.
+        connection = session.connection()
+        table = table_of(model)
+        ids = reserve_ids(connection, table, len(rows))
+        complete = complete_rows(
+            table, [{**row, "id": id_} for row, id_ in zip(rows, ids, strict=True)]
+        )
+        connection.execute(_insert_rows(model), complete)
+        return [STEP_RECORDS[model](row) for row in complete]
     return session.scalars(_insert_returning(model), one_or_many(rows))
 
 
 def _insert_new_steps(session: Session, applied: Sequence[Applied]) -> None:
-    """One INSERT … RETURNING per kind of step row for the whole batch; the returned rows join
-    their placement's loaded collection (records, or persistent objects for ORM placements)."""
+    """One INSERT per kind of step row for the whole batch (``_inserted``); the inserted rows
+    join their placement's loaded collection (records, or persistent objects for ORM
+    placements)."""
     by_model: dict[type[Base], list[tuple[Placement, str, dict[str, Any], Person]]] = {}
     for item in applied:
         for model, collection, row, person in item.ctx.new_steps:
