@@ -1,5 +1,5 @@
-"""The placements a batch of proposals creates: references reserved in one counter update,
-the rows inserted with one executemany, their 'register' history with another."""
+"""The placements a batch of proposals creates: references and ids reserved in one statement
+each, the rows inserted with one executemany, their 'register' history with another."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from states.lifecycle.records import PlacementRecord
 from states.unit_of_work import UnitOfWork
 
 _INSERT_PLACEMENTS = insert(table_of(Placement))
+_COLUMNS = tuple(table_of(Placement).c.keys())
 
 
 def _reserve_references(session: Session, years: Counter[int]) -> dict[int, Iterator[str]]:
@@ -81,27 +82,24 @@ def _placement_row(
     }
 
 
-def insert_placements(
+def new_placements(
     uow: UnitOfWork,
     proposals: Sequence[ProposalIn],
     programmes: dict[str, Programme],
     directory: Directory,
     *,
-    actor: str,
-    via: str,
     now: datetime,
 ) -> list[Placement]:
-    """The placements inserted with one executemany, their ids reserved first (``models.ids``),
-    and one INSERT for their 'register' history. They come back as records (as the hot path
-    loads a placement) built from the rows written, with their programme, people and
-    organisations and no step rows: nothing is read back, no ORM object is made per row."""
+    """The placements of ``proposals``, references and ids reserved (``models.ids``), not
+    written yet (``write_placements``). They are records (as the hot path loads a placement)
+    with their programme, people and organisations and no step rows: no ORM object per row,
+    nothing read back."""
     if not proposals:
         return []
     session = uow.session
     references = _reserve_references(session, Counter(p.start.year for p in proposals))
-    connection = session.connection()
     table = table_of(Placement)
-    ids = iter(reserve_ids(connection, table, len(proposals)))
+    ids = iter(reserve_ids(session.connection(), table, len(proposals)))
     rows = complete_rows(
         table,
         [
@@ -116,13 +114,22 @@ def insert_placements(
             for proposal in proposals
         ],
     )
-    connection.execute(_INSERT_PLACEMENTS, rows)
-    placements = [
+    return [
         _record(row, proposal, programmes, directory)
         for row, proposal in zip(rows, proposals, strict=True)
     ]
-    _history_of_registration(session, placements, actor=actor, via=via, now=now)
-    return placements
+
+
+def write_placements(
+    uow: UnitOfWork, placements: Sequence[Placement], *, actor: str, via: str, now: datetime
+) -> None:
+    """Insert the placements as their records now hold them (registered, or as an event
+    left them) with one executemany, and their 'register' history with one more."""
+    if not placements:
+        return
+    rows = [{name: vars(placement)[name] for name in _COLUMNS} for placement in placements]
+    uow.session.connection().execute(_INSERT_PLACEMENTS, rows)
+    _history_of_registration(uow.session, placements, actor=actor, via=via, now=now)
 
 
 def _record(
