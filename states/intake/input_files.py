@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,22 +35,31 @@ def _load_yaml(text: str, source: str) -> Any:
         raise InvalidInput([FieldError(None, where, "is not valid YAML")], source=source) from None
 
 
+@lru_cache(maxsize=1024)
+def _nested_key(key: str) -> tuple[str, str | None]:
+    """A column's name as (field, None), or for a person's column (person, field): worked out
+    once per column, not once per cell (every row of a file repeats its header)."""
+    key = key.strip()
+    for person in NESTED_PEOPLE:
+        prefix = person + "_"
+        if key.startswith(prefix) and key[len(prefix) :] in PERSON_FIELDS:
+            return person, key[len(prefix) :]
+    return key, None
+
+
 def unflatten(row: dict[str, Any]) -> dict[str, Any]:
     """``participant_email`` → ``{"participant": {"email": …}}``; empty cells are left out."""
     nested: dict[str, Any] = {}
     for key, value in row.items():
         if key is None:
             raise ValueError("the row has more cells than the header has columns")
-        key = key.strip()
         if value is None or (isinstance(value, str) and not value.strip()):
             continue
-        for person in NESTED_PEOPLE:
-            prefix = person + "_"
-            if key.startswith(prefix) and key[len(prefix) :] in PERSON_FIELDS:
-                nested.setdefault(person, {})[key[len(prefix) :]] = value
-                break
+        name, part = _nested_key(key)
+        if part is None:
+            nested[name] = value
         else:
-            nested[key] = value
+            nested.setdefault(name, {})[part] = value
     return nested
 
 

@@ -1,21 +1,26 @@
-"""The placements a batch of proposals creates: references reserved in one counter update,
-the rows inserted with one statement, their 'register' history with another."""
+"""The placements a batch of proposals creates: references and ids reserved in one statement
+each, the rows inserted with one executemany, their 'register' history with another."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from models import HistoryEntry, Placement, Programme, ReferenceCounter, table_of
+from models.ids import complete_rows, reserve_ids
 from models.schemas import ProposalIn
 from states.intake.directory import Directory, insert_ignoring_conflicts
 from states.lifecycle.loading import COLLECTIONS
+from states.lifecycle.records import PlacementRecord
 from states.unit_of_work import UnitOfWork
+
+_INSERT_PLACEMENTS = insert(table_of(Placement))
+_COLUMNS = tuple(table_of(Placement).c.keys())
 
 
 def _reserve_references(session: Session, years: Counter[int]) -> dict[int, Iterator[str]]:
@@ -43,11 +48,13 @@ def _placement_row(
     programme: Programme,
     directory: Directory,
     *,
+    id_: int,
     reference: str,
     now: datetime,
 ) -> dict[str, object]:
     """The columns of a new placement in ``proposal``."""
     return {
+        "id": id_,
         "reference": reference,
         "programme_id": programme.id,
         "direction": proposal.direction or programme.direction,
@@ -75,53 +82,73 @@ def _placement_row(
     }
 
 
-def insert_placements(
+def new_placements(
     uow: UnitOfWork,
     proposals: Sequence[ProposalIn],
     programmes: dict[str, Programme],
     directory: Directory,
     *,
-    actor: str,
-    via: str,
     now: datetime,
 ) -> list[Placement]:
-    """One INSERT … RETURNING for the placements (persistent objects come back, their people
-    and organisations attached without a query), one INSERT for their 'register' history."""
+    """The placements of ``proposals``, references and ids reserved (``models.ids``), not
+    written yet (``write_placements``). They are records (as the hot path loads a placement)
+    with their programme, people and organisations and no step rows: no ORM object per row,
+    nothing read back."""
     if not proposals:
         return []
     session = uow.session
     references = _reserve_references(session, Counter(p.start.year for p in proposals))
-    rows = [
-        _placement_row(
-            proposal,
-            programmes[proposal.programme],
-            directory,
-            reference=next(references[proposal.start.year]),
-            now=now,
-        )
-        for proposal in proposals
+    table = table_of(Placement)
+    ids = iter(reserve_ids(session.connection(), table, len(proposals)))
+    rows = complete_rows(
+        table,
+        [
+            _placement_row(
+                proposal,
+                programmes[proposal.programme],
+                directory,
+                id_=next(ids),
+                reference=next(references[proposal.start.year]),
+                now=now,
+            )
+            for proposal in proposals
+        ],
+    )
+    return [
+        _record(row, proposal, programmes, directory)
+        for row, proposal in zip(rows, proposals, strict=True)
     ]
-    # Matched back by reference: SQLite does not promise the order of RETURNING, and asking
-    # SQLAlchemy to sort makes it insert there one row per statement.
-    by_reference = {
-        p.reference: p for p in session.scalars(insert(Placement).returning(Placement), rows)
-    }
-    placements = [by_reference[str(row["reference"])] for row in rows]
-    for placement, proposal in zip(placements, proposals, strict=True):
-        related = {
-            "programme": programmes[proposal.programme],
-            "participant": directory.people[proposal.participant.email],
-            "home_manager": directory.people[proposal.home_manager.email],
-            "host_contact": directory.people[proposal.host_contact.email],
-            "home_organisation": directory.organisations[proposal.home_organisation],
-            "host_organisation": directory.organisations[proposal.host_organisation],
-        }
-        for name, value in related.items():
-            set_committed_value(placement, name, value)
-        for name in COLLECTIONS:
-            set_committed_value(placement, name, [])
-    _history_of_registration(session, placements, actor=actor, via=via, now=now)
-    return placements
+
+
+def write_placements(
+    uow: UnitOfWork, placements: Sequence[Placement], *, actor: str, via: str, now: datetime
+) -> None:
+    """Insert the placements as their records now hold them (registered, or as an event
+    left them) with one executemany, and their 'register' history with one more."""
+    if not placements:
+        return
+    rows = [{name: vars(placement)[name] for name in _COLUMNS} for placement in placements]
+    uow.session.connection().execute(_INSERT_PLACEMENTS, rows)
+    _history_of_registration(uow.session, placements, actor=actor, via=via, now=now)
+
+
+def _record(
+    row: dict[str, object],
+    proposal: ProposalIn,
+    programmes: dict[str, Programme],
+    directory: Directory,
+) -> Placement:
+    """A new placement as a record: its row, whom and what it names, its (empty) step rows."""
+    placement = PlacementRecord(row)
+    placement.programme = programmes[proposal.programme]
+    placement.participant = directory.people[proposal.participant.email]
+    placement.home_manager = directory.people[proposal.home_manager.email]
+    placement.host_contact = directory.people[proposal.host_contact.email]
+    placement.home_organisation = directory.organisations[proposal.home_organisation]
+    placement.host_organisation = directory.organisations[proposal.host_organisation]
+    for name in COLLECTIONS:
+        setattr(placement, name, [])
+    return cast(Placement, placement)
 
 
 def _history_of_registration(

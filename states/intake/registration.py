@@ -17,7 +17,7 @@ from states.documents.agreement import check_programme_template
 from states.errors import ErrorList, FieldError
 from states.intake.directory import Directory, chunks
 from states.intake.input_files import ProposalBatch
-from states.intake.new_placements import insert_placements
+from states.intake.new_placements import new_placements, write_placements
 from states.lifecycle.transitions import apply_event_to_many_in
 from states.unit_of_work import UnitOfWork
 
@@ -193,6 +193,30 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _write_and_submit(
+    uow: UnitOfWork,
+    placements: Sequence[Placement],
+    *,
+    submit: bool,
+    actor: str,
+    via: str,
+    now: datetime,
+) -> None:
+    """New placements written as registered, or submitted: then they are inserted as the
+    submit leaves them, where the event's compare-and-set UPDATE would go (a second write of
+    every row, for a race no other transaction can join: the rows are not visible yet)."""
+
+    def write() -> None:
+        write_placements(uow, placements, actor=actor, via=via, now=now)
+
+    if not submit or not placements:
+        write()
+        return
+    apply_event_to_many_in(
+        uow, placements=placements, event="submit", actor=actor, via=via, as_of=now, unwritten=write
+    )
+
+
 SameProposal = tuple[int, int, int, date]
 """(programme, participant, host organisation, start): what makes two proposals the same."""
 
@@ -273,12 +297,9 @@ def _register_batch(
             directory.person(proposal.home_manager)
             directory.person(proposal.host_contact)
 
-    created = insert_placements(uow, creating, programmes, directory, actor=actor, via=via, now=now)
+    created = new_placements(uow, creating, programmes, directory, now=now)
     placements = dict(zip(new_rows, created, strict=True))
-    if not draft and created:
-        apply_event_to_many_in(
-            uow, placements=created, event="submit", actor=actor, via=via, as_of=now
-        )
+    _write_and_submit(uow, created, submit=not draft, actor=actor, via=via, now=now)
     results = []
     for number, key in enumerate(same_as):
         placement = existing.get(key) or placements[key]

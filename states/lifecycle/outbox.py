@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Insert, Table, insert
 
 from models import ActionToken, OutboxMessage, Person, Placement, table_of
+from models.ids import reserve_ids
 from states.lifecycle.policy import Recipient, recipients, rules_for
 from states.unit_of_work import UnitOfWork
 
@@ -125,16 +126,22 @@ class Caused:
 def _insert_returning_ids(
     uow: UnitOfWork, table: Table, rows: list[dict[str, Any]], key: str
 ) -> list[int]:
-    """One INSERT … RETURNING for all rows (batched by the driver), their ids in the rows' order.
+    """Insert the rows; their ids in the rows' order.
 
-    The ids are matched to the rows by a unique column (``key``), not by position: SQLite does
-    not promise the order of RETURNING, and asking SQLAlchemy to sort makes it insert there
-    one row per statement."""
+    One row: one INSERT … RETURNING. Many: their ids reserved first, the rows inserted with
+    them in a plain executemany (``models.ids``): an executemany with RETURNING is sent as huge
+    multi-row statements that psycopg re-parses in Python for every page."""
     if not rows:
         return []
-    params = rows[0] if len(rows) == 1 else rows  # execute, or executemany (dearer per row)
-    returned = {value: id_ for id_, value in uow.session.execute(_returning_id(table, key), params)}
-    return [returned[row[key]] for row in rows]
+    if len(rows) == 1:
+        returned = uow.session.execute(_returning_id(table, key), rows[0]).one()
+        return [returned[0]]
+    connection = uow.session.connection()
+    ids = reserve_ids(connection, table, len(rows))
+    connection.execute(
+        insert(table), [{**row, "id": id_} for row, id_ in zip(rows, ids, strict=True)]
+    )
+    return ids
 
 
 @lru_cache(maxsize=8)

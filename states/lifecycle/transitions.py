@@ -36,7 +36,7 @@ from states.lifecycle.loading import (
 from states.lifecycle.machine import STATES, events_from
 from states.lifecycle.records import is_record, load_record, load_step_records
 from states.lifecycle.refusals import decided_by_someone_else, reason_required, refusal
-from states.lifecycle.writing import Applied, TransitionResult, write
+from states.lifecycle.writing import Applied, TransitionResult, Unwritten, write
 from states.unit_of_work import UnitOfWork
 
 
@@ -163,13 +163,16 @@ def apply_event_to_many_in(
     role: str | None = None,
     comment: str | None = None,
     as_of: datetime | None = None,
+    unwritten: Unwritten | None = None,
 ) -> list[TransitionResult]:
     """One event applied to many placements in a transaction the caller owns (a file of
     proposals submitted at once), with every guarantee of ``apply_event_in``: the machine
     decides for each placement, each is compare-and-set on its own version, each gets its
     history row and its emails. The statements go to the database once per batch, not once per
     placement. One refusal refuses the batch. The placements must be loaded as
-    ``load_for_update`` loads them (new ones: their collections set, empty)."""
+    ``load_for_update`` loads them (new ones: their collections set, empty). New placements
+    not inserted yet come with ``unwritten``, which inserts them as the event leaves them
+    (``writing.write``)."""
     comment = _checked_comment(event, via, comment)
     now = _now(as_of)
     applied = [
@@ -192,7 +195,7 @@ def apply_event_to_many_in(
         )
         for placement in placements
     ]
-    return write(uow, applied)
+    return write(uow, applied, unwritten=unwritten)
 
 
 _EVENTS_FROM: Mapping[str, frozenset[str]] = {state: events_from(state) for state in STATES}

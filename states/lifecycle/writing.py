@@ -4,7 +4,7 @@ cause (``states.lifecycle.outbox``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -23,6 +23,7 @@ from models import (
     Placement,
     table_of,
 )
+from models.ids import complete_rows, reserve_ids
 from states.errors import AlreadyDecided
 from states.lifecycle.effects import EventContext, one_or_many
 from states.lifecycle.outbox import Caused, queue_for_transitions
@@ -82,11 +83,20 @@ def _compare_and_set(session: Session, applied: Sequence[Applied]) -> None:
                 raise AlreadyDecided(
                     f"{reference} was already decided by someone else at the same moment"
                 )
+    _hold_written_values(applied)
+
+
+def _hold_written_values(applied: Sequence[Applied]) -> None:
+    """The placements show the values their rows now hold (the flush must not write them a
+    second time)."""
     for item in applied:
-        # The row now holds these values: the flush must not write them a second time.
         for key, value in item.values.items():
             if key not in item.ctx.changes:  # those the object holds already
                 assign(item.ctx.placement, key, value)
+
+
+Unwritten = Callable[[], None]
+"""Inserts placements not yet in the database, as the events leave them."""
 
 
 # What tells the step rows of one INSERT apart (their unique constraints): RETURNING rows are
@@ -108,20 +118,37 @@ def _insert_returning_rows(model: type[Base]) -> Any:
     return insert(table_of(model)).returning(*table_of(model).c)
 
 
+@lru_cache(maxsize=16)
+def _insert_rows(model: type[Base]) -> Any:
+    return insert(table_of(model))
+
+
 def _inserted(
     session: Session, model: type[Base], rows: list[dict[str, Any]], records: bool
 ) -> Any:
     """The inserted rows as the placements hold them: records for records (Core), persistent
     objects for ORM objects."""
-    if records:
+    if records and len(rows) == 1:  # a link's transition: one statement, as it was
         returned = session.connection().execute(_insert_returning_rows(model), rows)
         return [STEP_RECORDS[model](row._mapping) for row in returned]
+    if records:
+        # Many (a file's batch): ids reserved and the complete rows inserted with a plain
+        # executemany (``models.ids``); the records are the rows as written, not read back.
+        connection = session.connection()
+        table = table_of(model)
+        ids = reserve_ids(connection, table, len(rows))
+        complete = complete_rows(
+            table, [{**row, "id": id_} for row, id_ in zip(rows, ids, strict=True)]
+        )
+        connection.execute(_insert_rows(model), complete)
+        return [STEP_RECORDS[model](row) for row in complete]
     return session.scalars(_insert_returning(model), one_or_many(rows))
 
 
 def _insert_new_steps(session: Session, applied: Sequence[Applied]) -> None:
-    """One INSERT … RETURNING per kind of step row for the whole batch; the returned rows join
-    their placement's loaded collection (records, or persistent objects for ORM placements)."""
+    """One INSERT per kind of step row for the whole batch (``_inserted``); the inserted rows
+    join their placement's loaded collection (records, or persistent objects for ORM
+    placements)."""
     by_model: dict[type[Base], list[tuple[Placement, str, dict[str, Any], Person]]] = {}
     for item in applied:
         for model, collection, row, person in item.ctx.new_steps:
@@ -145,31 +172,46 @@ def _insert_new_steps(session: Session, applied: Sequence[Applied]) -> None:
             assign(placement, collection, steps)
 
 
-def write(uow: UnitOfWork, applied: Sequence[Applied]) -> list[TransitionResult]:
-    """Compare-and-set, history and new step rows, then the emails they cause."""
+def _insert_history(session: Session, applied: Sequence[Applied]) -> None:
+    """One history row per event, one statement for the batch."""
+    session.execute(
+        _INSERT_HISTORY,
+        one_or_many(
+            [
+                {
+                    "placement_id": item.ctx.placement.id,
+                    "version": item.seen_version + 1,
+                    "event": item.ctx.event,
+                    "from_state": item.from_state,
+                    "to_state": item.to_state,
+                    "actor": item.ctx.actor,
+                    "via": item.ctx.via,
+                    "comment": item.ctx.comment,
+                    "at": item.ctx.now,
+                    "published_at": None,
+                }
+                for item in applied
+            ]
+        ),
+    )
+
+
+def write(
+    uow: UnitOfWork, applied: Sequence[Applied], *, unwritten: Unwritten | None = None
+) -> list[TransitionResult]:
+    """Compare-and-set, history and new step rows, then the emails they cause.
+
+    ``unwritten``: the placements are not in the database yet (a file's proposals registered
+    and submitted at once), and this inserts them with the values the events left, in place of
+    the compare-and-set UPDATE: no other transaction can see them to race for them."""
     session = uow.session
     with session.no_autoflush:
-        _compare_and_set(session, applied)
-        session.execute(
-            _INSERT_HISTORY,
-            one_or_many(
-                [
-                    {
-                        "placement_id": item.ctx.placement.id,
-                        "version": item.seen_version + 1,
-                        "event": item.ctx.event,
-                        "from_state": item.from_state,
-                        "to_state": item.to_state,
-                        "actor": item.ctx.actor,
-                        "via": item.ctx.via,
-                        "comment": item.ctx.comment,
-                        "at": item.ctx.now,
-                        "published_at": None,
-                    }
-                    for item in applied
-                ]
-            ),
-        )
+        if unwritten is None:
+            _compare_and_set(session, applied)
+        else:
+            _hold_written_values(applied)
+            unwritten()
+        _insert_history(session, applied)
         _insert_new_steps(session, applied)
     outbox_ids = queue_for_transitions(
         uow,

@@ -1,0 +1,61 @@
+"""Primary keys reserved ahead for a batch of rows, so the batch is one plain ``executemany``.
+
+An executemany with RETURNING is sent as multi-row VALUES statements of a thousand rows each,
+whose text psycopg parses in Python every time (too long for its cache); the ids are then
+matched back by a unique column. Reserving the ids first and inserting the rows with them in
+a plain ``executemany`` (pipelined on PostgreSQL, one prepared statement) took about half the
+CPU and wall time for 15,000 rows of 11 columns on PostgreSQL (1.2 → 0.6 s CPU, measured
+alternately in one run).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Table, func, select, text
+
+_NEXTVALS = text(
+    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"
+)
+
+
+def reserve_ids(connection: Connection, table: Table, count: int) -> list[int]:
+    """``count`` unused ids of ``table``'s integer ``id``.
+
+    PostgreSQL: taken from the column's sequence, as a default INSERT would (never handed out
+    twice, whatever runs concurrently). SQLite: the ones after the largest id, which is what
+    SQLite itself gives an INTEGER PRIMARY KEY without AUTOINCREMENT; safe only because a
+    writing unit of work begins with BEGIN IMMEDIATE (``models.db``), so no other connection
+    can insert until this transaction ends."""
+    if count <= 0:
+        return []
+    if connection.dialect.name == "postgresql":
+        found = connection.execute(_NEXTVALS, {"table": table.name, "count": count})
+        return [int(id_) for id_ in found.scalars()]
+    if not connection.in_transaction():
+        raise RuntimeError("ids can be reserved only inside the transaction that uses them")
+    largest = connection.execute(select(func.max(table.c.id))).scalar_one_or_none() or 0
+    return list(range(largest + 1, largest + 1 + count))
+
+
+def complete_rows(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every column of ``table`` in every row (what the database holds after the INSERT): a
+    column a row leaves out takes its scalar default, or NULL. A column with a computed or
+    server-side default must be given; it is refused here rather than guessed."""
+    defaults: dict[str, Any] = {}
+    must_give: set[str] = set()
+    for column in table.c:
+        default = column.default
+        if column.server_default is not None or (
+            default is not None and not getattr(default, "is_scalar", False)
+        ):
+            must_give.add(column.name)
+        else:
+            defaults[column.name] = getattr(default, "arg", None)
+    completed = []
+    for row in rows:
+        missing = must_give.difference(row)
+        if missing:
+            raise ValueError(f"{table.name}: {', '.join(sorted(missing))} must be given")
+        completed.append({**defaults, **row})
+    return completed
