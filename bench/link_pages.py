@@ -1,7 +1,8 @@
 """GET and POST on approval links under 32 concurrent clients, against a bare FastAPI route
 returning a static page (GET) and a bare route issuing the same SQL writes in plain SQL
 (POST, ``bench.web_apps``), all served by uvicorn with one worker process per core and loaded by
-wrk (Debian's ``wrk``) from another process."""
+wrk (Debian's ``wrk``) from another process. The GETs alternate between the two servers for
+three rounds and the best round of each counts (as the sweep's rounds do)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from bench.dataset import Dataset, build
 CLIENTS = 32
 PLACEMENTS = 6000  # two approval links each: enough unused ones for both POST runs
 SECONDS = 10
+GET_SECONDS = 5
+ROUNDS = 3
 POST_SCRIPT = """
 local tokens = {}
 for line in io.lines(os.getenv("BENCH_TOKENS")) do tokens[#tokens + 1] = line end
@@ -88,10 +91,14 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def _wrk(
-    url: str, script: Path | None = None, env: dict[str, str] | None = None
+    url: str,
+    script: Path | None = None,
+    env: dict[str, str] | None = None,
+    *,
+    seconds: int = SECONDS,
 ) -> tuple[float, float, int]:
     """Requests per second, p99 latency in milliseconds, and answers other than 2xx/3xx."""
-    command = ["wrk", "-t2", f"-c{CLIENTS}", f"-d{SECONDS}s", "--latency", url]
+    command = ["wrk", "-t2", f"-c{CLIENTS}", f"-d{seconds}s", "--latency", url]
     if script is not None:
         command[1:1] = ["-s", str(script)]
     output = subprocess.run(
@@ -122,7 +129,16 @@ def _tokens(dataset: Dataset, folder: Path) -> tuple[str, Path, Path]:
     return tokens[0], *files
 
 
+def _best(runs: list[tuple[float, float, int]]) -> tuple[float, float, int]:
+    """The round with the most requests per second (these machines are shared: a neighbour's
+    burst lowers whichever window it falls in)."""
+    return max(runs, key=lambda run: run[0])
+
+
 def _measure(url: str, folder: Path) -> dict[str, tuple[float, float, int]]:
+    """Both servers run at once; the GETs alternate between them for ``ROUNDS`` rounds and the
+    best round of each counts, so a burst of load from elsewhere cannot fall on one side only.
+    The POSTs use up their tokens, so each side has one round."""
     dataset = build(url, total=PLACEMENTS, due_reminders=PLACEMENTS, due_ends=0)
     get_token, bare_tokens, project_tokens = _tokens(dataset, folder)
     script = folder / "post.lua"
@@ -136,19 +152,22 @@ def _measure(url: str, folder: Path) -> dict[str, tuple[float, float, int]]:
         "MOBILITY_LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
     }
-    measured = {}
     static, static_base = _serve("bench.web_apps:static", env)
     try:
-        measured["static"] = _wrk(static_base + "/static-page")
-        measured["bare POST"] = _wrk(static_base, script, {"BENCH_TOKENS": str(bare_tokens)})
+        links, links_base = _serve("bench.web_apps:links", env)
+        try:
+            static_runs, link_runs = [], []
+            for _ in range(ROUNDS):
+                static_runs.append(_wrk(static_base + "/static-page", seconds=GET_SECONDS))
+                link_runs.append(_wrk(f"{links_base}/l/{get_token}", seconds=GET_SECONDS))
+            measured = {"static": _best(static_runs), "GET": _best(link_runs)}
+            bare = {"BENCH_TOKENS": str(bare_tokens)}
+            measured["bare POST"] = _wrk(static_base, script, bare)
+            measured["POST"] = _wrk(links_base, script, {"BENCH_TOKENS": str(project_tokens)})
+        finally:
+            _stop(links)
     finally:
         _stop(static)
-    links, links_base = _serve("bench.web_apps:links", env)
-    try:
-        measured["GET"] = _wrk(f"{links_base}/l/{get_token}")
-        measured["POST"] = _wrk(links_base, script, {"BENCH_TOKENS": str(project_tokens)})
-    finally:
-        _stop(links)
     return measured
 
 
