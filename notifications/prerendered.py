@@ -6,8 +6,8 @@ The placeholder has the raw token's length and alphabet (base64url, 43 character
 bytes spliced are exactly what rendering with the token would have produced: line lengths,
 and so the encodings chosen and where quoted-printable breaks its lines, are the same; the
 token's characters are never escaped, and a soft line break (``=`` CRLF) that falls inside the
-placeholder stays where it is. A message whose text travels in base64 cannot be spliced; the
-renderer then renders it with the token and keeps nothing.
+placeholder stays where it is. Text never travels in base64, which would hide the placeholder:
+``notifications.mime`` writes it as 7bit or quoted-printable.
 
 Fixed at first rendering, like the Message-ID: the wording, the recipient's name and the
 placement's facts as they stood then, the ``Date`` header (the queueing time, as before) and
