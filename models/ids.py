@@ -10,9 +10,10 @@ alternately in one run).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select, text
+from sqlalchemy import Connection, Insert, Table, func, insert, select, text
 
 _NEXTVALS = text(
     "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"
@@ -36,6 +37,23 @@ def reserve_ids(connection: Connection, table: Table, count: int) -> list[int]:
         raise RuntimeError("ids can be reserved only inside the transaction that uses them")
     largest = connection.execute(select(func.max(table.c.id))).scalar_one_or_none() or 0
     return list(range(largest + 1, largest + 1 + count))
+
+
+def insert_with_ids(
+    connection: Connection, table: Table, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Insert ``rows`` with ids reserved for them in one plain executemany; the rows as
+    written, ids included, in the order given."""
+    ids = reserve_ids(connection, table, len(rows))
+    written = [{**row, "id": id_} for row, id_ in zip(rows, ids, strict=True)]
+    connection.execute(_plain_insert(table), written)
+    return written
+
+
+@lru_cache(maxsize=16)
+def _plain_insert(table: Table) -> Insert:
+    """Built once per table: building the statement costs more than running it."""
+    return insert(table)
 
 
 def complete_rows(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Insert, Table, insert
 
 from models import ActionToken, OutboxMessage, Person, Placement, table_of
-from models.ids import reserve_ids
+from models.ids import insert_with_ids
 from states.lifecycle.policy import Recipient, recipients, rules_for
 from states.unit_of_work import UnitOfWork
 
@@ -123,9 +123,7 @@ class Caused:
     context: dict[str, Any]
 
 
-def _insert_returning_ids(
-    uow: UnitOfWork, table: Table, rows: list[dict[str, Any]], key: str
-) -> list[int]:
+def _insert_ids(uow: UnitOfWork, table: Table, rows: list[dict[str, Any]]) -> list[int]:
     """Insert the rows; their ids in the rows' order.
 
     One row: one INSERT … RETURNING. Many: their ids reserved first, the rows inserted with
@@ -134,20 +132,15 @@ def _insert_returning_ids(
     if not rows:
         return []
     if len(rows) == 1:
-        returned = uow.session.execute(_returning_id(table, key), rows[0]).one()
-        return [returned[0]]
-    connection = uow.session.connection()
-    ids = reserve_ids(connection, table, len(rows))
-    connection.execute(
-        insert(table), [{**row, "id": id_} for row, id_ in zip(rows, ids, strict=True)]
-    )
-    return ids
+        return [uow.session.execute(_returning_id(table), rows[0]).scalar_one()]
+    written = insert_with_ids(uow.session.connection(), table, rows)
+    return [int(row["id"]) for row in written]
 
 
 @lru_cache(maxsize=8)
-def _returning_id(table: Table, key: str) -> Insert:
+def _returning_id(table: Table) -> Insert:
     """Built once per table: building the statement costs more than running it."""
-    return insert(table).returning(table.c.id, table.c[key])
+    return insert(table).returning(table.c.id)
 
 
 def queue_for_transitions(uow: UnitOfWork, caused: Sequence[Caused]) -> list[tuple[int, ...]]:
@@ -173,7 +166,7 @@ def queue_for_transitions(uow: UnitOfWork, caused: Sequence[Caused]) -> list[tup
         for number, _, recipient, link in planned
         if link is not None
     ]
-    token_ids = iter(_insert_returning_ids(uow, table_of(ActionToken), token_rows, "token_hash"))
+    token_ids = iter(_insert_ids(uow, table_of(ActionToken), token_rows))
     message_rows = []
     for number, template, recipient, link in planned:
         item = caused[number]
@@ -188,12 +181,7 @@ def queue_for_transitions(uow: UnitOfWork, caused: Sequence[Caused]) -> list[tup
                 token_id=next(token_ids) if link is not None else None,
             )
         )
-    message_ids = _insert_returning_ids(
-        uow,
-        table_of(OutboxMessage),
-        message_rows,
-        "message_id",
-    )
+    message_ids = _insert_ids(uow, table_of(OutboxMessage), message_rows)
     per_transition: list[list[int]] = [[] for _ in caused]
     for (number, _, _, _), message_id in zip(planned, message_ids, strict=True):
         per_transition[number].append(message_id)

@@ -23,7 +23,7 @@ from models import (
     Placement,
     table_of,
 )
-from models.ids import complete_rows, reserve_ids
+from models.ids import complete_rows, insert_with_ids
 from states.errors import AlreadyDecided
 from states.lifecycle.effects import EventContext, one_or_many
 from states.lifecycle.outbox import Caused, queue_for_transitions
@@ -118,11 +118,6 @@ def _insert_returning_rows(model: type[Base]) -> Any:
     return insert(table_of(model)).returning(*table_of(model).c)
 
 
-@lru_cache(maxsize=16)
-def _insert_rows(model: type[Base]) -> Any:
-    return insert(table_of(model))
-
-
 def _inserted(
     session: Session, model: type[Base], rows: list[dict[str, Any]], records: bool
 ) -> Any:
@@ -134,14 +129,9 @@ def _inserted(
     if records:
         # Many (a file's batch): ids reserved and the complete rows inserted with a plain
         # executemany (``models.ids``); the records are the rows as written, not read back.
-        connection = session.connection()
         table = table_of(model)
-        ids = reserve_ids(connection, table, len(rows))
-        complete = complete_rows(
-            table, [{**row, "id": id_} for row, id_ in zip(rows, ids, strict=True)]
-        )
-        connection.execute(_insert_rows(model), complete)
-        return [STEP_RECORDS[model](row) for row in complete]
+        written = insert_with_ids(session.connection(), table, complete_rows(table, rows))
+        return [STEP_RECORDS[model](row) for row in written]
     return session.scalars(_insert_returning(model), one_or_many(rows))
 
 
