@@ -155,9 +155,8 @@ class Outcomes:
         self._connection: Connection | None = None
 
     def _unit(self) -> ConnectionUnitOfWork:
-        """A transaction on the held connection; a new connection if the last one was lost."""
-        if self._connection is not None and self._connection.invalidated:
-            self.close()
+        """A transaction on the held connection. One the database dropped is rolled back by
+        the failed unit, and SQLAlchemy then opens a new one on the next ``begin``."""
         if self._connection is None:
             self._connection = self.engine.connect()
         return ConnectionUnitOfWork(self.engine, connection=self._connection)
