@@ -33,8 +33,10 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Any) -> None:
         # A read-then-write transaction must hold the write lock from its first read;
         # otherwise two writers deadlock on the upgrade and one gets "database is locked".
-        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return  # each statement is its own transaction (a delivery run's outcomes)
+        connection.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', 'IMMEDIATE')}")
 
 
 # Starlette runs the link pages' sync endpoints on a pool of 40 threads. A connection pool

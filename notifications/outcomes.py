@@ -137,7 +137,12 @@ def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
 class Outcomes:
     """Writes each row's outcome as soon as it is known, each in a transaction of its own, and
     counts them. It holds one connection for the run (``close()`` returns it): checking one
-    out of the pool for every outcome cost a ping and the pool's bookkeeping per message."""
+    out of the pool for every outcome cost a ping and the pool's bookkeeping per message.
+
+    An outcome is one UPDATE, atomic on its own, so the held connection runs in autocommit:
+    on PostgreSQL one round trip per message instead of three (BEGIN, UPDATE, COMMIT), and the
+    event loop that sends the mail waits on each of them. A connection opened again after the
+    database dropped one is not in autocommit; the unit's commit still ends its transaction."""
 
     def __init__(
         self,
@@ -158,7 +163,9 @@ class Outcomes:
         """A transaction on the held connection. One the database dropped is rolled back by
         the failed unit, and SQLAlchemy then opens a new one on the next ``begin``."""
         if self._connection is None:
-            self._connection = self.engine.connect()
+            self._connection = self.engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT"
+            )
         return ConnectionUnitOfWork(self.engine, connection=self._connection)
 
     def close(self) -> None:
