@@ -1,5 +1,11 @@
 """Emails per second from the outbox to a local SMTP server, bookkeeping included, against a bare
-aiosmtplib loop sending the same messages over one reused connection to the same server."""
+aiosmtplib loop sending the same messages, built into bytes beforehand, over one reused
+connection to the same server.
+
+The baseline once handed aiosmtplib ``EmailMessage`` objects, which it flattens for every send:
+that halved the baseline's rate (312–361 against 606–667 emails/s measured side by side) and
+made the ratio look better than the issue's definition ("raw aiosmtplib sending pre-built
+bytes") allows."""
 
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from bench.common import (
 from models import OutboxMessage
 from models.schemas import ProposalIn
 from notifications.delivery import deliver_due
+from notifications.mime import wire_bytes
 from notifications.render import render_message
 from notifications.smtp import SmtpTarget
 from states.intake.input_files import unflatten, validate_rows
@@ -39,12 +46,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def _bare_loop(messages: list[tuple[str, str, object]], port: int) -> float:
+async def _bare_loop(messages: list[tuple[str, str, bytes]], port: int) -> float:
     client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port)
     await client.connect()
     started = time.perf_counter()
-    for sender, recipient, message in messages:
-        await client.send_message(message, sender=sender, recipients=[recipient])  # type: ignore[arg-type]
+    for sender, recipient, data in messages:
+        await client.sendmail(sender, [recipient], data)
     elapsed = time.perf_counter() - started
     await client.quit()
     return len(messages) / elapsed
@@ -74,15 +81,16 @@ def run(backend: str) -> Result:
                 rows = list(uow.session.scalars(select(OutboxMessage)))
                 prepared = []
                 for row in rows:
-                    message = render_message(
+                    mail = render_message(
                         uow.session,
                         row,
+                        wire=True,
                         minter=app.config.minter,
                         base_url=settings.base_url,
                         mail_from=settings.mail_from,
                         timezone=app.config.timezone,
                     )
-                    prepared.append((settings.mail_from, row.to_email, message))
+                    prepared.append((settings.mail_from, row.to_email, wire_bytes(mail)))
             baseline = asyncio.run(_bare_loop(prepared, port))
             started = time.perf_counter()
             report = asyncio.run(
