@@ -274,8 +274,13 @@ def _add_link_routes(
 ) -> None:
     """The emailed link's page (GET shows, POST decides)."""
 
+    # The GET runs on the event loop, not in the thread pool: it is one indexed read that never
+    # waits for a lock (BEGIN DEFERRED on SQLite's WAL, READ ONLY on PostgreSQL) and a render,
+    # about a millisecond. Handed to a thread it queued behind the GIL with 40 others: under
+    # 32 clients the loop served half as many GETs, with p99 of 130-460 ms against 35-180 ms.
+    # The POST stays in a thread: its write may wait for SQLite's lock.
     @web.api_route("/l/{token}", methods=["GET", "HEAD"], include_in_schema=False)
-    def show_link(token: str) -> Response:
+    async def show_link(token: str) -> Response:
         try:
             view = open_link(app.reading(), raw_token=token, now=clock())
         except NotFound:
