@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 SQLITE_BUSY_TIMEOUT_SECONDS = 60.0
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, peeking: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when a transaction begins.
@@ -27,7 +27,12 @@ def _configure_sqlite(engine: Engine) -> None:
         # so a purged name does not stay readable in the file (ON, not FAST: FAST leaves
         # freelist pages as they were).
         cursor.execute("PRAGMA secure_delete=ON")
+        if peeking:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
+
+    if peeking:
+        return  # no BEGIN: each statement reads on its own
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -52,15 +57,50 @@ def get_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
-            pool_size=POOL_SIZE,
-            max_overflow=0,
-        )
+        engine = _sqlite_engine(url)
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=0)
+
+
+@lru_cache(maxsize=8)
+def get_peeking_engine(url: str) -> Engine:
+    """Connections that cannot write, each statement a transaction of its own: for a page
+    whose read is one statement or two that need no common snapshot (the emailed link's GET).
+
+    The database refuses every write on them (PostgreSQL ``default_transaction_read_only``,
+    SQLite ``query_only``), so no BEGIN READ ONLY and no COMMIT is needed: on PostgreSQL a
+    GET made five round trips (ping, BEGIN, two reads, COMMIT) and now makes two. No ping on
+    checkout either: a connection the database dropped fails the read, which is read once
+    more on a new one (``states.unit_of_work.read_once_more_if_dropped``)."""
+    if make_url(url).get_backend_name() == "sqlite":
+        engine = _sqlite_engine(url)
+        _configure_sqlite(engine, peeking=True)
+        return engine
+    return create_engine(
+        url,
+        isolation_level="AUTOCOMMIT",
+        pool_size=POOL_SIZE,
+        max_overflow=0,
+        connect_args={"options": "-c default_transaction_read_only=on"},
+    )
+
+
+def _sqlite_engine(url: str) -> Engine:
+    return create_engine(
+        url,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+        pool_size=POOL_SIZE,
+        max_overflow=0,
+    )
+
+
+def peeking_engine(engine: Engine) -> Engine:
+    """The peeking engine on ``engine``'s database; an in-memory SQLite database has no other
+    connection to peek through, so it is ``engine`` itself."""
+    if is_sqlite(engine) and engine.url.database in (None, "", ":memory:"):
+        return engine
+    return get_peeking_engine(engine.url.render_as_string(hide_password=False))
 
 
 def is_sqlite(engine: Engine) -> bool:

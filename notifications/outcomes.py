@@ -163,9 +163,7 @@ class Outcomes:
         """A transaction on the held connection. One the database dropped is rolled back by
         the failed unit, and SQLAlchemy then opens a new one on the next ``begin``."""
         if self._connection is None:
-            self._connection = self.engine.connect().execution_options(
-                isolation_level="AUTOCOMMIT"
-            )
+            self._connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         return ConnectionUnitOfWork(self.engine, connection=self._connection)
 
     def close(self) -> None:

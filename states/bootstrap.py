@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from config import Settings, get_settings
-from models.db import get_engine
+from models.db import get_engine, peeking_engine
 from states.addresses import AddressError, ascii_domain
 from states.tokens import TokenMinter
 from states.unit_of_work import ServiceConfig, UnitOfWork
@@ -27,6 +27,11 @@ class App:
 
     def reading(self) -> UnitOfWork:
         return UnitOfWork(self.engine, self.config, read_only=True)
+
+    def peeking(self) -> UnitOfWork:
+        """A read on connections that cannot write, each statement on its own
+        (``models.db.get_peeking_engine``): the emailed link's GET."""
+        return UnitOfWork(peeking_engine(self.engine), self.config, read_only=True)
 
 
 def message_id_domain(mail_from: str) -> str:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from states.tokens import TokenMinter
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,17 @@ class UnitOfWork:
     def savepoint(self) -> AbstractContextManager[Any]:
         """A savepoint inside the transaction: an item that fails undoes only itself."""
         return self.session.begin_nested()
+
+
+def read_once_more_if_dropped(read: Callable[[], T]) -> T:
+    """``read()``, and once more if the database had dropped the connection it was given (a
+    restart, ``pg_terminate_backend``): a peeking connection is not pinged before use."""
+    try:
+        return read()
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    return read()
 
 
 class ConnectionUnitOfWork:

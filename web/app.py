@@ -26,6 +26,7 @@ from states.errors import AgreementTemplateError, NotFound
 from states.lifecycle.evaluation import Question
 from states.lifecycle.steps import BY_PURPOSE, Form
 from states.links.pages import LinkOutcome, LinkView, act_on_link, open_link
+from states.unit_of_work import read_once_more_if_dropped
 from web.board import add_board, board_body_limits
 from web.logs import install_redaction
 from web.middleware import BodyLimit, SecurityHeaders
@@ -274,15 +275,17 @@ def _add_link_routes(
 ) -> None:
     """The emailed link's page (GET shows, POST decides)."""
 
-    # The GET runs on the event loop, not in the thread pool: it is one indexed read that never
-    # waits for a lock (BEGIN DEFERRED on SQLite's WAL, READ ONLY on PostgreSQL) and a render,
-    # about a millisecond. Handed to a thread it queued behind the GIL with 40 others: under
+    # The GET runs on the event loop, not in the thread pool: two indexed reads on connections
+    # that cannot write and never wait for a lock (``App.peeking``) and a render, about a
+    # millisecond. Handed to a thread it queued behind the GIL with 40 others: under
     # 32 clients the loop served half as many GETs, with p99 of 130-460 ms against 35-180 ms.
     # The POST stays in a thread: its write may wait for SQLite's lock.
     @web.api_route("/l/{token}", methods=["GET", "HEAD"], include_in_schema=False)
     async def show_link(token: str) -> Response:
         try:
-            view = open_link(app.reading(), raw_token=token, now=clock())
+            view = read_once_more_if_dropped(
+                lambda: open_link(app.peeking(), raw_token=token, now=clock())
+            )
         except NotFound:
             return pages.not_found()
         return pages.step(view)
