@@ -28,17 +28,10 @@ from states.calendar.claims import ClaimKey, claim_many
 from states.lifecycle.outbox import mint_link, queue_message
 from states.lifecycle.policy import Recipient
 from states.lifecycle.steps import REMINDED, REMINDER_KINDS, SWEEP_REMINDER, Step
-from states.lifecycle.waiting import Case, Waiter
+from states.lifecycle.waiting import Case, Waiter, is_past_escalation, reminder_number
 from states.unit_of_work import UnitOfWork
 
 # --- the reminder policy (pure) -------------------------------------------------------------
-
-
-def reminder_number(waited: int, *, first_after: int, repeat_every: int) -> int:
-    """Which reminder is due after ``waited`` business days: 0 (none yet), 1, 2, ..."""
-    if waited < first_after:
-        return 0
-    return 1 + (waited - first_after) // repeat_every
 
 
 def latest_day_waiting(today: date, business_days: int) -> date:
@@ -163,7 +156,7 @@ def _weigh(
     )
     key = step.key(placement)
     person: Person = row.person
-    if waited >= programme.escalate_after:
+    if is_past_escalation(waited, escalate_after=programme.escalate_after):
         case = cases.get((placement.id, key))
         if case is None:
             case = cases[(placement.id, key)] = Case(

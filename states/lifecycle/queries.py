@@ -34,6 +34,7 @@ from states.errors import NotFound
 from states.lifecycle.loading import load_for_update
 from states.lifecycle.machine import STATES
 from states.lifecycle.steps import AGREEMENT, APPROVAL, HOLDING, holding_step
+from states.lifecycle.waiting import is_overdue, is_past_escalation
 from states.unit_of_work import UnitOfWork
 
 ListOrder = Literal["reference", "waiting"]
@@ -77,8 +78,8 @@ def _summary(row: Any, pending: Sequence[_Pending], moment: Moment) -> Placement
     step = holding_step(row.state)
     overdue = past_escalation = False
     if step is not None and step.reminder is not None and waited is not None:
-        overdue = waited >= row.reminder_first_after
-        past_escalation = waited >= row.escalate_after
+        overdue = is_overdue(waited, first_after=row.reminder_first_after)
+        past_escalation = is_past_escalation(waited, escalate_after=row.escalate_after)
     return PlacementSummary(
         reference=row.reference,
         programme=row.programme,

@@ -1,11 +1,31 @@
 """A step of one placement that waits for people: who holds it up, and since when. The
-sweep's escalation and the follow-up's "waiting longest" both describe cases so."""
+sweep's escalation and the follow-up's "waiting longest" both describe cases so.
+
+When a wait is overdue (its first reminder is due) and when it is past escalation live here
+too, in business days: the sweep's reminders and the coordinator's lists both ask these."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+
+
+def reminder_number(waited: int, *, first_after: int, repeat_every: int) -> int:
+    """Which reminder is due after ``waited`` business days: 0 (none yet), 1, 2, ..."""
+    if not is_overdue(waited, first_after=first_after):
+        return 0
+    return 1 + (waited - first_after) // repeat_every
+
+
+def is_overdue(waited: int, *, first_after: int) -> bool:
+    """Waited long enough for the first reminder."""
+    return waited >= first_after
+
+
+def is_past_escalation(waited: int, *, escalate_after: int) -> bool:
+    """Waited long enough for the coordinator to be told."""
+    return waited >= escalate_after
 
 
 @dataclass(frozen=True)
