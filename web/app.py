@@ -23,10 +23,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from states.bootstrap import App
 from states.errors import AgreementTemplateError, NotFound
-from states.lifecycle.evaluation import Question
 from states.lifecycle.steps import BY_PURPOSE, Form
 from states.links.pages import LinkOutcome, LinkView, act_on_link, open_link
 from states.unit_of_work import read_once_more_if_dropped
+from web.answers import answer_text, choices
 from web.board import add_board, board_body_limits
 from web.logs import install_redaction
 from web.middleware import BodyLimit, SecurityHeaders
@@ -94,26 +94,6 @@ def _environment() -> jinja2.Environment:
         # the templates and restarts the server).
         auto_reload=False,
     )
-
-
-def choices(q: Question, t: Texts) -> list[tuple[str, str]]:
-    """The (value, label) pairs a question offers as radio buttons or checkboxes."""
-    if q.kind == "scale":
-        return [(str(n), str(n)) for n in range(q.minimum, q.maximum + 1)]
-    if q.kind == "yesno":
-        return [("yes", t("yes")), ("no", t("no"))]
-    return list(q.options)
-
-
-def answer_text(q: Question, answer: Any, t: Texts) -> str:
-    if answer is None or answer == [] or answer == "":
-        return t("no_answer")
-    if isinstance(answer, bool):
-        return t("yes") if answer else t("no")
-    labels = dict(q.options)
-    if isinstance(answer, list):
-        return ", ".join(labels.get(str(a), str(a)) for a in answer)
-    return labels.get(str(answer), str(answer))
 
 
 class Pages:

@@ -14,6 +14,7 @@ from states.lifecycle.amendments import EVENT_FOR_STATE
 from states.lifecycle.machine import events_from
 from states.lifecycle.queries import get_placement, list_placements
 from states.lifecycle.steps import BY_STATE
+from web.answers import answer_text
 from web.board.context import board_of
 from web.board.guard import AllowedPlacement, SignedIn
 from web.board.rendering import language_of, render, texts_for
@@ -36,8 +37,6 @@ def placement_page(request: Request, reference: AllowedPlacement, user: SignedIn
     [summary] = list_placements(reading(), as_of=board.clock(), reference=reference)
     step = BY_STATE.get(detail.state)
     events = events_from(detail.state)
-    from web.app import answer_text  # the link pages' wording of an answer, one home
-
     t = texts_for(request)
     return render(
         request,

@@ -34,7 +34,8 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def _hash(secret: str) -> str:
+def session_hash(secret: str) -> str:
+    """How a session secret is stored and looked up (never the secret itself)."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -107,7 +108,7 @@ class SessionStore:
     def _new_row(self, now: datetime, **values: Any) -> tuple[str, BoardSession]:
         secret = secrets.token_urlsafe(32)
         row = BoardSession(
-            secret_hash=_hash(secret),
+            secret_hash=session_hash(secret),
             created_at=now,
             last_seen_at=now,
             expires_at=now + self.config.absolute,
@@ -131,7 +132,7 @@ class SessionStore:
         now = self.clock()
         with self.app.uow() as uow:
             row = uow.session.scalars(
-                select(BoardSession).where(BoardSession.secret_hash == _hash(secret))
+                select(BoardSession).where(BoardSession.secret_hash == session_hash(secret))
             ).one_or_none()
             if row is None or row.ended_at is not None:
                 return None
@@ -147,7 +148,7 @@ class SessionStore:
     def keep_sign_in_state(self, secret: str, state: dict[str, Any]) -> None:
         with self.app.uow() as uow:
             row = uow.session.scalars(
-                select(BoardSession).where(BoardSession.secret_hash == _hash(secret))
+                select(BoardSession).where(BoardSession.secret_hash == session_hash(secret))
             ).one()
             row.sign_in = dict(state)
             uow.commit()
@@ -191,7 +192,7 @@ class SessionStore:
     @staticmethod
     def _end_in(session: Any, secret: str, now: datetime) -> None:
         row = session.scalars(
-            select(BoardSession).where(BoardSession.secret_hash == _hash(secret))
+            select(BoardSession).where(BoardSession.secret_hash == session_hash(secret))
         ).one_or_none()
         if row is not None and row.ended_at is None:
             row.ended_at = now

@@ -22,7 +22,7 @@ from models import BoardUpload
 from models.text import single_line
 from states.bootstrap import App
 from states.intake.input_files import ProposalFile
-from web.board.sessions import _hash as session_hash
+from web.board.sessions import session_hash
 
 UPLOAD_LIMIT = 5 * 1024 * 1024
 """The largest proposal file the board takes (some 15,000 CSV rows)."""
