@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 
 class MobilityError(Exception):
-    """Base class: ``str(error)`` is meant for people, not for logs only."""
+    """Base class: ``str(error)`` is meant for people, not for logs only (English, as the
+    command line writes it); ``in_language`` says it in the reader's language where the error
+    was raised with the glossary's words (``states.lifecycle.refusals.refused``)."""
+
+    def __init__(self, *args: object, said: Callable[[str], str] | None = None) -> None:
+        super().__init__(*args)
+        self._said = said
+
+    def in_language(self, language: str) -> str:
+        return self._said(language) if self._said is not None else str(self)
 
 
 class NotFound(MobilityError):

@@ -34,6 +34,7 @@ class Words:
     decisions: Mapping[str, str]
     outcomes: Mapping[str, str]
     terms: Mapping[str, str]
+    refusals: Mapping[str, str]
     not_ours: Mapping[str, str]
     """A regular expression for a word the product does not write → the word it writes."""
 
@@ -81,6 +82,11 @@ class Words:
         """A shared term: ``term("extent", percent=20)`` → "20 % av arbetstiden"."""
         return self.terms[key].format(**values)
 
+    def refusal(self, key: str, **values: object) -> str:
+        """Why something cannot happen: ``refusal("not_now", reference=…, state=…, event=…)``
+        with the state and event already worded."""
+        return self.refusals[key].format(**values)
+
     def words_not_ours(self, text: str) -> list[str]:
         """What in ``text`` is a word the product does not write, with the one it writes."""
         return [
@@ -103,6 +109,7 @@ def _words(language: str, module: ModuleType) -> Words:
         decisions=module.DECISIONS,
         outcomes=module.OUTCOMES,
         terms=module.TERMS,
+        refusals=module.REFUSALS,
         not_ours=module.NOT_OURS,
     )
 

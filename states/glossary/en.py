@@ -119,6 +119,31 @@ TERMS: Mapping[str, str] = {
     "no_longer_asked": "no longer asked",
 }
 
+REFUSALS: Mapping[str, str] = {
+    # why an event or an action cannot happen; {state} and {event} are worded as above
+    "not_now": "{reference} is {state}; it cannot be {event} now",
+    "no_longer": "{reference} is {state}; it can no longer be {event}",
+    "decided_by_someone_else": "{reference} was already decided by someone else: it is now {state}",
+    "decided_at_the_same_moment": (
+        "{reference} was already decided by someone else at the same moment"
+    ),
+    "reason_required": "{event}: a reason is required",
+    "end_too_early": "{reference} cannot end before its last day {end} is over",
+    "close_too_early": "{reference} cannot be closed before its evaluation is due on {due}",
+    "withdraw_started": "{reference} has started ({start}); cancel it instead of withdrawing it",
+    "cancel_not_started": (
+        "{reference} has not started yet ({start}); withdraw it instead of cancelling it"
+    ),
+    "nothing_to_remind": "{reference} is {state}; nobody has a step to be reminded of",
+    "nothing_to_resend": "{reference} is {state}; nobody has a link to act on",
+    "nobody_left": "{reference}: nobody still has to act in this step",
+    "terms_fixed": (
+        "{reference} is {state}; its terms can be changed only in a proposal or while the "
+        "agreement waits for acceptance"
+    ),
+    "terms_unchanged": "{reference}: the terms already read so; nothing changed",
+}
+
 NOT_OURS: Mapping[str, str] = {
     # a word (a regular expression, case-insensitive) the product does not write → its own word
     r"\be-mail": "email",

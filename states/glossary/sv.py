@@ -118,6 +118,34 @@ TERMS: Mapping[str, str] = {
     "no_longer_asked": "behövs inte längre",
 }
 
+REFUSALS: Mapping[str, str] = {
+    # varför en händelse eller åtgärd inte går; {state} och {event} med orden ovan
+    "not_now": "{reference} är {state} och kan inte {event} nu",
+    "no_longer": "{reference} är {state} och kan inte längre {event}",
+    "decided_by_someone_else": "Någon annan hann före: {reference} är nu {state}",
+    "decided_at_the_same_moment": "Någon annan fattade beslut om {reference} i samma stund",
+    "reason_required": "En motivering krävs för att placeringen ska kunna {event}",
+    "end_too_early": "{reference} kan inte avslutas förrän sista dagen, {end}, är över",
+    "close_too_early": (
+        "{reference} kan inte stängas före den {due}, då utvärderingen ska vara klar"
+    ),
+    "withdraw_started": (
+        "{reference} har redan börjat ({start}); avbryt placeringen i stället för att återkalla den"
+    ),
+    "cancel_not_started": (
+        "{reference} har inte börjat än ({start}); återkalla placeringen i stället för att "
+        "avbryta den"
+    ),
+    "nothing_to_remind": "{reference} är {state}; ingen har något steg att påminnas om",
+    "nothing_to_resend": "{reference} är {state}; ingen har någon länk att använda",
+    "nobody_left": "{reference}: alla har redan gjort sitt i det här steget",
+    "terms_fixed": (
+        "{reference} är {state}; villkoren kan bara ändras i ett förslag eller medan avtalet "
+        "väntar på godkännande"
+    ),
+    "terms_unchanged": "{reference}: villkoren är redan sådana; inget ändrades",
+}
+
 NOT_OURS: Mapping[str, str] = {
     # a word (a regular expression, case-insensitive) the product does not write → its own word
     r"\bmejl": "e-post",

@@ -14,7 +14,7 @@ from models import HistoryEntry
 from models.schemas import RequiredText, Text
 from states.errors import FieldError, InvalidInput, TransitionRefused
 from states.lifecycle.loading import load_for_update
-from states.lifecycle.refusals import state_in_words
+from states.lifecycle.refusals import refused
 from states.lifecycle.transitions import apply_event_in
 from states.lifecycle.writing import TransitionResult
 from states.unit_of_work import UnitOfWork
@@ -95,9 +95,8 @@ def amend_terms(
         placement = load_for_update(session, reference)
         event = EVENT_FOR_STATE.get(placement.state)
         if event is None:
-            raise TransitionRefused(
-                f"{reference} is {state_in_words(placement.state)}; its terms can be changed "
-                "only in a proposal or while the agreement waits for acceptance"
+            raise refused(
+                TransitionRefused, "terms_fixed", reference=reference, state=placement.state
             )
         wanted = changes.model_dump(exclude_none=True)
         changed = {
@@ -106,7 +105,7 @@ def amend_terms(
             if getattr(placement, COLUMNS[name]) != value
         }
         if not changed:
-            raise TransitionRefused(f"{reference}: the terms already read so; nothing changed")
+            raise refused(TransitionRefused, "terms_unchanged", reference=reference)
         start = wanted.get("start", placement.start_date)
         end = wanted.get("end", placement.end_date)
         if end <= start:

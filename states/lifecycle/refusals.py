@@ -1,28 +1,44 @@
-"""Why an event cannot happen, in words a coordinator reads in the CLI (English, from the
-glossary): the state the placement is in and what the event would have done."""
+"""Why an event cannot happen, in the glossary's words: the state the placement is in and what
+the event would have done. The message is English, as the command line writes it; the desk
+shows the same refusal in its reader's language (``MobilityError.in_language``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import TypeVar
 
 from models import Placement
-from states.errors import AlreadyDecided, TransitionRefused
+from states.errors import AlreadyDecided, MobilityError, TransitionRefused
 from states.glossary import words
 from states.lifecycle.machine import EVENTS, FINAL_STATES, events_from
 
-# The guards' own reasons: the event belongs to the state, but not yet or no longer.
+E = TypeVar("E", bound=MobilityError)
+
+# The guards' own reasons (glossary refusals): the event belongs to the state, but not yet or
+# no longer.
 GUARD_REASONS: Mapping[str, str] = {
-    "end": "{ref} cannot end before its last day {end} is over",
-    "close": "{ref} cannot be closed before its evaluation is due on {due}",
-    "withdraw": "{ref} has started ({start}); cancel it instead of withdrawing it",
-    "cancel": "{ref} has not started yet ({start}); withdraw it instead of cancelling it",
+    "end": "end_too_early",
+    "close": "close_too_early",
+    "withdraw": "withdraw_started",
+    "cancel": "cancel_not_started",
 }
 
 
-def state_in_words(state: str) -> str:
-    """ "waiting for manager approval": what ``<reference> is …`` says."""
-    return words("en").state(state)
+def refused(kind: type[E], key: str, **values: object) -> E:
+    """``kind`` raised with the glossary's refusal ``key``: English as its message, every
+    language through ``in_language``. ``state`` and ``event`` are keys, worded per language."""
+
+    def said(language: str) -> str:
+        glossary = words(language)
+        worded = dict(values)
+        if "state" in values:
+            worded["state"] = glossary.state(str(values["state"]))
+        if "event" in values:
+            worded["event"] = glossary.event(str(values["event"]))
+        return glossary.refusal(key, **worded)
+
+    return kind(said("en"), said=said)
 
 
 def refusal(placement: Placement, event: str, as_of: datetime) -> TransitionRefused:
@@ -30,26 +46,23 @@ def refusal(placement: Placement, event: str, as_of: datetime) -> TransitionRefu
     reference, state = placement.reference, placement.state
     if event not in EVENTS:
         return TransitionRefused(f"unknown event {event!r}")
-    verb = words("en").event(event)
     if event in events_from(state) and event in GUARD_REASONS:
-        return TransitionRefused(
-            GUARD_REASONS[event].format(
-                ref=reference,
-                start=placement.start_date.isoformat(),
-                end=placement.end_date.isoformat(),
-                due=placement.evaluation_due_on.isoformat() if placement.evaluation_due_on else "?",
-            )
+        return refused(
+            TransitionRefused,
+            GUARD_REASONS[event],
+            reference=reference,
+            start=placement.start_date.isoformat(),
+            end=placement.end_date.isoformat(),
+            due=placement.evaluation_due_on.isoformat() if placement.evaluation_due_on else "?",
         )
     if state in FINAL_STATES:
-        return AlreadyDecided(f"{reference} is {state_in_words(state)}; it can no longer be {verb}")
-    return TransitionRefused(f"{reference} is {state_in_words(state)}; it cannot be {verb} now")
+        return refused(AlreadyDecided, "no_longer", reference=reference, state=state, event=event)
+    return refused(TransitionRefused, "not_now", reference=reference, state=state, event=event)
 
 
 def decided_by_someone_else(reference: str, state: str) -> AlreadyDecided:
-    return AlreadyDecided(
-        f"{reference} was already decided by someone else: it is now {state_in_words(state)}"
-    )
+    return refused(AlreadyDecided, "decided_by_someone_else", reference=reference, state=state)
 
 
 def reason_required(event: str) -> TransitionRefused:
-    return TransitionRefused(f"{words('en').event(event)}: a reason is required")
+    return refused(TransitionRefused, "reason_required", event=event)

@@ -28,6 +28,7 @@ from states.errors import AlreadyDecided
 from states.lifecycle.effects import EventContext, one_or_many
 from states.lifecycle.outbox import Caused, queue_for_transitions
 from states.lifecycle.records import STEP_RECORDS, assign, is_record
+from states.lifecycle.refusals import refused
 from states.unit_of_work import UnitOfWork
 
 
@@ -80,9 +81,7 @@ def _compare_and_set(session: Session, applied: Sequence[Applied]) -> None:
                     if len(applied) == 1
                     else ("a placement of this batch")
                 )
-                raise AlreadyDecided(
-                    f"{reference} was already decided by someone else at the same moment"
-                )
+                raise refused(AlreadyDecided, "decided_at_the_same_moment", reference=reference)
     _hold_written_values(applied)
 
 

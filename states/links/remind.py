@@ -15,7 +15,7 @@ from states.errors import TransitionRefused
 from states.lifecycle.loading import load_for_update
 from states.lifecycle.outbox import mint_link, queue_message
 from states.lifecycle.policy import NotificationRule, Recipient, pending_in, recipients
-from states.lifecycle.refusals import state_in_words
+from states.lifecycle.refusals import refused
 from states.lifecycle.steps import BY_STATE, REMINDER_KINDS, REMINDER_ON_REQUEST, Step
 from states.unit_of_work import UnitOfWork
 
@@ -37,15 +37,14 @@ def remind_now(
         placement = load_for_update(session, reference)
         step = BY_STATE.get(placement.state)
         if step is None or step.reminder is None:
-            raise TransitionRefused(
-                f"{reference} is {state_in_words(placement.state)}; nobody has a step to be "
-                "reminded of"
+            raise refused(
+                TransitionRefused, "nothing_to_remind", reference=reference, state=placement.state
             )
         pending = recipients(
             NotificationRule("remind", None, step.reminder, pending_in(step)), placement
         )
         if not pending:
-            raise TransitionRefused(f"{reference}: nobody still has to act in this step")
+            raise refused(TransitionRefused, "nobody_left", reference=reference)
         reminded = [
             _remind(uow, placement=placement, step=step, recipient=r, actor=actor, via=via, now=now)
             for r in pending

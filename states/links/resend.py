@@ -14,7 +14,7 @@ from states.errors import TransitionRefused
 from states.lifecycle.loading import load_for_update
 from states.lifecycle.outbox import mint_link, queue_message
 from states.lifecycle.policy import NotificationRule, pending_in, recipients
-from states.lifecycle.refusals import state_in_words
+from states.lifecycle.refusals import refused
 from states.lifecycle.steps import BY_STATE
 from states.unit_of_work import UnitOfWork
 
@@ -34,15 +34,15 @@ def resend_links(uow: UnitOfWork, *, reference: str, actor: str, now: datetime) 
         placement = load_for_update(session, reference)
         step = BY_STATE.get(placement.state)
         if step is None:
-            raise TransitionRefused(
-                f"{reference} is {state_in_words(placement.state)}; nobody has a link to act on"
+            raise refused(
+                TransitionRefused, "nothing_to_resend", reference=reference, state=placement.state
             )
         purpose, template = step.purpose, step.request
         pending = recipients(
             NotificationRule("resend", None, template, pending_in(step)), placement
         )
         if not pending:
-            raise TransitionRefused(f"{reference}: nobody still has to act in this step")
+            raise refused(TransitionRefused, "nobody_left", reference=reference)
         resent = []
         for recipient in pending:
             session.execute(

@@ -21,7 +21,7 @@ from states.links.remind import remind_now
 from states.links.resend import resend_links
 from web.board.context import board_of
 from web.board.guard import Acting, ActingAs, AllowedPlacement, BoardRefusal, not_found
-from web.board.rendering import BoardTexts, message, texts_for
+from web.board.rendering import BoardTexts, language_of, message, texts_for
 
 router = APIRouter()
 
@@ -29,10 +29,10 @@ PLACEMENT = "/programmes/{programme}/placements/{reference}"
 
 
 @contextmanager
-def refused_in_words() -> Iterator[None]:
-    """A service's refusal as the board's page: 400 for input, 404 for what is not there,
-    409 for what the placement's state does not allow. Nothing was written (the service's
-    unit of work rolled back)."""
+def refused_in_words(request: Request) -> Iterator[None]:
+    """A service's refusal as the board's page, in the reader's language: 400 for input, 404
+    for what is not there, 409 for what the placement's state does not allow. Nothing was
+    written (the service's unit of work rolled back)."""
     try:
         yield
     except InvalidInput as error:
@@ -41,7 +41,8 @@ def refused_in_words() -> Iterator[None]:
     except NotFound:
         raise not_found() from None
     except MobilityError as error:
-        raise BoardRefusal(409, "refused_title", "refused_body", {"reason": str(error)}) from None
+        reason = error.in_language(language_of(request))
+        raise BoardRefusal(409, "refused_title", "refused_body", {"reason": reason}) from None
 
 
 def done(request: Request, who: Acting, title: str, body: Callable[[BoardTexts], str]) -> Response:
@@ -67,7 +68,7 @@ async def form_of(request: Request) -> dict[str, str]:
 def submit_draft(request: Request, reference: AllowedPlacement, who: ActingAs) -> Response:
     """Send a draft proposal on to approval, as the signed-in coordinator."""
     board = board_of(request)
-    with refused_in_words():
+    with refused_in_words(request):
         apply_event(
             board.app.uow(),
             reference=reference,
@@ -91,7 +92,7 @@ def _told(request: Request, who: Acting, reference: str, key: str, people: Any) 
 def remind(request: Request, reference: AllowedPlacement, who: ActingAs) -> Response:
     """A reminder now to whoever still has to act; their links stay as they are."""
     board = board_of(request)
-    with refused_in_words():
+    with refused_in_words(request):
         reminded = remind_now(
             board.app.uow(), reference=reference, actor=who.actor, via=who.via, now=board.clock()
         )
@@ -102,7 +103,7 @@ def remind(request: Request, reference: AllowedPlacement, who: ActingAs) -> Resp
 def resend(request: Request, reference: AllowedPlacement, who: ActingAs) -> Response:
     """Fresh links to whoever still has to act; their earlier links die."""
     board = board_of(request)
-    with refused_in_words():
+    with refused_in_words(request):
         resent = resend_links(
             board.app.uow(), reference=reference, actor=who.actor, now=board.clock()
         )
@@ -116,7 +117,7 @@ async def _end(request: Request, reference: str, who: Acting, event: str) -> Res
         raise BoardRefusal(
             400, "invalid_title", "invalid_body", {"reason": texts_for(request)("reason_hint")}
         )
-    with refused_in_words():
+    with refused_in_words(request):
         result = apply_event(
             board.app.uow(),
             reference=reference,
@@ -158,7 +159,7 @@ async def amend(request: Request, reference: AllowedPlacement, who: ActingAs) ->
             f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {e['msg']}" for e in error.errors()
         )
         raise BoardRefusal(400, "invalid_title", "invalid_body", {"reason": reason}) from None
-    with refused_in_words():
+    with refused_in_words(request):
         result = amend_terms(
             board.app.uow(),
             reference=reference,
@@ -183,7 +184,7 @@ def retry(request: Request, reference: AllowedPlacement, outbox_id: str, who: Ac
     board = board_of(request)
     if not outbox_id.isdigit():
         raise not_found()
-    with refused_in_words():
+    with refused_in_words(request):
         requeued = requeue_dead(
             board.app.uow(), outbox_id=int(outbox_id), now=board.clock(), reference=reference
         )
