@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import lru_cache, partial
 from pathlib import Path
@@ -147,9 +147,10 @@ def render_agreement(
     programme = placement.programme
     template = programme.agreement_template
     binding = binding_language(programme)
+    facts = agreement_facts(placement, version=version, language=binding)
     texts = render_texts(
         template,
-        lambda language: agreement_facts(placement, version=version, language=language),
+        lambda language: replace(facts, language=language),  # the same facts in each language
         binding=binding,
         folder=templates_dir,
     )
