@@ -15,10 +15,10 @@ the same bytes inside it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import date, datetime
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 from babel.numbers import format_decimal
@@ -56,6 +56,7 @@ def long_date(day: date, *, language: str) -> str:
     return dates.long_date(day, language)
 
 
+@lru_cache(maxsize=4096)  # pure; Babel's formatting is most of what a helper call costs
 def amount(value: int, *, language: str) -> str:
     return format_decimal(value, locale=language)
 
@@ -64,7 +65,8 @@ def digest(html: str) -> str:
     return hashlib.sha256(html.encode("utf-8")).hexdigest()
 
 
-def _helpers(language: str) -> dict[str, Callable[..., str]]:
+@lru_cache(maxsize=4)  # constant per language; the template's context copies it
+def _helpers(language: str) -> Mapping[str, Callable[..., str]]:
     return {
         "long_date": partial(long_date, language=language),
         "amount": partial(amount, language=language),
@@ -145,9 +147,10 @@ def render_agreement(
     programme = placement.programme
     template = programme.agreement_template
     binding = binding_language(programme)
+    facts = agreement_facts(placement, version=version, language=binding)
     texts = render_texts(
         template,
-        lambda language: agreement_facts(placement, version=version, language=language),
+        lambda language: replace(facts, language=language),  # the same facts in each language
         binding=binding,
         folder=templates_dir,
     )

@@ -50,10 +50,12 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # the shell ships with the code: no stat() per agreement
     )
 
 
-def _notes(binding: str, translated: bool) -> list[dict[str, str]]:
+@lru_cache(maxsize=8)  # constant per binding language; the template only reads it
+def _notes(binding: str, translated: bool) -> tuple[Mapping[str, str], ...]:
     notes = []
     for language in (binding, other_language(binding)):
         values = {
@@ -66,7 +68,7 @@ def _notes(binding: str, translated: bool) -> list[dict[str, str]]:
                 "text": text("bilingual" if translated else "single", language, **values),
             }
         )
-    return notes
+    return tuple(notes)
 
 
 def compose_document(

@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Connection, bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from models import (
@@ -62,7 +62,7 @@ _COMPARE_AND_SET = update(table_of(Placement)).where(
 _INSERT_HISTORY = insert(table_of(HistoryEntry))
 
 
-def _compare_and_set(session: Session, applied: Sequence[Applied]) -> None:
+def _compare_and_set(connection: Connection, applied: Sequence[Applied]) -> None:
     """One UPDATE … WHERE id = ? AND version = ? per placement (executemany per shape of the
     change): exactly one of two racing writers matches the version it read."""
     shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
@@ -70,12 +70,12 @@ def _compare_and_set(session: Session, applied: Sequence[Applied]) -> None:
         row = {**item.values, "_id": item.ctx.placement.id, "_seen": item.seen_version}
         shapes.setdefault(tuple(sorted(item.values)), []).append(row)
     statement = _COMPARE_AND_SET
-    many_counted = session.get_bind().dialect.supports_sane_multi_rowcount
+    many_counted = connection.dialect.supports_sane_multi_rowcount
     for rows in shapes.values():
         batches = [rows] if many_counted or len(rows) == 1 else [[row] for row in rows]
         for batch in batches:
-            won = session.execute(statement, one_or_many(batch))
-            if won.rowcount != len(batch):  # type: ignore[attr-defined]
+            won = connection.execute(statement, one_or_many(batch))
+            if won.rowcount != len(batch):
                 reference = (
                     applied[0].ctx.placement.reference
                     if len(applied) == 1
@@ -161,9 +161,9 @@ def _insert_new_steps(session: Session, applied: Sequence[Applied]) -> None:
             assign(placement, collection, steps)
 
 
-def _insert_history(session: Session, applied: Sequence[Applied]) -> None:
+def _insert_history(connection: Connection, applied: Sequence[Applied]) -> None:
     """One history row per event, one statement for the batch."""
-    session.execute(
+    connection.execute(
         _INSERT_HISTORY,
         one_or_many(
             [
@@ -194,13 +194,16 @@ def write(
     and submitted at once), and this inserts them with the values the events left, in place of
     the compare-and-set UPDATE: no other transaction can see them to race for them."""
     session = uow.session
+    # The placement's row and its history are table statements: straight to the transaction's
+    # connection (the session's execute path cost a third more for each, autoflush off).
+    connection = session.connection()
     with session.no_autoflush:
         if unwritten is None:
-            _compare_and_set(session, applied)
+            _compare_and_set(connection, applied)
         else:
             _hold_written_values(applied)
             unwritten()
-        _insert_history(session, applied)
+        _insert_history(connection, applied)
         _insert_new_steps(session, applied)
     outbox_ids = queue_for_transitions(
         uow,
