@@ -9,11 +9,13 @@ import codecs
 import io
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
 from openpyxl import load_workbook
 
+import web.board.routes_report as routes_report
 from reporting.texts import ReportTexts
 from states.intake.input_files import load_proposals
 from states.intake.registration import register_proposals
@@ -162,3 +164,45 @@ def test_the_evaluation_answers_and_lead_times_are_on_the_page(dev_board: BoardS
     assert rt.table("evaluation_scores") in evaluation and "4" in evaluation
     lead_times = text.split(rt.table("lead_times"), 1)[1]
     assert rt.value("stage", "proposal_to_approvals") in lead_times
+
+
+# --- one build per view: the page and its charts (web.board.recent) ---------------------------
+
+BUILT_CHARTS = ("funnel", "lead_times", "budget", "evaluation")
+
+
+def test_a_report_page_and_its_charts_build_the_report_once(
+    johan: httpx.Client,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    builds: list[str] = []
+    build = routes_report.build_report
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        builds.append(kwargs["programme"])
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(routes_report, "build_report", counted)
+    assert johan.get(REPORT).status_code == 200
+    for chart in BUILT_CHARTS:
+        assert johan.get(f"{REPORT}/charts/{chart}.png").status_code == 200
+    assert len(builds) == 1
+    assert johan.get(REPORT).status_code == 200  # a reload shows what is there now
+    assert len(builds) == 2
+
+
+def test_a_chart_without_a_recent_page_builds_its_own(
+    johan: httpx.Client,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    builds: list[str] = []
+    build = routes_report.build_report
+    monkeypatch.setattr(
+        routes_report,
+        "build_report",
+        lambda *a, **k: builds.append(k["programme"]) or build(*a, **k),
+    )
+    monkeypatch.setattr("web.board.recent.KEEP_SECONDS", 0.0)
+    assert johan.get(REPORT).status_code == 200
+    assert johan.get(f"{REPORT}/charts/funnel.png").status_code == 200
+    assert len(builds) == 2

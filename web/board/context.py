@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from states.bootstrap import App
 from web.board.config import BoardConfig
+from web.board.recent import RecentReports
 from web.board.sessions import COOKIE, SessionStore, Signer
 
 if TYPE_CHECKING:  # Authlib is imported only when OpenID Connect is configured
@@ -31,6 +32,7 @@ class Board:
     oidc: OidcSignIn | None
     env: jinja2.Environment
     clock: Callable[[], datetime]
+    reports: RecentReports = field(default_factory=RecentReports)
 
     def set_session_cookie(self, response: Response, secret: str) -> None:
         response.set_cookie(

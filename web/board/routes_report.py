@@ -56,8 +56,11 @@ CHART_TITLES: Mapping[str, str] = {
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _report(request: Request, key: str) -> ProgrammeReport:
-    return build_report(board_of(request).app.reading(), programme=key)
+def _report(request: Request, key: str, *, for_a_chart: bool = False) -> ProgrammeReport:
+    """Built afresh; for a chart, the report its page was built from (``RecentReports``)."""
+    board = board_of(request)
+    reports = board.reports.recent if for_a_chart else board.reports.fresh
+    return reports(key, lambda: build_report(board.app.reading(), programme=key))
 
 
 def _for_reader(request: Request, report: ProgrammeReport) -> ProgrammeReport:
@@ -94,7 +97,8 @@ def chart(request: Request, access: AllowedProgramme, chart: str) -> Response:
     if draw is None:
         raise not_found()
     picture = io.BytesIO()
-    draw(_for_reader(request, _report(request, access.key))).savefig(picture, format="png", dpi=100)
+    report = _report(request, access.key, for_a_chart=True)
+    draw(_for_reader(request, report)).savefig(picture, format="png", dpi=100)
     return Response(picture.getvalue(), media_type="image/png")
 
 
