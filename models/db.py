@@ -95,6 +95,7 @@ def _sqlite_engine(url: str) -> Engine:
     )
 
 
+@lru_cache(maxsize=8)  # asked on every link GET: no URL rendered each time
 def peeking_engine(engine: Engine) -> Engine:
     """The peeking engine on ``engine``'s database; an in-memory SQLite database has no other
     connection to peek through, so it is ``engine`` itself."""
