@@ -191,7 +191,8 @@ class ProposalIn(Strict):
 
 
 class Out(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    # Each output shape is built when first used, not at import: a registration uses none.
+    model_config = ConfigDict(from_attributes=True, defer_build=True)
 
 
 class PersonOut(Out):

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session, joinedload
 
 from models import Placement, Programme
 from models.schemas import ProgrammeIn, ProposalIn
-from states.documents.agreement import check_programme_template
 from states.errors import ErrorList, FieldError
 from states.intake.directory import Directory, chunks
 from states.intake.input_files import ProposalBatch
@@ -35,6 +34,8 @@ def register_programme(
     """Create or update a programme by its key; returns (key, created). A programme whose own
     agreement template is outside the templates folder, or fails on a sample placement, is
     refused before anything is written."""
+    from states.documents.agreement import check_programme_template  # Jinja: programmes only
+
     check_programme_template(programme, templates_dir=uow.config.agreement_templates_dir)
     now = as_of or datetime.now(UTC)
     with uow:

@@ -20,7 +20,6 @@ from models import (
     table_of,
 )
 from states.business_days import add_business_days
-from states.documents.agreement import render_agreement
 from states.errors import AlreadyDecided, NotPermitted
 from states.lifecycle.records import assign
 from states.lifecycle.steps import AGREEMENT, APPROVAL, EVALUATION, MACHINE_DECISIONS, Step
@@ -179,6 +178,10 @@ _INSERT_DOCUMENT = insert(table_of(AgreementDocument)).returning(table_of(Agreem
 
 def _issue_agreement(ctx: EventContext) -> None:
     """A new agreement version: earlier acceptances become void, every party is asked again."""
+    # Imported here: Jinja and Babel (~40 ms) are for the events that issue an agreement,
+    # not for every process that applies an event (registering a file submits each row).
+    from states.documents.agreement import render_agreement
+
     placement = ctx.placement
     _update_rows(ctx, AGREEMENT.current_rows(placement), voided_at=ctx.now)
     ctx.change(agreement_version=placement.agreement_version + 1)
