@@ -9,6 +9,7 @@ show what batching must keep: one transaction, every error, duplicates across ba
 from __future__ import annotations
 
 import csv
+import gc
 import os
 import subprocess
 import sys
@@ -116,6 +117,32 @@ def test_a_batch_lets_go_of_its_objects_before_the_next_is_read(
     )
     assert len(registered) == 40 and len(held) == 10
     assert max(held) <= 4, held  # the programme and its coordinator, read again per batch
+
+
+def test_the_collector_is_paused_while_a_batch_is_read_and_on_again_after(
+    sqlite_app: App, tmp_path: Path
+) -> None:
+    """A batch is read and validated with Python's cyclic collector paused, as it is written;
+    it is on again once the file is registered, and once a file is refused."""
+    load_examples(sqlite_app)
+    good = write_rows(tmp_path / "good.csv", proposal_rows(7))
+    rows = proposal_rows(7)
+    rows[5]["participant_email"] = "not-an-address"
+    bad = write_rows(tmp_path / "bad.csv", rows)
+    collecting: list[bool] = []
+
+    def watched(path: Path) -> Iterator[ProposalBatch]:
+        for batch in ProposalFile(path).batches(3):
+            collecting.append(gc.isenabled())
+            yield batch
+
+    assert gc.isenabled()
+    register_proposal_batches(sqlite_app.uow(), batches=watched(good), actor="s", via="cli")
+    assert (collecting, gc.isenabled()) == ([False] * 3, True)
+    collecting.clear()
+    with pytest.raises(InvalidInput):
+        register_proposal_batches(sqlite_app.uow(), batches=watched(bad), actor="s", via="cli")
+    assert (collecting, gc.isenabled()) == ([False] * 3, True)
 
 
 def test_errors_beyond_the_first_hundred_are_counted(
