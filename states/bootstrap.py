@@ -13,7 +13,7 @@ from config import Settings, get_settings
 from models.db import get_engine, peeking_engine
 from states.addresses import AddressError, ascii_domain
 from states.tokens import TokenMinter
-from states.unit_of_work import ServiceConfig, UnitOfWork
+from states.unit_of_work import ConnectionUnitOfWork, ServiceConfig, UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,11 @@ class App:
     def reading(self) -> UnitOfWork:
         return UnitOfWork(self.engine, self.config, read_only=True)
 
-    def peeking(self) -> UnitOfWork:
+    def peeking(self) -> ConnectionUnitOfWork:
         """A read on connections that cannot write, each statement on its own
-        (``models.db.get_peeking_engine``): the emailed link's GET."""
-        return UnitOfWork(peeking_engine(self.engine), self.config, read_only=True)
+        (``models.db.get_peeking_engine``), with no ORM session: the emailed link's GET (a
+        session's begin and close were a quarter of ``open_link``)."""
+        return ConnectionUnitOfWork(peeking_engine(self.engine))
 
 
 def message_id_domain(mail_from: str) -> str:

@@ -104,6 +104,11 @@ class UnitOfWork:
         page's nine-table join: 4 ms of planning each GET against 0.3 ms prepared)."""
         return self.read_only and self.dialect == "postgresql" and self.session.in_transaction()
 
+    @property
+    def connection(self) -> Connection:
+        """The transaction's Core connection, for work that reads or writes plain rows."""
+        return self.session.connection()
+
     def commit(self) -> None:
         self.session.commit()
 

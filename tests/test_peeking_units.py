@@ -35,7 +35,7 @@ def test_a_peeking_unit_cannot_write_on_either_database(any_app: App) -> None:
     before = _people(any_app)
     refusal = "read-only transaction" if any_app.engine.dialect.name == "postgresql" else "readonly"
     with pytest.raises(DBAPIError, match=refusal), any_app.peeking() as uow:
-        uow.session.execute(INSERT_PERSON)
+        uow.connection.execute(INSERT_PERSON)
         uow.commit()
     assert _people(any_app) == before
 

@@ -30,7 +30,7 @@ from states.lifecycle.steps import APPROVAL, BY_PURPOSE
 from states.lifecycle.transitions import apply_event_in
 from states.links.status import LinkStatus, status_of
 from states.tokens import hash_token
-from states.unit_of_work import UnitOfWork
+from states.unit_of_work import ConnectionUnitOfWork, UnitOfWork
 
 _COMMENT_REQUIRED = {
     "sv": "Skriv en motivering när du avslår eller begär ändringar",
@@ -243,10 +243,10 @@ def _build_view(
     )
 
 
-def open_link(uow: UnitOfWork, *, raw_token: str, now: datetime) -> LinkView:
+def open_link(uow: UnitOfWork | ConnectionUnitOfWork, *, raw_token: str, now: datetime) -> LinkView:
     """What the page behind a link shows. Reads only: scanners open every link."""
     with uow:
-        connection = uow.session.connection()
+        connection = uow.connection
         token, placement = _load(connection, raw_token, lock=False)
         return _build_view(connection, token, placement, now=now)
 
