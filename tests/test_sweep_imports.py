@@ -1,5 +1,6 @@
-"""What a sweep's process loads: the sweep's own modules, not those of documents it never
-writes (the agreement's templates and Babel) nor the holidays of every country."""
+"""What a sweep's process imports: the sweep's own modules, not those of documents it never
+writes (the agreement's templates and Babel); the ``holidays`` library only once a year's
+closed days are first worked out, not at import."""
 
 from __future__ import annotations
 
