@@ -171,10 +171,9 @@ def test_the_evaluation_answers_and_lead_times_are_on_the_page(dev_board: BoardS
 BUILT_CHARTS = ("funnel", "lead_times", "budget", "evaluation")
 
 
-def test_a_report_page_and_its_charts_build_the_report_once(
-    johan: httpx.Client,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def report_builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The programme of every report the board builds, in order."""
     builds: list[str] = []
     build = routes_report.build_report
 
@@ -183,26 +182,24 @@ def test_a_report_page_and_its_charts_build_the_report_once(
         return build(*args, **kwargs)
 
     monkeypatch.setattr(routes_report, "build_report", counted)
+    return builds
+
+
+def test_a_report_page_and_its_charts_build_the_report_once(
+    johan: httpx.Client, report_builds: list[str]
+) -> None:
     assert johan.get(REPORT).status_code == 200
     for chart in BUILT_CHARTS:
         assert johan.get(f"{REPORT}/charts/{chart}.png").status_code == 200
-    assert len(builds) == 1
+    assert len(report_builds) == 1
     assert johan.get(REPORT).status_code == 200  # a reload shows what is there now
-    assert len(builds) == 2
+    assert len(report_builds) == 2
 
 
 def test_a_chart_without_a_recent_page_builds_its_own(
-    johan: httpx.Client,
-    monkeypatch: pytest.MonkeyPatch,
+    johan: httpx.Client, report_builds: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    builds: list[str] = []
-    build = routes_report.build_report
-    monkeypatch.setattr(
-        routes_report,
-        "build_report",
-        lambda *a, **k: builds.append(k["programme"]) or build(*a, **k),
-    )
     monkeypatch.setattr("web.board.recent.KEEP_SECONDS", 0.0)
     assert johan.get(REPORT).status_code == 200
     assert johan.get(f"{REPORT}/charts/funnel.png").status_code == 200
-    assert len(builds) == 2
+    assert len(report_builds) == 2
