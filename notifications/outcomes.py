@@ -10,15 +10,16 @@ recorded and logged once: it ends that row's attempt, never the run.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, Table, Update, bindparam, update
+from sqlalchemy import BindParameter, Connection, Engine, Table, Update, bindparam, case, update
 from sqlalchemy.exc import DBAPIError
 
 from models import OutboxMessage
@@ -31,8 +32,13 @@ log = logging.getLogger(__name__)
 
 OUTBOX = cast(Table, OutboxMessage.__table__)
 
+T = TypeVar("T")
+
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=1)
+GATHER_SECONDS = 0.003
+"""How long a sent mark waits at most for the marks of the other connections' messages in
+flight (a slow server's reply must not hold up the rest for long)."""
 
 
 @dataclass
@@ -88,20 +94,36 @@ class Prepared(Claimed):
 def _record(
     units: Callable[[], ConnectionUnitOfWork], row_id: int, worker_id: str, **values: Any
 ) -> bool:
-    """Record an outcome if we still hold the claim; False if another sender took the row.
-
-    A connection the database dropped (a restart, ``pg_terminate_backend``) is replaced and
-    the write made once more: the server has already accepted a message marked sent here,
-    and a lost mark would send it again."""
+    """Record an outcome if we still hold the claim; False if another sender took the row."""
     statement = _outcome_statement(tuple(sorted(values)))
     parameters = {"row_id": row_id, "worker_id": worker_id, **values}
+    return _written(
+        units,
+        lambda connection: connection.execute(statement, parameters).rowcount == 1,
+        what=str(row_id),
+    )
+
+
+def _written(
+    units: Callable[[], ConnectionUnitOfWork], write: Callable[[Connection], T], *, what: str
+) -> T:
+    """``write`` in a unit of its own. A connection the database dropped (a restart,
+    ``pg_terminate_backend``) is replaced and the write made once more: the server has already
+    accepted a message marked sent here, and a lost mark would send it again."""
     try:
-        return _write_outcome(units(), statement, parameters)
+        return _in_unit(units(), write)
     except DBAPIError as error:
         if not error.connection_invalidated:
             raise
-        log.warning("outbox %s: the database connection was lost; recording again", row_id)
-    return _write_outcome(units(), statement, parameters)
+        log.warning("outbox %s: the database connection was lost; recording again", what)
+    return _in_unit(units(), write)
+
+
+def _in_unit(unit: ConnectionUnitOfWork, write: Callable[[Connection], T]) -> T:
+    with unit as uow:
+        result = write(uow.connection)
+        uow.commit()
+        return result
 
 
 @lru_cache(maxsize=32)
@@ -118,13 +140,46 @@ def _outcome_statement(columns: tuple[str, ...]) -> Update:
     )
 
 
-def _write_outcome(
-    unit: ConnectionUnitOfWork, statement: Update, parameters: dict[str, Any]
-) -> bool:
-    with unit as uow:
-        won = uow.connection.execute(statement, parameters).rowcount == 1
-        uow.commit()
-        return won
+@lru_cache(maxsize=32)
+def _sent_statement(size: int) -> Update:
+    """The sent marks of ``size`` rows in one statement, returning the rows that were still
+    ours. ``attempts`` counts up in place: while we hold the claim, nobody else changes it."""
+    ids: list[BindParameter[int]] = [bindparam(f"id_{n}") for n in range(size)]
+    return (
+        update(OUTBOX)
+        .where(
+            OUTBOX.c.id.in_(ids),
+            OUTBOX.c.status == "sending",
+            OUTBOX.c.claimed_by == bindparam("worker_id"),
+        )
+        .values(
+            status="sent",
+            sent_at=bindparam("now"),
+            attempts=OUTBOX.c.attempts + 1,
+            subject=case(
+                *(
+                    (OUTBOX.c.id == row_id, bindparam(f"subject_{n}"))
+                    for n, row_id in enumerate(ids)
+                ),
+                else_=OUTBOX.c.subject,
+            ),
+            last_error=None,
+            claimed_by=None,
+            rendered=None,
+            lease_expires_at=None,
+        )
+        .returning(OUTBOX.c.id)
+    )
+
+
+def _mark_sent(
+    connection: Connection, items: Sequence[Prepared], worker_id: str, now: datetime
+) -> set[int]:
+    parameters: dict[str, Any] = {"worker_id": worker_id, "now": now}
+    for n, item in enumerate(items):
+        parameters[f"id_{n}"] = item.id
+        parameters[f"subject_{n}"] = item.subject[:300]
+    return set(connection.execute(_sent_statement(len(items)), parameters).scalars())
 
 
 def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
@@ -158,6 +213,11 @@ class Outcomes:
         self.report = report
         self.give_up = timedelta(hours=settings.delivery_give_up_hours)
         self._connection: Connection | None = None
+        self._marks: list[Prepared] = []
+        self._settling: asyncio.Future[None] | None = None
+        # SQLite in WAL with synchronous=NORMAL does not wait for the disk at commit: a mark
+        # of its own costs what a share of a joint one does, and waiting would only add.
+        self._gather = 0.0 if engine.dialect.name == "sqlite" else GATHER_SECONDS
 
     def _unit(self) -> ConnectionUnitOfWork:
         """A transaction on the held connection. One the database dropped is rolled back by
@@ -167,23 +227,66 @@ class Outcomes:
         return ConnectionUnitOfWork(self.engine, connection=self._connection)
 
     def close(self) -> None:
+        """Write any marks still queued (a run ending on an error), then return the
+        connection. A mark that cannot be written leaves its row to the lease: the message
+        goes again after the lease runs out."""
+        try:
+            self.write_marks()
+        except Exception as error:
+            log.error(
+                "outbox: sent marks could not be written: %s: %s", type(error).__name__, error
+            )
         if self._connection is not None:
             self._connection.close()
             self._connection = None
 
     def sent(self, item: Prepared) -> None:
-        if self._record(
-            item.id,
-            status="sent",
-            sent_at=self.now,
-            attempts=item.attempts + 1,
-            subject=item.subject[:300],
-            last_error=None,
-            claimed_by=None,
-            rendered=None,
-        ):
-            self.report.sent += 1
-            self.report.sent_ids.append(item.id)
+        """The server took the message. Its mark is written by ``settle``, together with the
+        marks the other connections queue meanwhile, before this connection sends again."""
+        self._marks.append(item)
+
+    async def settle(self, *, connections: int = 1) -> None:
+        """Write the sent marks queued so far in one statement, together with those of the
+        other ``connections`` (their messages in flight), waiting for them at most
+        ``GATHER_SECONDS``: on PostgreSQL one commit, and one wait for the disk, for several
+        messages. A connection awaits this before it sends its next message, so at most one
+        message per connection is ever sent and not yet marked, as when each mark was written
+        on its own."""
+        if not self._marks:
+            return
+        if not self._gather:
+            self.write_marks()
+            return
+        if self._settling is None:
+            self._settling = asyncio.ensure_future(self._settle_soon(connections))
+        await asyncio.shield(self._settling)
+
+    async def _settle_soon(self, connections: int) -> None:
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + self._gather
+        try:
+            await asyncio.sleep(0)  # a reply that has arrived is read in this turn
+            while len(self._marks) < connections and loop.time() < ends:
+                await asyncio.sleep(self._gather / 10)
+        finally:
+            self._settling = None
+        self.write_marks()
+
+    def write_marks(self) -> None:
+        marks, self._marks = self._marks, []
+        if not marks:
+            return
+        won = _written(
+            self._unit,
+            lambda connection: _mark_sent(connection, marks, self.worker_id, self.now),
+            what=", ".join(str(item.id) for item in marks),
+        )
+        for item in marks:
+            if item.id in won:
+                self.report.sent += 1
+                self.report.sent_ids.append(item.id)
+            else:
+                self._lost(item.id)
 
     def dead(self, row_id: int, attempts: int, error: str) -> None:
         if self._record(
@@ -230,6 +333,9 @@ class Outcomes:
     def _record(self, row_id: int, **values: Any) -> bool:
         if _record(self._unit, row_id, self.worker_id, **values):
             return True
+        self._lost(row_id)
+        return False
+
+    def _lost(self, row_id: int) -> None:
         self.report.lost_claims += 1
         log.warning("outbox %s: lease lost before its outcome was recorded", row_id)
-        return False

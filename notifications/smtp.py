@@ -161,6 +161,8 @@ async def send_all(
     for item in items:
         queue.put_nowait(item)
     connect_errors: list[str] = []
+    workers = max(1, min(connections, len(items)))
+    live = [workers]  # connections still sending, whose marks a mark may wait for
 
     async def worker() -> None:
         client: aiosmtplib.SMTP | None = None
@@ -175,15 +177,20 @@ async def send_all(
                         connect_errors.append(reason)
                         outcomes.retry(claimed, reason)
                         return  # this connection is done; what is left is released below
-                if not await _attempt(client, prepare(claimed), outcomes):
+                prepared = prepare(claimed)
+                # Its last message is marked sent before the next one goes.
+                await outcomes.settle(connections=live[0])
+                if not await _attempt(client, prepared, outcomes):
                     client.close()  # in an unknown state: the next message starts afresh
         finally:
+            live[0] -= 1
             if client is not None and client.is_connected:
                 try:
                     await client.quit()
                 except CONNECTION_ERRORS:
                     client.close()
 
-    await asyncio.gather(*(worker() for _ in range(max(1, min(connections, len(items))))))
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    await outcomes.settle()
     while not queue.empty():  # every connection failed: the rest waits for the next run
         outcomes.retry(queue.get_nowait(), connect_errors[-1] if connect_errors else "not sent")
