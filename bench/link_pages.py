@@ -21,7 +21,11 @@ from bench.common import ROOT, Result, fresh_database
 from bench.dataset import Dataset, build
 
 CLIENTS = 32
-PLACEMENTS = 6000  # two approval links each: enough unused ones for both POST runs
+PLACEMENTS = 10_000  # two approval links each: enough unused ones for both POST runs
+BARE_SHARE = 0.7
+"""Of the unused tokens, the bare route's share: it answers about three times as fast as the
+project's route, and with half of 12,000 it ran out in the window (5,950 of its 11,800 answers
+were 410s for tokens already used, each cheaper than a decision, so its rate was overstated)."""
 SECONDS = 10
 GET_SECONDS = 5
 ROUNDS = 3
@@ -122,10 +126,10 @@ def _tokens(dataset: Dataset, folder: Path) -> tuple[str, Path, Path]:
     with dataset.app.reading() as uow:
         nonces = list(uow.session.scalars(select(ActionToken.nonce).order_by(ActionToken.id)))
     tokens = [minter.raw(nonce) for nonce in nonces]
-    half = len(tokens) // 2 // 2 * 2
+    cut = int(len(tokens) * BARE_SHARE) // 2 * 2
     files = (folder / "bare-tokens", folder / "project-tokens")
-    files[0].write_text("\n".join(tokens[2:half]))
-    files[1].write_text("\n".join(tokens[half:]))
+    files[0].write_text("\n".join(tokens[2:cut]))
+    files[1].write_text("\n".join(tokens[cut:]))
     return tokens[0], *files
 
 
@@ -209,7 +213,9 @@ def run(backend: str) -> list[Result]:
             "req/s",
             "≥ 1/3 of a bare route's same writes",
             True,
-            lambda ratio: ratio >= 1 / 3 and not post_other,
+            # Either side answering anything but its decision (a token used up) is no
+            # measurement of the same work: the row fails rather than flatter or slander.
+            lambda ratio: ratio >= 1 / 3 and not post_other and not bare_other,
             note=f"p99 {post_p99:.0f} ms vs {bare_p99:.0f} ms bare{_refused(post_other)}"
             + (f"; bare: {bare_other} answers not 2xx" if bare_other else ""),
         ),
