@@ -132,8 +132,8 @@ def _insert_ids(uow: UnitOfWork, table: Table, rows: list[dict[str, Any]]) -> li
     if not rows:
         return []
     if len(rows) == 1:
-        return [uow.session.execute(_returning_id(table), rows[0]).scalar_one()]
-    written = insert_with_ids(uow.session.connection(), table, rows)
+        return [uow.connection.execute(_returning_id(table), rows[0]).scalar_one()]
+    written = insert_with_ids(uow.connection, table, rows)
     return [int(row["id"]) for row in written]
 
 
