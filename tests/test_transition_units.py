@@ -105,8 +105,8 @@ def test_a_refusal_after_the_first_writes_leaves_nothing(
     written: list[str] = []
     original = writing._insert_new_steps
 
-    def then_refuse(uow: Any, applied: Any) -> None:
-        original(uow, applied)  # the decision, the document, the history and the acceptances
+    def then_refuse(*args: Any) -> None:
+        original(*args)  # the decision, the document, the history and the acceptances
         written.append("steps")
         raise refused(AlreadyDecided, "decided_at_the_same_moment", reference=ref)
 
