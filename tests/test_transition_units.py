@@ -22,8 +22,10 @@ from models import AgreementDocument, Approval, HistoryEntry, OutboxMessage, Per
 from states.bootstrap import App
 from states.errors import AlreadyDecided
 from states.lifecycle import writing
+from states.lifecycle.loading import COLLECTIONS
+from states.lifecycle.records import load_record
 from states.lifecycle.refusals import refused
-from states.lifecycle.transitions import apply_event
+from states.lifecycle.transitions import apply_event, apply_event_in
 from states.unit_of_work import OnConnection
 from tests.conftest import load_examples, propose_example
 
@@ -118,6 +120,22 @@ def test_a_refusal_after_the_first_writes_leaves_nothing(
 
     monkeypatch.setattr(writing, "_insert_new_steps", original)
     assert _approve(app, ref, "host_contact").to_state == "agreement"
+
+
+def test_a_stale_record_loses_the_compare_and_set_on_a_connection_unit(
+    proposed: tuple[App, str],
+) -> None:
+    app, ref = proposed
+    with app.uow().on_connection() as unit:
+        stale = load_record(unit.connection, ref, lock=False, collections=COLLECTIONS)
+    _approve(app, ref, "home_manager")  # the version moves on after the read
+    before = _counts(app, ref)
+    link: dict[str, Any] = {"actor": "t", "via": "link", "as_of": AS_OF}
+    with app.uow().on_connection() as unit, pytest.raises(AlreadyDecided, match="same moment"):
+        apply_event_in(
+            unit, reference=ref, event="approve", role="host_contact", **link, placement=stale
+        )
+    assert _counts(app, ref) == before
 
 
 def _person(email: str) -> Person:
