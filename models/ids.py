@@ -44,10 +44,61 @@ def insert_with_ids(
 ) -> list[dict[str, Any]]:
     """Insert ``rows`` with ids reserved for them in one plain executemany; the rows as
     written, ids included, in the order given."""
-    ids = reserve_ids(connection, table, len(rows))
-    written = [{**row, "id": id_} for row, id_ in zip(rows, ids, strict=True)]
-    connection.execute(_plain_insert(table), written)
-    return written
+    return IdReservations(connection, ()).insert(table, rows)
+
+
+class IdReservations:
+    """Ids for the rows one write inserts into several tables, with one statement on SQLite.
+
+    SQLite: the first reservation reads the largest id of every table named, in one statement
+    of scalar subqueries (a transition's agreement inserts acceptances, tokens and messages:
+    one statement, not three); later ones count on from what was handed out. That holds only
+    while every insert into these tables goes through ``insert`` (the caller holds it for one
+    write, ``states.lifecycle.writing.write``), under the BEGIN IMMEDIATE ``reserve_ids``
+    relies on. PostgreSQL: each reservation from the table's sequence (``reserve_ids``)."""
+
+    def __init__(self, connection: Connection, tables: tuple[Table, ...]) -> None:
+        self.connection = connection
+        self._tables = tables
+        self._on_sqlite = connection.dialect.name == "sqlite"
+        self._largest: dict[Table, int] | None = None
+
+    def reserve(self, table: Table, count: int) -> list[int]:
+        """``count`` unused ids of ``table``."""
+        if count <= 0:
+            return []
+        if not self._on_sqlite or table not in self._tables:
+            return reserve_ids(self.connection, table, count)
+        largest = self._read_largest() if self._largest is None else self._largest
+        first = largest[table] + 1
+        largest[table] = first + count - 1
+        return list(range(first, first + count))
+
+    @property
+    def counting(self) -> bool:
+        """Whether a reservation costs no statement (SQLite, the largest ids read already)."""
+        return self._largest is not None
+
+    def insert(self, table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``insert_with_ids`` with ids from these reservations."""
+        ids = self.reserve(table, len(rows))
+        written = [{**row, "id": id_} for row, id_ in zip(rows, ids, strict=True)]
+        self.connection.execute(_plain_insert(table), written)
+        return written
+
+    def _read_largest(self) -> dict[Table, int]:
+        if not self.connection.in_transaction():
+            raise RuntimeError("ids can be reserved only inside the transaction that uses them")
+        found = self.connection.execute(_largest_ids(self._tables)).one()
+        pairs = zip(self._tables, found, strict=True)
+        self._largest = {table: int(id_ or 0) for table, id_ in pairs}
+        return self._largest
+
+
+@lru_cache(maxsize=8)
+def _largest_ids(tables: tuple[Table, ...]) -> Select[Any]:
+    """SELECT (SELECT max(id) FROM a), (SELECT max(id) FROM b), …: built once per tables."""
+    return select(*(select(func.max(table.c.id)).scalar_subquery() for table in tables))
 
 
 @lru_cache(maxsize=16)

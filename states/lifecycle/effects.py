@@ -11,7 +11,6 @@ from functools import cached_property, lru_cache, partial
 from typing import Any
 
 from sqlalchemy import Connection, Table, Update, bindparam, insert, select, update
-from sqlalchemy.orm import Session
 
 from models import (
     AgreementDocument,
@@ -28,9 +27,9 @@ from states.unit_of_work import UnitOfWork
 
 @dataclass
 class EventContext:
-    """What an effect needs: the locked placement, the event's arguments, and the session."""
+    """What an effect needs: the locked placement, the event's arguments, and the unit of
+    work (its connection for the effects' statements)."""
 
-    session: Session
     uow: UnitOfWork
     placement: Placement
     event: str
@@ -52,7 +51,7 @@ class EventContext:
         """The transaction's connection, for the effects' Core statements: through the session
         each paid for its ORM execute path, which does nothing for a table's statement with
         autoflush off (as the effects always ran them)."""
-        return self.session.connection()
+        return self.uow.connection
 
     def change(self, **values: Any) -> None:
         """Change the placement's columns: the loaded object shows them at once (without

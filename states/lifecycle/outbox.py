@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Insert, Table, insert
 
 from models import ActionToken, OutboxMessage, Person, Placement, table_of
-from models.ids import insert_with_ids
+from models.ids import IdReservations
 from states.lifecycle.policy import Recipient, recipients, rules_for
 from states.unit_of_work import UnitOfWork
 
@@ -123,17 +123,18 @@ class Caused:
     context: dict[str, Any]
 
 
-def _insert_ids(uow: UnitOfWork, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+def _insert_ids(ids: IdReservations, table: Table, rows: list[dict[str, Any]]) -> list[int]:
     """Insert the rows; their ids in the rows' order.
 
-    One row: one INSERT … RETURNING. Many: their ids reserved first, the rows inserted with
-    them in a plain executemany (``models.ids``): an executemany with RETURNING is sent as huge
-    multi-row statements that psycopg re-parses in Python for every page."""
+    One row: one INSERT … RETURNING, unless its id costs no statement. Many: their ids
+    reserved first, the rows inserted with them in a plain executemany (``models.ids``): an
+    executemany with RETURNING is sent as huge multi-row statements that psycopg re-parses in
+    Python for every page."""
     if not rows:
         return []
-    if len(rows) == 1:
-        return [uow.session.execute(_returning_id(table), rows[0]).scalar_one()]
-    written = insert_with_ids(uow.session.connection(), table, rows)
+    if len(rows) == 1 and not ids.counting:
+        return [ids.connection.execute(_returning_id(table), rows[0]).scalar_one()]
+    written = ids.insert(table, rows)
     return [int(row["id"]) for row in written]
 
 
@@ -143,9 +144,12 @@ def _returning_id(table: Table) -> Insert:
     return insert(table).returning(table.c.id)
 
 
-def queue_for_transitions(uow: UnitOfWork, caused: Sequence[Caused]) -> list[tuple[int, ...]]:
+def queue_for_transitions(
+    uow: UnitOfWork, ids: IdReservations, caused: Sequence[Caused]
+) -> list[tuple[int, ...]]:
     """Queue what the notification rules say these transitions cause, with one INSERT for all
-    their tokens and one for all their messages; return the outbox ids of each transition.
+    their tokens and one for all their messages (their ids from ``ids``); return the outbox
+    ids of each transition.
 
     The step rows the links act on (approvals, acceptances, responses) must be flushed."""
     planned: list[tuple[int, str, Recipient, str | None]] = []
@@ -166,7 +170,7 @@ def queue_for_transitions(uow: UnitOfWork, caused: Sequence[Caused]) -> list[tup
         for number, _, recipient, link in planned
         if link is not None
     ]
-    token_ids = iter(_insert_ids(uow, table_of(ActionToken), token_rows))
+    token_ids = iter(_insert_ids(ids, table_of(ActionToken), token_rows))
     message_rows = []
     for number, template, recipient, link in planned:
         item = caused[number]
@@ -181,7 +185,7 @@ def queue_for_transitions(uow: UnitOfWork, caused: Sequence[Caused]) -> list[tup
                 token_id=next(token_ids) if link is not None else None,
             )
         )
-    message_ids = _insert_ids(uow, table_of(OutboxMessage), message_rows)
+    message_ids = _insert_ids(ids, table_of(OutboxMessage), message_rows)
     per_transition: list[list[int]] = [[] for _ in caused]
     for (number, _, _, _), message_id in zip(planned, message_ids, strict=True):
         per_transition[number].append(message_id)

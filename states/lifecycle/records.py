@@ -75,33 +75,64 @@ _HANGING: tuple[tuple[str, type[Base]], ...] = (
 )
 _LEFT_OUT: Mapping[type[Base], set[str]] = {Programme: {"source"}}
 
+Only = Mapping[type[Base], frozenset[str]]
+# What a transition reads of the placement by reference: the machine's guards, the effects,
+# the notification rules and outbox rows (names, emails, languages) and the agreement's facts.
+# 47 columns, not 78: each column read costs its share of the row's processing. A name left
+# out is an AttributeError where it is read (every apply_event test would say so). The link
+# pages' load (by token) reads every column: it renders the placement.
+_TRANSITION_READS: Only = {
+    Placement: frozenset(
+        {
+            *("id", "reference", "direction", "state", "version"),
+            *("approval_round", "agreement_version", "evaluation_due_on"),
+            *("start_date", "end_date", "extent_percent", "funding_sek"),
+            *("purpose", "development_plan", "value_for_home", "value_for_host"),
+            "student_involvement",
+        }
+    ),
+    Programme: frozenset(
+        {
+            *("id", "key", "name", "language", "approval_roles"),
+            *("agreement_template", "agreement_parties", "agreement_binding_language"),
+            *("evaluation_respondents", "evaluation_due_after"),
+        }
+    ),
+    Person: frozenset({"id", "email", "name", "language"}),
+    Organisation: frozenset({"id", "name"}),
+}
 
-def _attributes(model: type[Base], table: Any) -> list[tuple[str, Column[Any]]]:
-    """(attribute name, column of ``table``) for each mapped column of ``model``."""
+
+def _attributes(
+    model: type[Base], table: Any, only: Only | None = None
+) -> list[tuple[str, Column[Any]]]:
+    """(attribute name, column of ``table``) for each mapped column of ``model``; with
+    ``only``, those it names."""
     left_out = _LEFT_OUT.get(model, set())
     return [
         (attribute.key, table.c[attribute.columns[0].name])
         for attribute in model.__mapper__.column_attrs
-        if attribute.key not in left_out
+        if attribute.key not in left_out and (only is None or attribute.key in only[model])
     ]
 
 
 Parts = list[tuple[str, list[tuple[str, Column[Any]]]]]
 
 
-def _placement_parts(token: Any = None) -> tuple[Any, Parts]:
+def _placement_parts(token: Any = None, only: Only | None = None) -> tuple[Any, Parts]:
     """The join from the placement to its programme, coordinator, people and organisations,
-    and the columns of each as (record, [(attribute, column)]); from ``token`` first when
-    given. PostgreSQL keeps the written order of a join of more than 8 tables
-    (join_collapse_limit): a token's join written from the placement hashed every placement
-    and person (10 ms a link page on 2,000 placements); from the token it is index lookups."""
+    and the columns of each (those ``only`` names, with it) as (record, [(attribute,
+    column)]); from ``token`` first when given. PostgreSQL keeps the written order of a join
+    of more than 8 tables (join_collapse_limit): a token's join written from the placement
+    hashed every placement and person (10 ms a link page on 2,000 placements); from the token
+    it is index lookups."""
     placement = table_of(Placement)
     programme = table_of(Programme)
     coordinator = table_of(Person).alias("coordinator")
     parts: Parts = [
-        ("placement", _attributes(Placement, placement)),
-        ("programme", _attributes(Programme, programme)),
-        ("coordinator", _attributes(Person, coordinator)),
+        ("placement", _attributes(Placement, placement, only)),
+        ("programme", _attributes(Programme, programme, only)),
+        ("coordinator", _attributes(Person, coordinator, only)),
     ]
     start = (
         placement
@@ -114,7 +145,7 @@ def _placement_parts(token: Any = None) -> tuple[Any, Parts]:
     for name, model in _HANGING:
         alias = table_of(model).alias(name)
         joined = joined.join(alias, alias.c.id == placement.c[f"{name}_id"])
-        parts.append((name, _attributes(model, alias)))
+        parts.append((name, _attributes(model, alias, only)))
     return joined, parts
 
 
@@ -125,7 +156,7 @@ def _select(joined: Any, parts: Parts, where: Any) -> tuple[Select[Any], list[tu
     return select(*columns).select_from(joined).where(where), keys  # type: ignore[return-value]
 
 
-_JOINED, _PLACEMENT_PARTS = _placement_parts()
+_JOINED, _PLACEMENT_PARTS = _placement_parts(only=_TRANSITION_READS)
 _TOKEN = table_of(ActionToken)
 _TOKEN_JOINED, _TOKEN_PARTS = _placement_parts(_TOKEN)
 _BY_REFERENCE, _REFERENCE_KEYS = _select(

@@ -16,12 +16,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, inspect, select
 
-from models import (
-    Placement,
-)
+from models import Placement, table_of
 from models.text import free_text
 from states.errors import NotFound
 from states.lifecycle.decision import decide
@@ -47,13 +44,18 @@ def _now(as_of: datetime | None) -> datetime:
     return moment
 
 
-def _check_version(session: Session, reference: str, expected_version: int) -> None:
+_PLACEMENTS = table_of(Placement)
+_VERSION = select(_PLACEMENTS.c.version, _PLACEMENTS.c.state).where(
+    _PLACEMENTS.c.reference == bindparam("reference")
+)
+_VERSION_LOCKED = _VERSION.with_for_update()
+
+
+def _check_version(connection: Connection, reference: str, expected_version: int) -> None:
     """A stale page loses before the placement is loaded whole: when twenty people press at
     once, the nineteen losers hold the write lock for one small query each, not for the load."""
-    query = select(Placement.version, Placement.state).where(Placement.reference == reference)
-    if session.get_bind().dialect.name != "sqlite":
-        query = query.with_for_update()
-    row = session.execute(query).one_or_none()
+    query = _VERSION if connection.dialect.name == "sqlite" else _VERSION_LOCKED
+    row = connection.execute(query, {"reference": reference}).one_or_none()
     if row is None:
         raise NotFound(f"no placement with reference {reference}")
     if row.version != expected_version:
@@ -77,10 +79,14 @@ def apply_event(
     as_of: datetime | None = None,
     token_id: int | None = None,
 ) -> TransitionResult:
-    """Apply ``event`` to the placement ``reference`` and commit; raise if it is refused."""
-    with uow:
+    """Apply ``event`` to the placement ``reference`` and commit; raise if it is refused.
+
+    It runs on a connection-only unit of work (``UnitOfWork.on_connection``): the placement is
+    read as records and every write is a plain statement, so no ORM session is needed."""
+    unit = uow.on_connection()
+    with unit:
         result = apply_event_in(
-            uow,
+            unit,
             reference=reference,
             event=event,
             actor=actor,
@@ -92,7 +98,7 @@ def apply_event(
             as_of=as_of,
             token_id=token_id,
         )
-        uow.commit()
+        unit.commit()
     return result
 
 
@@ -126,18 +132,16 @@ def apply_event_in(
     ``load_record`` loads it."""
     comment = _checked_comment(event, via, comment)
     now = _now(as_of)
-    session = uow.session
     if placement is None and expected_version is not None:
-        _check_version(session, reference, expected_version)
+        _check_version(uow.connection, reference, expected_version)
     if placement is None:  # the hot path: records read with Core (states.lifecycle.records)
         placement = load_record(
-            session.connection(),
+            uow.connection,
             reference,
             lock=True,
             collections=COLLECTIONS_FOR_EVENT.get(event, COLLECTIONS),
         )
     ctx = EventContext(
-        session=session,
         uow=uow,
         placement=placement,
         event=event,
@@ -178,7 +182,6 @@ def apply_event_to_many_in(
     applied = [
         _decide_and_record(
             EventContext(
-                session=uow.session,
                 uow=uow,
                 placement=placement,
                 event=event,
@@ -204,11 +207,11 @@ _PLACEMENT_COLUMNS: Mapping[str, str] = {
 }
 
 
-def _load_entering(session: Session, placement: Placement, collections: tuple[str, ...]) -> None:
+def _load_entering(uow: UnitOfWork, placement: Placement, collections: tuple[str, ...]) -> None:
     if is_record(placement):
-        load_step_records(session.connection(), placement, collections)
+        load_step_records(uow.connection, placement, collections)
     else:
-        load_collections(session, placement, collections)
+        load_collections(uow.session, placement, collections)
 
 
 def _changed_columns(placement: Placement) -> dict[str, Any]:
@@ -239,7 +242,7 @@ def _decide_and_record(ctx: EventContext, expected_version: int | None) -> Appli
     if to_state is None:
         raise refusal(placement, event, now)
     if to_state != from_state and to_state in COLLECTIONS_FOR_ENTERING:
-        _load_entering(ctx.session, placement, COLLECTIONS_FOR_ENTERING[to_state])
+        _load_entering(ctx.uow, placement, COLLECTIONS_FOR_ENTERING[to_state])
     ctx.change(state=to_state)  # as the machine leaves it: effects read the state entered
 
     effect = ON_EVENT.get(event)

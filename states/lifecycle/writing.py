@@ -5,25 +5,27 @@ cause (``states.lifecycle.outbox``)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, update
-from sqlalchemy.orm import Session
 
 from models import (
+    ActionToken,
     AgreementAcceptance,
     Approval,
     Base,
     EvaluationResponse,
     HistoryEntry,
+    OutboxMessage,
     Person,
     Placement,
     table_of,
 )
-from models.ids import complete_rows, insert_with_ids
+from models.ids import IdReservations, complete_rows
 from states.errors import AlreadyDecided
 from states.lifecycle.effects import EventContext, one_or_many
 from states.lifecycle.outbox import Caused, queue_for_transitions
@@ -107,6 +109,14 @@ STEP_KEYS: Mapping[type[Any], tuple[str, ...]] = {
 }
 
 
+ID_TABLES = tuple(
+    table_of(model)
+    for model in (Approval, AgreementAcceptance, EvaluationResponse, ActionToken, OutboxMessage)
+)
+"""The tables a transition inserts into with reserved ids (``models.ids.IdReservations``):
+every insert into them during ``write`` goes through its reservations."""
+
+
 @lru_cache(maxsize=16)
 def _insert_returning(model: type[Base]) -> Any:
     return insert(model).returning(model)
@@ -118,23 +128,28 @@ def _insert_returning_rows(model: type[Base]) -> Any:
 
 
 def _inserted(
-    session: Session, model: type[Base], rows: list[dict[str, Any]], records: bool
+    uow: UnitOfWork,
+    ids: IdReservations,
+    model: type[Base],
+    rows: list[dict[str, Any]],
+    records: bool,
 ) -> Any:
     """The inserted rows as the placements hold them: records for records (Core), persistent
-    objects for ORM objects."""
-    if records and len(rows) == 1:  # a link's transition: one statement, as it was
-        returned = session.connection().execute(_insert_returning_rows(model), rows)
+    objects for ORM objects (the only use of the unit's session here)."""
+    if records and len(rows) == 1 and not ids.counting:  # one statement, as it was
+        returned = uow.connection.execute(_insert_returning_rows(model), rows)
         return [STEP_RECORDS[model](row._mapping) for row in returned]
     if records:
-        # Many (a file's batch): ids reserved and the complete rows inserted with a plain
-        # executemany (``models.ids``); the records are the rows as written, not read back.
+        # Many (a file's batch, an agreement's acceptances): ids reserved and the complete rows
+        # inserted with a plain executemany (``models.ids``); the records are the rows as
+        # written, not read back.
         table = table_of(model)
-        written = insert_with_ids(session.connection(), table, complete_rows(table, rows))
+        written = ids.insert(table, complete_rows(table, rows))
         return [STEP_RECORDS[model](row) for row in written]
-    return session.scalars(_insert_returning(model), one_or_many(rows))
+    return uow.session.scalars(_insert_returning(model), one_or_many(rows)).all()
 
 
-def _insert_new_steps(session: Session, applied: Sequence[Applied]) -> None:
+def _insert_new_steps(uow: UnitOfWork, ids: IdReservations, applied: Sequence[Applied]) -> None:
     """One INSERT per kind of step row for the whole batch (``_inserted``); the inserted rows
     join their placement's loaded collection (records, or persistent objects for ORM
     placements)."""
@@ -147,7 +162,7 @@ def _insert_new_steps(session: Session, applied: Sequence[Applied]) -> None:
         records = is_record(wanted[0][0])
         created = {
             tuple(getattr(step, name) for name in names): step
-            for step in _inserted(session, model, [row for _, _, row, _ in wanted], records)
+            for step in _inserted(uow, ids, model, [row for _, _, row, _ in wanted], records)
         }
         grown: dict[tuple[int, str], tuple[Placement, list[Any]]] = {}
         for placement, collection, row, person in wanted:
@@ -193,20 +208,24 @@ def write(
     ``unwritten``: the placements are not in the database yet (a file's proposals registered
     and submitted at once), and this inserts them with the values the events left, in place of
     the compare-and-set UPDATE: no other transaction can see them to race for them."""
-    session = uow.session
     # The placement's row and its history are table statements: straight to the transaction's
     # connection (the session's execute path cost a third more for each, autoflush off).
-    connection = session.connection()
-    with session.no_autoflush:
+    # Records need no session at all; ORM placements' writes run with the session's autoflush
+    # off (nothing the caller left pending is flushed in between).
+    connection = uow.connection
+    ids = IdReservations(connection, ID_TABLES)
+    records = all(is_record(item.ctx.placement) for item in applied)
+    with nullcontext() if records else uow.session.no_autoflush:
         if unwritten is None:
             _compare_and_set(connection, applied)
         else:
             _hold_written_values(applied)
             unwritten()
         _insert_history(connection, applied)
-        _insert_new_steps(session, applied)
+        _insert_new_steps(uow, ids, applied)
     outbox_ids = queue_for_transitions(
         uow,
+        ids,
         [
             Caused(
                 placement=item.ctx.placement,
