@@ -277,19 +277,23 @@ def _validate(
     return decision, None, errors
 
 
-def _claim(session: Session, token: Any, now: datetime) -> bool:
-    """Compare-and-set: the one request that flips ``used_at`` from NULL may act."""
-    won = session.execute(
-        update(ActionToken)
-        .where(
-            ActionToken.id == token.id,
-            ActionToken.used_at.is_(None),
-            ActionToken.revoked_at.is_(None),
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
+_TOKENS = table_of(ActionToken)
+# Built once: building the ORM statement for every POST cost as much as running it.
+_CLAIM = (
+    update(_TOKENS)
+    .where(
+        _TOKENS.c.id == bindparam("token_id"),
+        _TOKENS.c.used_at.is_(None),
+        _TOKENS.c.revoked_at.is_(None),
     )
-    return bool(won.rowcount == 1)  # type: ignore[attr-defined]
+    .values(used_at=bindparam("now"))
+)
+
+
+def _claim(connection: Connection, token: Any, now: datetime) -> bool:
+    """Compare-and-set: the one request that flips ``used_at`` from NULL may act."""
+    won = connection.execute(_CLAIM, {"token_id": token.id, "now": now})
+    return bool(won.rowcount == 1)
 
 
 def _record_checkin(session: Session, token: Any, answers: dict[str, Any], now: datetime) -> None:
@@ -319,10 +323,14 @@ def act_on_link(
     now: datetime,
 ) -> LinkOutcome:
     """Apply the decision behind a link in one transaction: the token is used by
-    compare-and-set and the step changes through ``apply_event_in``, or neither happens."""
-    with uow:
-        session = uow.session
-        connection = session.connection()
+    compare-and-set and the step changes through ``apply_event_in``, or neither happens.
+
+    It runs on a connection-only unit (``UnitOfWork.on_connection``): the token and placement
+    are read as records and every write is a plain statement; only a check-in's answers are
+    stored through the ORM session, made for that alone."""
+    unit = uow.on_connection()
+    with unit:
+        connection = unit.connection
         # Step rows are read after the placement's lock; a token another request used since is
         # told apart by the claim below (compare-and-set), whatever this read saw.
         token, placement = _load(connection, raw_token, lock=True)
@@ -334,17 +342,17 @@ def act_on_link(
         )
         if errors:
             return LinkOutcome("invalid", view, decision=decision, errors=tuple(errors))
-        if not _claim(session, token, now):
-            uow.rollback()
-            return _gone(uow, raw_token, now)
+        if not _claim(connection, token, now):
+            unit.rollback()
+            return _gone(unit, raw_token, now)
         person = person_of(connection, placement, token.person_id)
         to_state = placement.state
         try:
             if not BY_PURPOSE[token.purpose].holds_placement:
-                _record_checkin(session, token, answers or {}, now)
+                _record_checkin(unit.session, token, answers or {}, now)
             else:
                 result = apply_event_in(
-                    uow,
+                    unit,
                     reference=placement.reference,
                     event=event,
                     actor=person.email,
@@ -358,9 +366,9 @@ def act_on_link(
                 )
                 to_state = result.to_state
         except TransitionRefused:
-            uow.rollback()
-            return _gone(uow, raw_token, now)
-        uow.commit()
+            unit.rollback()
+            return _gone(unit, raw_token, now)
+        unit.commit()
     return LinkOutcome(
         "done",
         view,
