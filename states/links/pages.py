@@ -323,11 +323,8 @@ def act_on_link(
     now: datetime,
 ) -> LinkOutcome:
     """Apply the decision behind a link in one transaction: the token is used by
-    compare-and-set and the step changes through ``apply_event_in``, or neither happens.
-
-    It runs on a connection-only unit (``UnitOfWork.on_connection``): the token and placement
-    are read as records and every write is a plain statement; only a check-in's answers are
-    stored through the ORM session, made for that alone."""
+    compare-and-set and the step changes through ``apply_event_in``, or neither happens. On
+    a connection-only unit (``UnitOfWork.on_connection``): only a check-in uses a session."""
     unit = uow.on_connection()
     with unit:
         connection = unit.connection
